@@ -1,0 +1,206 @@
+//! Diagnostics: what the core says about its input.
+//!
+//! Every problem the core finds in user input is a [`Diagnostic`] with a stable
+//! kebab-case code, a severity, the object it belongs to, the field path inside
+//! that object and, when the object came from text, a byte span. Line and column
+//! are resolved from the span by [`crate::source::SourceMap`] only when a host
+//! asks for them, in the column encoding it needs.
+//!
+//! [`render`] is the one renderer: rustc-style code frames used by the CLI, the
+//! golden files and the playground.
+
+use crate::source::{PositionEncoding, SourceMap};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// How bad a diagnostic is. `Error` means some part of the input was not
+/// translated (or was translated in a restricted, fail-closed form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// Identifies a Kubernetes object: `Mapping default/quote`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{} {}", self.kind, self.name)
+        } else {
+            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// A byte range in one source file. `file` indexes the files given to the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+pub struct Span {
+    pub file: u32,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// One finding about the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Stable kebab-case code, e.g. `mapping-no-host`. Documented in `codes`.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// The object the finding is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// Field path inside the object, e.g. `spec.headers.x-user`. Empty for the whole object.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            object: None,
+            path: String::new(),
+            span: None,
+            help: None,
+        }
+    }
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Error, message)
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Warning, message)
+    }
+    pub fn info(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Info, message)
+    }
+    pub fn with_object(mut self, object: ObjectRef) -> Self {
+        self.object = Some(object);
+        self
+    }
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    pub fn with_span(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Sorts diagnostics into their canonical order: by file position, then code.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        let ka = (a.span.map(|s| (s.file, s.start)), &a.object, &a.path, a.code, &a.message);
+        let kb = (b.span.map(|s| (s.file, s.start)), &b.object, &b.path, b.code, &b.message);
+        ka.cmp(&kb)
+    });
+}
+
+/// Renders diagnostics rustc-style:
+///
+/// ```text
+/// error[mapping-missing-prefix]: Mapping default/quote has no `prefix`
+///   --> manifests.yaml:4:3
+///    |
+///  4 |   service: quote
+///    |   ^^^^^^^ required field
+///    = object: Mapping default/quote, field: spec.prefix
+///    = help: add `prefix: /quote/`
+/// ```
+pub fn render(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    let mut out = String::new();
+    for d in diags {
+        render_one(&mut out, d, sources);
+        out.push('\n');
+    }
+    out
+}
+
+fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
+    let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
+    let mut gutter = 2;
+    if let Some(span) = d.span {
+        if let Some(pos) = sources.position(span, PositionEncoding::Utf8Chars) {
+            let num = pos.line.to_string();
+            gutter = num.len() + 1;
+            let pad = " ".repeat(gutter);
+            let _ = writeln!(out, "{pad}--> {}:{}:{}", sources.name(span.file), pos.line, pos.col);
+            if let Some(text) = sources.line_text(span.file, pos.line) {
+                let text = text.trim_end_matches(['\r', '\n']);
+                let _ = writeln!(out, "{pad}|");
+                let _ = writeln!(out, "{num} | {text}");
+                let width = if pos.end_line == pos.line {
+                    pos.end_col.saturating_sub(pos.col).max(1)
+                } else {
+                    text.chars().count().saturating_sub(pos.col - 1).max(1)
+                };
+                let _ = writeln!(out, "{pad}| {}{}", " ".repeat(pos.col - 1), "^".repeat(width));
+            }
+        }
+    }
+    let pad = " ".repeat(gutter);
+    if let Some(obj) = &d.object {
+        if d.path.is_empty() {
+            let _ = writeln!(out, "{pad}= object: {obj}");
+        } else {
+            let _ = writeln!(out, "{pad}= object: {obj}, field: {}", d.path);
+        }
+    } else if !d.path.is_empty() {
+        let _ = writeln!(out, "{pad}= field: {}", d.path);
+    }
+    if let Some(help) = &d.help {
+        let _ = writeln!(out, "{pad}= help: {help}");
+    }
+}
+
+/// Renders one line per diagnostic: `file:line:col: severity[code]: message`.
+pub fn render_short(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    let mut out = String::new();
+    for d in diags {
+        match d.span.and_then(|s| sources.position(s, PositionEncoding::Utf8Chars).map(|p| (s, p))) {
+            Some((s, p)) => {
+                let _ = write!(out, "{}:{}:{}: ", sources.name(s.file), p.line, p.col);
+            }
+            None => {}
+        }
+        let _ = write!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
+        if let Some(obj) = &d.object {
+            let _ = write!(out, " ({obj}");
+            if !d.path.is_empty() {
+                let _ = write!(out, ", {}", d.path);
+            }
+            out.push(')');
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,14 @@
+//! emissary-core: Emissary-ingress manifests → Envoy v3 configuration, as one
+//! pure, total, deterministic function.
+//!
+//! The pipeline is `source` (text → documents with spans) → `model` (typed
+//! resources) → `lower` (semantic IR) → `xds` (Envoy messages). [`translate`]
+//! runs all of it; [`translate_objects`] starts from already-typed objects (the
+//! daemon's hot path). Neither ever fails: bad input yields output for the
+//! good parts plus [`diag::Diagnostic`]s.
+
+pub mod api;
+pub mod diag;
+pub mod source;
+
+pub use api::{Inputs, Options, SourceFile, Translation, translate};

@@ -1,0 +1,3 @@
+//! The `emissary` binary.
+
+fn main() {}

@@ -1,0 +1,5 @@
+//! Project automation: `cargo xtask <command>`.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
