@@ -9,6 +9,9 @@
 
 pub mod api;
 pub mod diag;
+pub mod ir;
+pub mod lower;
+pub mod model;
 pub mod source;
 
 pub use api::{Inputs, Options, SourceFile, Translation, translate};

@@ -1,0 +1,245 @@
+//! The semantic intermediate representation: what Envoy should do, before it
+//! is spelled as Envoy messages.
+//!
+//! Listeners own filter chains; HTTP chains own virtual hosts; virtual hosts
+//! list route *variants* — a shared [`Route`] (one per Mapping) seen through a
+//! [`Matcher`] (the `x-forwarded-proto` condition) and an [`Action`] (route,
+//! or redirect to HTTPS). Clusters and secrets are keyed by names derived from
+//! their content. Everything is ordered; nothing depends on hash iteration.
+
+use crate::diag::ObjectRef;
+use crate::model::{CircuitBreaker, Cors, HeaderAdd, Keepalive, RetryPolicy};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ir {
+    pub listeners: Vec<Listener>,
+    /// Routes shared by the virtual hosts (indexed by [`RouteRef::route`]).
+    pub routes: Vec<Route>,
+    pub clusters: BTreeMap<String, Cluster>,
+    pub secrets: BTreeMap<String, TlsSecret>,
+    pub http: HttpSettings,
+}
+
+/// HTTP connection manager settings that come from the `ambassador` Module.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpSettings {
+    pub use_remote_address: bool,
+    pub server_name: Option<String>,
+    pub merge_slashes: bool,
+    pub strip_matching_host_port: bool,
+    pub reject_requests_with_escaped_slashes: bool,
+    pub preserve_external_request_id: bool,
+    pub accept_http_10: bool,
+    pub idle_timeout_ms: Option<u64>,
+    pub max_request_headers_kb: Option<u64>,
+    pub headers_with_underscores_action: Option<String>,
+    pub proper_case: bool,
+    /// RE2 program size limit, also written to the bootstrap runtime.
+    pub regex_max_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listener {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub sources: Vec<ObjectRef>,
+    pub tls_inspector: bool,
+    pub proxy_protocol: bool,
+    /// HCM stat prefix when the listener speaks HTTP.
+    pub stats_prefix: String,
+    pub xff_num_trusted_hops: u32,
+    pub chains: Vec<FilterChain>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilterChain {
+    pub name: String,
+    /// SNI names; empty = any.
+    pub server_names: Vec<String>,
+    pub tls: Option<DownstreamTls>,
+    pub kind: ChainKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum ChainKind {
+    Http { vhosts: Vec<VirtualHost> },
+    Tcp { stat_prefix: String, targets: Vec<(String, u32)>, idle_timeout_ms: Option<u64> },
+}
+
+/// TLS termination.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DownstreamTls {
+    pub context: String,
+    pub secret: String,
+    pub alpn_protocols: Vec<String>,
+    pub min_tls_version: Option<String>,
+    pub max_tls_version: Option<String>,
+    pub cipher_suites: Vec<String>,
+    pub ecdh_curves: Vec<String>,
+    pub ca_secret: Option<String>,
+    pub require_client_certificate: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VirtualHost {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub routes: Vec<RouteRef>,
+}
+
+/// One route of a virtual host: a shared route with a matcher and an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RouteRef {
+    pub route: u32,
+    pub matcher: Matcher,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Matcher {
+    /// No condition on `x-forwarded-proto`.
+    Always,
+    /// `x-forwarded-proto: https` only.
+    XfpHttps,
+    /// Any request (the insecure variant; the secure one comes first).
+    XfpHttp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Action {
+    /// Do what the route says.
+    Route,
+    /// Redirect to HTTPS (authorization disabled for the redirect).
+    HttpsRedirect,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum PathMatch {
+    Prefix(String),
+    Exact(String),
+    Regex(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum StringMatch {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Regex(String),
+    Present,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyMatch {
+    pub name: String,
+    pub matcher: StringMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    /// Mapping(s) this route came from.
+    pub source: ObjectRef,
+    pub group: String,
+    pub path: PathMatch,
+    pub case_sensitive: bool,
+    pub headers: Vec<KeyMatch>,
+    pub query_parameters: Vec<KeyMatch>,
+    /// Canary share: the cumulative numerator out of 100 (absent = 100).
+    pub runtime_fraction: Option<(u32, String)>,
+    pub action: RouteAction,
+    pub request_headers_to_add: Vec<HeaderAdd>,
+    pub response_headers_to_add: Vec<HeaderAdd>,
+    pub request_headers_to_remove: Vec<String>,
+    pub response_headers_to_remove: Vec<String>,
+    pub bypass_auth: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum RouteAction {
+    Forward(Box<Forward>),
+    Redirect(HostRedirect),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forward {
+    pub cluster: String,
+    pub timeout_ms: u64,
+    pub idle_timeout_ms: Option<u64>,
+    pub prefix_rewrite: Option<String>,
+    pub regex_rewrite: Option<(String, String)>,
+    pub host_rewrite: Option<String>,
+    pub auto_host_rewrite: Option<bool>,
+    pub cors: Option<Cors>,
+    pub retry_policy: Option<RetryPolicy>,
+    /// Shadow cluster and the share of traffic mirrored (percent).
+    pub mirror: Option<(String, u32)>,
+    pub upgrades: Vec<String>,
+    pub priority_high: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostRedirect {
+    pub host: String,
+    pub path_redirect: Option<String>,
+    pub prefix_redirect: Option<String>,
+    pub regex_redirect: Option<(String, String)>,
+    pub response_code: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum DnsType {
+    StrictDns,
+    LogicalDns,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum DnsFamily {
+    V4Only,
+    V6Only,
+    All,
+}
+
+/// An upstream: one DNS name and port.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    pub sources: Vec<ObjectRef>,
+    pub dns_type: DnsType,
+    pub host: String,
+    pub port: u16,
+    pub tls: Option<UpstreamTls>,
+    pub connect_timeout_ms: u64,
+    pub dns_family: DnsFamily,
+    pub http2: bool,
+    pub circuit_breakers: Vec<CircuitBreaker>,
+    pub keepalive: Option<Keepalive>,
+    pub idle_timeout_ms: Option<u64>,
+    pub max_connection_lifetime_ms: Option<u64>,
+    pub respect_dns_ttl: bool,
+    pub stats_name: String,
+}
+
+/// TLS origination.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct UpstreamTls {
+    pub sni: Option<String>,
+    /// Client certificate (from the TLSContext's secret).
+    pub client_secret: Option<String>,
+    pub alpn_protocols: Vec<String>,
+    pub min_tls_version: Option<String>,
+    pub max_tls_version: Option<String>,
+}
+
+/// A certificate and key, PEM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsSecret {
+    pub name: String,
+    pub source: ObjectRef,
+    pub cert_chain: String,
+    pub private_key: String,
+    /// A CA bundle only (for client validation); no key.
+    pub ca_only: bool,
+}

@@ -1,0 +1,316 @@
+//! Hosts: the synthesized default Host, TLS termination contexts and secrets.
+
+use super::Lower;
+use crate::diag::{Diagnostic, ObjectRef};
+use crate::ir::{DownstreamTls, TlsSecret};
+use crate::model::{Host, InsecureAction, TlsContext, TlsSettings};
+use std::collections::BTreeMap;
+
+/// A Host after TLS resolution.
+#[derive(Debug, Clone)]
+pub(crate) struct HostIr<'a> {
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) labels: &'a BTreeMap<String, String>,
+    pub(crate) obj: ObjectRef,
+    pub(crate) hostname: String,
+    pub(crate) sni: String,
+    pub(crate) tls: Option<DownstreamTls>,
+    pub(crate) insecure_action: InsecureAction,
+    pub(crate) mapping_selector: Option<&'a BTreeMap<String, String>>,
+}
+
+static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+
+/// Resolves every Host (or synthesizes `default-host`).
+pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
+    let objs = lw.objs;
+    let mut out = Vec::new();
+    if objs.hosts.is_empty() {
+        if objs.tls_contexts.iter().any(|c| !c.hosts.is_empty()) {
+            lw.diags.push(Diagnostic::warning(
+                "tls-context-without-host",
+                "no Host is defined, so TLSContexts that list `hosts` do not terminate TLS",
+            ));
+        }
+        let ns = lw.opts.ambassador_namespace.clone();
+        let fallback = objs.secrets.get(&(ns.clone(), "fallback-self-signed-cert".to_string()));
+        let obj = ObjectRef { kind: "Host".into(), namespace: ns.clone(), name: "default-host".into() };
+        let tls = fallback.and_then(|s| {
+            let secret = lw.secret_from(s, &obj)?;
+            Some(DownstreamTls {
+                context: "default-host-context".into(),
+                secret,
+                alpn_protocols: Vec::new(),
+                min_tls_version: None,
+                max_tls_version: None,
+                cipher_suites: Vec::new(),
+                ecdh_curves: Vec::new(),
+                ca_secret: None,
+                require_client_certificate: false,
+            })
+        });
+        let insecure_action = if tls.is_some() { InsecureAction::Redirect } else { InsecureAction::Route };
+        out.push(HostIr {
+            name: "default-host".into(),
+            namespace: ns,
+            labels: &EMPTY,
+            obj,
+            hostname: "*".into(),
+            sni: "*".into(),
+            tls,
+            insecure_action,
+            mapping_selector: None,
+        });
+        return out;
+    }
+    for h in &objs.hosts {
+        if let Some(hi) = host(lw, h) {
+            out.push(hi);
+        }
+    }
+    out
+}
+
+fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
+    let obj = h.meta.obj_ref();
+    let sni = h.hostname.rsplit_once(':').map(|(a, _)| a.to_string()).unwrap_or_else(|| h.hostname.clone());
+    let mut tls = None;
+    if let Some((secret_name, secret_ns)) = &h.tls_secret {
+        let ns = secret_ns.clone().unwrap_or_else(|| h.meta.namespace.clone());
+        let Some(secret) = lw.resolve_secret(&secret_name.value, &ns, &obj, "spec.tlsSecret.name", Some(secret_name.span)) else {
+            return None;
+        };
+        let ctx_name = format!("{}-context", h.meta.name);
+        let ctx: Option<&TlsContext> = if let Some(name) = &h.tls_context {
+            match lw.tls_context(&name.value) {
+                Some(c) => Some(c),
+                None => {
+                    lw.diags.push(
+                        Diagnostic::error(
+                            "tls-context-not-found",
+                            format!("Host refers to TLSContext `{}`, which does not exist; the Host is ignored", name.value),
+                        )
+                        .with_object(obj.clone())
+                        .with_path("spec.tlsContext.name")
+                        .with_span(Some(name.span)),
+                    );
+                    return None;
+                }
+            }
+        } else if h.tls.is_none() {
+            lw.tls_context(&ctx_name)
+        } else {
+            None
+        };
+        let settings: TlsSettings = match (ctx, &h.tls) {
+            (Some(c), _) => {
+                if let Some(cs) = &c.secret {
+                    let (n, cns) = split_secret(&cs.value, c, &c.meta.namespace);
+                    if n != secret_name.value || cns != ns {
+                        lw.diags.push(
+                            Diagnostic::error(
+                                "tls-secret-mismatch",
+                                format!(
+                                    "Host uses Secret `{}` but its TLSContext `{}` uses `{}`; the Host is ignored",
+                                    secret_name.value, c.meta.name, cs.value
+                                ),
+                            )
+                            .with_object(obj.clone())
+                            .with_path("spec.tlsSecret.name")
+                            .with_span(Some(secret_name.span)),
+                        );
+                        return None;
+                    }
+                }
+                if !c.hosts.is_empty() && !c.hosts.iter().any(|x| *x == h.hostname || *x == h.meta.name) {
+                    lw.diags.push(
+                        Diagnostic::warning(
+                            "tls-context-hosts-mismatch",
+                            format!(
+                                "TLSContext `{}` lists hosts {:?}, which do not include this Host's hostname `{}`",
+                                c.meta.name, c.hosts, h.hostname
+                            ),
+                        )
+                        .with_object(obj.clone())
+                        .with_path("spec.tlsContext"),
+                    );
+                }
+                c.settings.clone()
+            }
+            (None, Some(inline)) => inline.clone(),
+            (None, None) => TlsSettings::default(),
+        };
+        let ca_secret = match &settings.ca_secret {
+            Some(ca) => {
+                let (n, cns) = (ca.clone(), ns.clone());
+                lw.resolve_ca_secret(&n, &cns, &obj)
+            }
+            None => None,
+        };
+        tls = Some(downstream(ctx.map(|c| c.meta.name.clone()).unwrap_or(ctx_name), secret, &settings, ca_secret));
+    } else if let Some(name) = &h.tls_context {
+        // A Host naming only a TLSContext takes that context's secret.
+        match lw.tls_context(&name.value) {
+            Some(c) => {
+                if let Some(cs) = &c.secret {
+                    let (n, ns) = split_secret(&cs.value, c, &c.meta.namespace);
+                    if let Some(secret) = lw.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(cs.span)) {
+                        tls = Some(downstream(c.meta.name.clone(), secret, &c.settings, None));
+                    }
+                } else {
+                    lw.diags.push(
+                        Diagnostic::warning("tls-context-no-secret", format!("TLSContext `{}` has no secret; the Host serves cleartext only", c.meta.name))
+                            .with_object(obj.clone())
+                            .with_path("spec.tlsContext.name"),
+                    );
+                }
+            }
+            None => {
+                lw.diags.push(
+                    Diagnostic::error("tls-context-not-found", format!("Host refers to TLSContext `{}`, which does not exist; the Host is ignored", name.value))
+                        .with_object(obj.clone())
+                        .with_path("spec.tlsContext.name")
+                        .with_span(Some(name.span)),
+                );
+                return None;
+            }
+        }
+    }
+    Some(HostIr {
+        name: h.meta.name.clone(),
+        namespace: h.meta.namespace.clone(),
+        labels: &h.meta.labels,
+        obj,
+        hostname: h.hostname.clone(),
+        sni,
+        tls,
+        insecure_action: h.insecure_action,
+        mapping_selector: h.mapping_selector.as_ref(),
+    })
+}
+
+fn downstream(context: String, secret: String, s: &TlsSettings, ca_secret: Option<String>) -> DownstreamTls {
+    DownstreamTls {
+        context,
+        secret,
+        alpn_protocols: s.alpn_protocols.clone(),
+        min_tls_version: s.min_tls_version.clone(),
+        max_tls_version: s.max_tls_version.clone(),
+        cipher_suites: s.cipher_suites.clone(),
+        ecdh_curves: s.ecdh_curves.clone(),
+        require_client_certificate: ca_secret.is_some() && s.cert_required.unwrap_or(false),
+        ca_secret,
+    }
+}
+
+/// `name.namespace` secret references: Emissary splits on the last dot unless
+/// `secret_namespacing: false`.
+pub(crate) fn split_secret(s: &str, ctx: &TlsContext, default_ns: &str) -> (String, String) {
+    if ctx.secret_namespacing != Some(false) {
+        if let Some((n, ns)) = s.rsplit_once('.') {
+            return (n.to_string(), ns.to_string());
+        }
+    }
+    (s.to_string(), default_ns.to_string())
+}
+
+impl<'a> Lower<'a> {
+    pub(crate) fn tls_context(&self, name: &str) -> Option<&'a TlsContext> {
+        self.objs.tls_contexts.iter().find(|c| c.meta.name == name)
+    }
+
+    pub(crate) fn secret_from(&mut self, s: &crate::model::Secret, _by: &ObjectRef) -> Option<String> {
+        let (Some(cert), Some(key)) = (&s.cert_chain, &s.private_key) else { return None };
+        let name = format!("secret-{}-{}", s.meta.namespace, s.meta.name);
+        self.ir.secrets.entry(name.clone()).or_insert_with(|| TlsSecret {
+            name: name.clone(),
+            source: s.meta.obj_ref(),
+            cert_chain: cert.clone(),
+            private_key: key.clone(),
+            ca_only: false,
+        });
+        Some(name)
+    }
+
+    /// Finds a TLS Secret, reporting it when missing (or inventing a
+    /// placeholder when the caller asked for that).
+    pub(crate) fn resolve_secret(
+        &mut self,
+        name: &str,
+        ns: &str,
+        by: &ObjectRef,
+        path: &str,
+        span: Option<crate::diag::Span>,
+    ) -> Option<String> {
+        match self.objs.secrets.get(&(ns.to_string(), name.to_string())) {
+            Some(s) if s.cert_chain.is_some() && s.private_key.is_some() => self.secret_from(s, by),
+            Some(_) => {
+                self.diags.push(
+                    Diagnostic::error("secret-not-tls", format!("Secret `{ns}/{name}` has no `tls.crt` and `tls.key`; the referring object is ignored"))
+                        .with_object(by.clone())
+                        .with_path(path)
+                        .with_span(span),
+                );
+                None
+            }
+            None if self.opts.placeholder_secrets => {
+                let sname = format!("secret-{ns}-{name}");
+                self.ir.secrets.entry(sname.clone()).or_insert_with(|| TlsSecret {
+                    name: sname.clone(),
+                    source: ObjectRef { kind: "Secret".into(), namespace: ns.into(), name: name.into() },
+                    cert_chain: super::placeholder::CERT.to_string(),
+                    private_key: super::placeholder::KEY.to_string(),
+                    ca_only: false,
+                });
+                self.diags.push(
+                    Diagnostic::info("secret-placeholder", format!("Secret `{ns}/{name}` is missing; a placeholder certificate is used"))
+                        .with_object(by.clone())
+                        .with_path(path)
+                        .with_span(span),
+                );
+                Some(sname)
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error("secret-not-found", format!("Secret `{ns}/{name}` does not exist; the referring object is ignored"))
+                        .with_object(by.clone())
+                        .with_path(path)
+                        .with_span(span)
+                        .with_help("create the kubernetes.io/tls Secret, or fix the name"),
+                );
+                None
+            }
+        }
+    }
+
+    fn resolve_ca_secret(&mut self, name: &str, ns: &str, by: &ObjectRef) -> Option<String> {
+        let (n, ns) = match name.rsplit_once('.') {
+            Some((n, ns2)) => (n.to_string(), ns2.to_string()),
+            None => (name.to_string(), ns.to_string()),
+        };
+        let s = self.objs.secrets.get(&(ns.clone(), n.clone()));
+        let pem = s.and_then(|s| s.ca_cert.clone().or_else(|| s.cert_chain.clone()));
+        match pem {
+            Some(pem) => {
+                let sname = format!("ca-{ns}-{n}");
+                self.ir.secrets.entry(sname.clone()).or_insert_with(|| TlsSecret {
+                    name: sname.clone(),
+                    source: ObjectRef { kind: "Secret".into(), namespace: ns.clone(), name: n.clone() },
+                    cert_chain: pem,
+                    private_key: String::new(),
+                    ca_only: true,
+                });
+                Some(sname)
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error("secret-not-found", format!("CA Secret `{ns}/{n}` does not exist; client certificates are not validated"))
+                        .with_object(by.clone())
+                        .with_path("ca_secret"),
+                );
+                None
+            }
+        }
+    }
+}

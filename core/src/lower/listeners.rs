@@ -1,0 +1,319 @@
+//! Listeners → filter chains → virtual hosts, with Emissary's secure and
+//! insecure route variants; TCPMappings → tcp_proxy chains.
+
+use super::Lower;
+use super::globs;
+use super::hosts::HostIr;
+use crate::diag::Diagnostic;
+use crate::ir::{Action, ChainKind, DownstreamTls, FilterChain, Listener, Matcher, RouteRef, VirtualHost};
+use crate::model::{InsecureAction, SecurityModel, TcpMapping};
+use std::collections::BTreeMap;
+
+struct Chain {
+    tls: Option<DownstreamTls>,
+    server_names: Vec<String>,
+    /// Host indexes by hostname (a later Host with the same hostname replaces an earlier one).
+    hosts: Vec<(String, usize)>,
+    routes: BTreeMap<String, Vec<RouteRef>>,
+    first_host_name: String,
+}
+
+pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<usize>]) {
+    let objs = lw.objs;
+    let mut seen: BTreeMap<(String, u16), String> = BTreeMap::new();
+    let mut order: Vec<usize> = (0..hosts.len()).collect();
+    order.sort_by(|a, b| hosts[*a].hostname.cmp(&hosts[*b].hostname));
+
+    for l in &objs.listeners {
+        let key = (l.bind_address.clone(), l.port);
+        if let Some(other) = seen.get(&key) {
+            lw.diags.push(
+                Diagnostic::error(
+                    "listener-duplicate-port",
+                    format!("port {} is already taken by Listener {other}; this Listener is ignored", l.port),
+                )
+                .with_object(l.meta.obj_ref())
+                .with_path("spec.port")
+                .with_span(Some(l.port_span)),
+            );
+            continue;
+        }
+        seen.insert(key, format!("{}/{}", l.meta.namespace, l.meta.name));
+        let has = |p: &str| l.protocol_stack.iter().any(|x| x == p);
+        let (tls_ok, http) = (has("TLS"), has("HTTP"));
+        let name = if l.bind_address == "0.0.0.0" { format!("listener-{}", l.port) } else { format!("listener-{}-{}", l.bind_address, l.port) };
+        let stats_prefix = l.stats_prefix.clone().unwrap_or_else(|| match (http, tls_ok) {
+            (true, true) => "ingress_https".into(),
+            (true, false) => "ingress_http".into(),
+            (false, true) => format!("ingress_tls_{}", l.port),
+            (false, false) => format!("ingress_tcp_{}", l.port),
+        });
+        let mut listener = Listener {
+            name: name.clone(),
+            address: l.bind_address.clone(),
+            port: l.port,
+            sources: vec![l.meta.obj_ref()],
+            tls_inspector: tls_ok,
+            proxy_protocol: has("PROXY"),
+            stats_prefix,
+            xff_num_trusted_hops: l.l7_depth,
+            chains: Vec::new(),
+        };
+        if !http {
+            tcp_chains(lw, &mut listener, hosts);
+            if listener.chains.is_empty() {
+                lw.diags.push(
+                    Diagnostic::warning("listener-unused", format!("no TCPMapping uses port {}; no Envoy listener is created", l.port))
+                        .with_object(l.meta.obj_ref())
+                        .with_path("spec.port"),
+                );
+            } else {
+                lw.ir.listeners.push(listener);
+            }
+            continue;
+        }
+        if objs.tcp_mappings.iter().any(|t| t.port == l.port) {
+            for t in objs.tcp_mappings.iter().filter(|t| t.port == l.port) {
+                lw.diags.push(
+                    Diagnostic::error("tcpmapping-http-port", format!("port {} belongs to the HTTP Listener {}; the TCPMapping is ignored", l.port, l.meta.name))
+                        .with_object(t.meta.obj_ref())
+                        .with_path("spec.port")
+                        .with_span(Some(t.port_span)),
+                );
+            }
+        }
+
+        // Chains, keyed as Emissary keys them.
+        let mut chains: Vec<(String, Chain)> = Vec::new();
+        for &hi in &order {
+            let h = &hosts[hi];
+            if let Some(ns) = &l.namespace {
+                if *ns != h.namespace {
+                    continue;
+                }
+            }
+            if !globs::selector_matches(&l.host_selector, h.labels) {
+                continue;
+            }
+            if tls_ok {
+                if let Some(t) = &h.tls {
+                    let key = format!("tls-{}", h.sni);
+                    let pos = chains.iter().position(|(k, _)| *k == key);
+                    let pos = pos.unwrap_or_else(|| {
+                        chains.push((
+                            key,
+                            Chain {
+                                tls: Some(t.clone()),
+                                server_names: Vec::new(),
+                                hosts: Vec::new(),
+                                routes: BTreeMap::new(),
+                                first_host_name: h.name.clone(),
+                            },
+                        ));
+                        chains.len() - 1
+                    });
+                    let chain = &mut chains[pos].1;
+                    if chain.tls.as_ref().map(|c| &c.context) != Some(&t.context) {
+                        lw.diags.push(
+                            Diagnostic::error(
+                                "host-tls-conflict",
+                                format!("another Host serves SNI `{}` with a different TLSContext on port {}; this Host is left out of that port", h.sni, l.port),
+                            )
+                            .with_object(h.obj.clone())
+                            .with_path("spec.tlsSecret"),
+                        );
+                    } else {
+                        if !chain.server_names.contains(&h.sni) {
+                            chain.server_names.push(h.sni.clone());
+                        }
+                        add_host(chain, &h.hostname, hi);
+                    }
+                }
+            }
+            if !(l.security_model == SecurityModel::Insecure && h.insecure_action == InsecureAction::Reject) {
+                let key = format!("cleartext-{}", h.hostname);
+                let pos = chains.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+                    chains.push((
+                        key,
+                        Chain { tls: None, server_names: Vec::new(), hosts: Vec::new(), routes: BTreeMap::new(), first_host_name: h.name.clone() },
+                    ));
+                    chains.len() - 1
+                });
+                add_host(&mut chains[pos].1, &h.hostname, hi);
+            }
+        }
+
+        // Routes per chain and virtual host.
+        for (_, chain) in chains.iter_mut() {
+            for (ri, joined) in joins.iter().enumerate() {
+                let route_prefix_acme = matches!(&lw.ir.routes[ri].path, crate::ir::PathMatch::Prefix(p) if p == "/.well-known/acme-challenge/");
+                for (hostname, hi) in &chain.hosts {
+                    if !joined.contains(hi) {
+                        continue;
+                    }
+                    let h = &hosts[*hi];
+                    let mut variants = Vec::with_capacity(2);
+                    if l.security_model != SecurityModel::Insecure {
+                        let m = if l.security_model == SecurityModel::Secure { Matcher::Always } else { Matcher::XfpHttps };
+                        variants.push((m, Some(Action::Route)));
+                    }
+                    if l.security_model != SecurityModel::Secure {
+                        let m = if l.security_model == SecurityModel::Insecure { Matcher::Always } else { Matcher::XfpHttp };
+                        let a = match h.insecure_action {
+                            _ if route_prefix_acme => Some(Action::Route),
+                            InsecureAction::Route => Some(Action::Route),
+                            InsecureAction::Redirect => Some(Action::HttpsRedirect),
+                            InsecureAction::Reject => None,
+                        };
+                        variants.push((m, a));
+                    }
+                    let list = chain.routes.entry(hostname.clone()).or_default();
+                    for (matcher, action) in variants {
+                        if let Some(action) = action {
+                            list.push(RouteRef { route: ri as u32, matcher, action });
+                        }
+                    }
+                }
+            }
+        }
+
+        // Collapse cleartext chains into one; one chain per SNI otherwise.
+        let mut http_chain: Option<usize> = None;
+        for (_, chain) in chains {
+            let vhosts: Vec<VirtualHost> = chain
+                .hosts
+                .iter()
+                .map(|(hostname, _)| VirtualHost {
+                    name: format!("{name}-{hostname}"),
+                    domains: vec![hostname.clone()],
+                    routes: chain.routes.get(hostname).cloned().unwrap_or_default(),
+                })
+                .collect();
+            match chain.tls {
+                None => match http_chain {
+                    Some(i) => {
+                        if let ChainKind::Http { vhosts: v } = &mut listener.chains[i].kind {
+                            for vh in vhosts {
+                                match v.iter_mut().find(|x| x.domains == vh.domains) {
+                                    Some(x) => x.routes.extend(vh.routes),
+                                    None => v.push(vh),
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        http_chain = Some(listener.chains.len());
+                        listener.chains.push(FilterChain { name: "http".into(), server_names: Vec::new(), tls: None, kind: ChainKind::Http { vhosts } });
+                    }
+                },
+                Some(tls) => {
+                    let mut server_names = chain.server_names.clone();
+                    if server_names.iter().any(|s| s == "*") {
+                        server_names.clear();
+                    }
+                    listener.chains.push(FilterChain {
+                        name: format!("https-{}", chain.first_host_name),
+                        server_names,
+                        tls: Some(tls),
+                        kind: ChainKind::Http { vhosts },
+                    });
+                }
+            }
+        }
+        if listener.chains.is_empty() {
+            lw.diags.push(
+                Diagnostic::warning("listener-no-hosts", format!("no Host binds to Listener port {}; it serves nothing and is left out", l.port))
+                    .with_object(l.meta.obj_ref())
+                    .with_path("spec.hostBinding"),
+            );
+            continue;
+        }
+        lw.ir.listeners.push(listener);
+    }
+
+    // TCPMappings on ports without a Listener get a TCP listener of their own.
+    let mut ports: Vec<u16> = objs.tcp_mappings.iter().map(|t| t.port).filter(|p| !seen.keys().any(|(_, lp)| lp == p)).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    for port in ports {
+        let mut listener = Listener {
+            name: format!("listener-{port}"),
+            address: "0.0.0.0".into(),
+            port,
+            sources: Vec::new(),
+            tls_inspector: false,
+            proxy_protocol: false,
+            stats_prefix: format!("ingress_tcp_{port}"),
+            xff_num_trusted_hops: 0,
+            chains: Vec::new(),
+        };
+        tcp_chains(lw, &mut listener, hosts);
+        if !listener.chains.is_empty() {
+            listener.tls_inspector = listener.chains.iter().any(|c| !c.server_names.is_empty() || c.tls.is_some());
+            lw.ir.listeners.push(listener);
+        }
+    }
+}
+
+fn add_host(chain: &mut Chain, hostname: &str, hi: usize) {
+    match chain.hosts.iter_mut().find(|(h, _)| h == hostname) {
+        Some(slot) => slot.1 = hi,
+        None => chain.hosts.push((hostname.to_string(), hi)),
+    }
+}
+
+/// One chain per TCPMapping `host` (SNI); a TCPMapping without `host` takes the whole port.
+fn tcp_chains(lw: &mut Lower<'_>, listener: &mut Listener, hosts: &[HostIr<'_>]) {
+    let objs = lw.objs;
+    let mine: Vec<&TcpMapping> = objs.tcp_mappings.iter().filter(|t| t.port == listener.port).collect();
+    for t in mine {
+        let sni = t.host.clone();
+        if let Some(existing) = listener.chains.iter().find(|c| c.server_names == sni.iter().cloned().collect::<Vec<_>>()) {
+            lw.diags.push(
+                Diagnostic::error(
+                    "tcpmapping-conflict",
+                    format!("port {} {} is already taken by {}; this TCPMapping is ignored", t.port, sni.as_deref().map(|s| format!("SNI `{s}`")).unwrap_or_default(), existing.name),
+                )
+                .with_object(t.meta.obj_ref())
+                .with_path("spec.port")
+                .with_span(Some(t.port_span)),
+            );
+            continue;
+        }
+        let Some(cluster) = lw.cluster_for(&crate::model::Mapping::for_tcp(t)) else { continue };
+        // TLS termination: a TLSContext naming the host, or a Host with that hostname.
+        let tls = sni.as_ref().and_then(|s| {
+            hosts.iter().find(|h| h.hostname == *s).and_then(|h| h.tls.clone()).or_else(|| {
+                let ctx = lw.objs.tls_contexts.iter().find(|c| c.hosts.iter().any(|x| x == s))?;
+                let secret = ctx.secret.as_ref()?;
+                let (n, ns) = super::hosts::split_secret(&secret.value, ctx, &ctx.meta.namespace);
+                let sec = lw.resolve_secret(&n, &ns, &t.meta.obj_ref(), "spec.host", None)?;
+                Some(DownstreamTls {
+                    context: ctx.meta.name.clone(),
+                    secret: sec,
+                    alpn_protocols: ctx.settings.alpn_protocols.clone(),
+                    min_tls_version: ctx.settings.min_tls_version.clone(),
+                    max_tls_version: ctx.settings.max_tls_version.clone(),
+                    cipher_suites: ctx.settings.cipher_suites.clone(),
+                    ecdh_curves: ctx.settings.ecdh_curves.clone(),
+                    ca_secret: None,
+                    require_client_certificate: false,
+                })
+            })
+        });
+        if sni.is_some() {
+            listener.tls_inspector = true;
+        }
+        listener.chains.push(FilterChain {
+            name: format!("tcp-{}-{}", t.meta.namespace, t.meta.name),
+            server_names: sni.into_iter().collect(),
+            tls,
+            kind: ChainKind::Tcp {
+                stat_prefix: format!("ingress_tcp_{}", listener.port),
+                targets: vec![(cluster, 100)],
+                idle_timeout_ms: t.idle_timeout_ms,
+            },
+        });
+        listener.sources.push(t.meta.obj_ref());
+    }
+}

@@ -1,0 +1,748 @@
+//! Mappings → groups (canaries, shadows, redirects) → ordered routes and clusters.
+//!
+//! Follows Emissary: a Mapping's group is identified by its method, prefix,
+//! header and query matches (and precedence); groups are ordered by
+//! descending "route weight" (precedence, prefix length, header and query
+//! specificity, then the strings themselves), ties in reverse input order.
+
+use super::Lower;
+use super::globs;
+use super::hosts::HostIr;
+use crate::diag::Diagnostic;
+use crate::ir::{
+    Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route, RouteAction,
+    StringMatch, UpstreamTls,
+};
+use crate::model::{HeaderAdd, Mapping};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// One header/query matcher in Emissary's KeyValueDecorator sense.
+#[derive(Debug, Clone, PartialEq)]
+struct Kv {
+    name: String,
+    value: Option<String>,
+    regex: bool,
+}
+
+impl Kv {
+    fn length(&self) -> usize {
+        self.name.chars().count() + self.value.as_deref().unwrap_or("*").chars().count() + usize::from(self.regex)
+    }
+    fn key(&self) -> String {
+        format!("{}-{}", self.name, self.value.as_deref().unwrap_or("*"))
+    }
+}
+
+/// Emissary's route weight, compared lexicographically.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Weight {
+    precedence: i64,
+    prefix_len: usize,
+    headers_len: usize,
+    query_len: usize,
+    prefix: String,
+    method: String,
+    header_keys: Vec<String>,
+    query_keys: Vec<String>,
+}
+
+/// A Mapping prepared for grouping.
+struct Prepared<'a> {
+    m: &'a Mapping,
+    internal: bool,
+    kvs: Vec<Kv>,
+    query: Vec<Kv>,
+    group_key: String,
+    weight: Weight,
+    /// Hostname glob for Host association (none with host_regex).
+    host_glob: Option<String>,
+}
+
+struct Group<'a> {
+    key: String,
+    weight: Weight,
+    first: usize,
+    members: Vec<Prepared<'a>>,
+    shadow: Option<Prepared<'a>>,
+    redirect: Option<Prepared<'a>>,
+}
+
+/// Builds every route, in Envoy order, and the clusters they use. Returns for
+/// each route the Hosts (indexes into `hosts`) whose virtual hosts take it.
+pub(crate) fn routes(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], internal: &[Mapping]) -> Vec<Vec<usize>> {
+    let objs = lw.objs;
+    let mut prepared = Vec::new();
+    for m in internal {
+        if let Some(p) = prepare(lw, m, true, hosts) {
+            prepared.push(p);
+        }
+    }
+    for m in &objs.mappings {
+        if let Some(p) = prepare(lw, m, false, hosts) {
+            prepared.push(p);
+        }
+    }
+
+    // Group in input order.
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for p in prepared {
+        let gi = match index.get(&p.group_key) {
+            Some(&gi) => gi,
+            None => {
+                index.insert(p.group_key.clone(), groups.len());
+                groups.push(Group {
+                    key: p.group_key.clone(),
+                    weight: p.weight.clone(),
+                    first: groups.len(),
+                    members: Vec::new(),
+                    shadow: None,
+                    redirect: None,
+                });
+                groups.len() - 1
+            }
+        };
+        add_to_group(lw, &mut groups[gi], p);
+    }
+
+    // Descending weight; ties in reverse insertion order.
+    groups.sort_by(|a, b| match b.weight.cmp(&a.weight) {
+        Ordering::Equal => b.first.cmp(&a.first),
+        o => o,
+    });
+
+    let mut joins = Vec::new();
+    for g in groups {
+        emit_group(lw, g, hosts, &mut joins);
+    }
+    joins
+}
+
+fn prepare<'a>(lw: &mut Lower<'_>, m: &'a Mapping, internal: bool, hosts: &[HostIr<'_>]) -> Option<Prepared<'a>> {
+    let obj = m.meta.obj_ref();
+    // Regexes must be acceptable to RE2 before Envoy sees them.
+    if m.prefix_regex && !lw.check_regex(&m.prefix.value, &obj, "spec.prefix", Some(m.prefix.span)) {
+        return None;
+    }
+    for h in &m.headers {
+        if h.regex && !lw.check_regex(h.value.as_deref().unwrap_or(""), &obj, &format!("spec.regex_headers.{}", h.name), Some(h.span)) {
+            return None;
+        }
+    }
+    for q in &m.query_parameters {
+        if q.regex
+            && !lw.check_regex(q.value.as_deref().unwrap_or(""), &obj, &format!("spec.regex_query_parameters.{}", q.name), Some(q.span))
+        {
+            return None;
+        }
+    }
+    if let Some((p, _)) = &m.regex_rewrite {
+        if !lw.check_regex(&p.value, &obj, "spec.regex_rewrite.pattern", Some(p.span)) {
+            return None;
+        }
+    }
+    if let Some((p, _)) = &m.redirect.regex_redirect {
+        if !lw.check_regex(p, &obj, "spec.regex_redirect.pattern", None) {
+            return None;
+        }
+    }
+    if m.host_regex {
+        if let Some(h) = &m.hostname {
+            if !lw.check_regex(&h.value, &obj, "spec.host", Some(h.span)) {
+                return None;
+            }
+        }
+    }
+    if m.method_regex {
+        if let Some(meth) = &m.method {
+            if !lw.check_regex(meth, &obj, "spec.method", None) {
+                return None;
+            }
+        }
+    }
+
+    let mut kvs: Vec<Kv> = m.headers.iter().map(|h| Kv { name: h.name.clone(), value: h.value.clone(), regex: h.regex }).collect();
+    if let Some(h) = &m.hostname {
+        kvs.push(Kv { name: ":authority".into(), value: Some(h.value.clone()), regex: m.host_regex });
+    }
+    if let Some(meth) = &m.method {
+        kvs.push(Kv { name: ":method".into(), value: Some(meth.clone()), regex: m.method_regex });
+    }
+    let query: Vec<Kv> =
+        m.query_parameters.iter().map(|q| Kv { name: q.name.clone(), value: q.value.clone(), regex: q.regex }).collect();
+
+    let method = m.method.clone().unwrap_or_else(|| "GET".into());
+    let mut key = format!("HTTP-{method}{}", m.prefix.value);
+    for kv in kvs.iter().chain(&query) {
+        key.push_str(&kv.name);
+        if let Some(v) = &kv.value {
+            key.push_str(v);
+        }
+    }
+    if m.hostname.is_none() {
+        for h in hosts {
+            if let Some(sel) = h.mapping_selector {
+                if !sel.is_empty() && globs::selector_matches(sel, &m.meta.labels) {
+                    for (k, v) in sel {
+                        key.push_str(k);
+                        key.push_str(v);
+                    }
+                }
+            }
+        }
+    }
+    if m.precedence != 0 {
+        key.push_str(&m.precedence.to_string());
+    }
+    let weight = Weight {
+        precedence: m.precedence,
+        prefix_len: m.prefix.value.chars().count(),
+        headers_len: kvs.iter().map(Kv::length).sum(),
+        query_len: query.iter().map(Kv::length).sum(),
+        prefix: m.prefix.value.clone(),
+        method: m.method.clone().unwrap_or_else(|| "GET".into()),
+        header_keys: kvs.iter().map(Kv::key).collect(),
+        query_keys: query.iter().map(Kv::key).collect(),
+    };
+    let host_glob = if m.host_regex { None } else { m.hostname.as_ref().map(|h| h.value.clone()) };
+    Some(Prepared { m, internal, kvs, query, group_key: key, weight, host_glob })
+}
+
+/// The fields every member of a canary group must agree on.
+fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if new.bypass_auth && new.bypass_auth != first.bypass_auth {
+        out.push("bypass_auth");
+    }
+    if !new.circuit_breakers.is_empty() && new.circuit_breakers != first.circuit_breakers {
+        out.push("circuit_breakers");
+    }
+    if new.connect_timeout_ms.is_some() && new.connect_timeout_ms != first.connect_timeout_ms {
+        out.push("connect_timeout_ms");
+    }
+    if new.cluster_idle_timeout_ms.is_some() && new.cluster_idle_timeout_ms != first.cluster_idle_timeout_ms {
+        out.push("cluster_idle_timeout_ms");
+    }
+    if new.cluster_max_connection_lifetime_ms.is_some()
+        && new.cluster_max_connection_lifetime_ms != first.cluster_max_connection_lifetime_ms
+    {
+        out.push("cluster_max_connection_lifetime_ms");
+    }
+    if new.keepalive.is_some() && new.keepalive != first.keepalive {
+        out.push("keepalive");
+    }
+    if new.prefix_regex != first.prefix_regex {
+        out.push("prefix_regex");
+    }
+    if new.prefix_exact != first.prefix_exact {
+        out.push("prefix_exact");
+    }
+    out
+}
+
+fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
+    let obj = p.m.meta.obj_ref();
+    if let Some(first) = g.members.first().or(g.redirect.as_ref()).or(g.shadow.as_ref()) {
+        let mism = core_mismatch(first.m, p.m);
+        if !mism.is_empty() {
+            lw.diags.push(
+                Diagnostic::error(
+                    "canary-group-conflict",
+                    format!(
+                        "Mapping joins the canary group of {} but differs in {}; it is left out and the group's traffic goes to the other members",
+                        first.m.meta.obj_ref(),
+                        mism.join(", ")
+                    ),
+                )
+                .with_object(obj)
+                .with_path(format!("spec.{}", mism[0]))
+                .with_span(Some(p.m.meta.span))
+                .with_help("give every Mapping of a canary group the same core fields"),
+            );
+            return;
+        }
+    }
+    if p.weight > g.weight {
+        g.weight = p.weight.clone();
+    }
+    let (shadow, redirect) = (p.m.shadow, p.m.host_redirect && !p.m.shadow);
+    if p.m.shadow && p.m.host_redirect {
+        lw.diags.push(
+            Diagnostic::error("mapping-shadow-redirect", "at most one of `host_redirect` and `shadow` may be set; `host_redirect` is ignored")
+                .with_object(obj.clone())
+                .with_path("spec.host_redirect"),
+        );
+    }
+    if shadow {
+        if let Some(s) = &g.shadow {
+            lw.diags.push(
+                Diagnostic::error("mapping-second-shadow", format!("the group already has the shadow {}; this one is ignored", s.m.meta.obj_ref()))
+                    .with_object(obj)
+                    .with_path("spec.shadow"),
+            );
+        } else {
+            g.shadow = Some(p);
+        }
+    } else if redirect {
+        if let Some(r) = &g.redirect {
+            lw.diags.push(
+                Diagnostic::error("mapping-second-redirect", format!("the group already redirects with {}; this one is ignored", r.m.meta.obj_ref()))
+                    .with_object(obj)
+                    .with_path("spec.host_redirect"),
+            );
+        } else if let Some(first) = g.members.first() {
+            lw.diags.push(
+                Diagnostic::error(
+                    "mapping-redirect-conflict",
+                    format!("a host_redirect Mapping cannot join the group of {}, which routes; it is ignored", first.m.meta.obj_ref()),
+                )
+                .with_object(obj)
+                .with_path("spec.host_redirect"),
+            );
+        } else {
+            g.redirect = Some(p);
+        }
+    } else if let Some(r) = &g.redirect {
+        lw.diags.push(
+            Diagnostic::error(
+                "mapping-redirect-conflict",
+                format!("this Mapping cannot join the group of {}, which redirects; it is ignored", r.m.meta.obj_ref()),
+            )
+            .with_object(obj)
+            .with_path("spec.prefix"),
+        );
+    } else {
+        g.members.push(p);
+    }
+}
+
+/// Python's `round()`: halves go to the even neighbour.
+fn round_half_even(x: f64) -> i64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 { 2.0 * (x / 2.0).round() } else { r }.max(i64::MIN as f64).min(i64::MAX as f64) as i64
+}
+
+fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mut Vec<Vec<usize>>) {
+    let group_id = format!("{:016x}", super::fnv1a(g.key.as_bytes()));
+    // Flattened group attributes: the last member wins.
+    let lead = match g.members.last().or(g.redirect.as_ref()) {
+        Some(p) => p,
+        None => {
+            if let Some(s) = &g.shadow {
+                lw.diags.push(
+                    Diagnostic::warning("shadow-without-primary", "this shadow Mapping has no primary Mapping with the same match; nothing is mirrored")
+                        .with_object(s.m.meta.obj_ref())
+                        .with_path("spec.shadow"),
+                );
+            }
+            return;
+        }
+    };
+
+    // Which Hosts take this group.
+    let joined: Vec<usize> = hosts
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| host_takes(h, lead, lw.opts.ambassador_namespace.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    if joined.is_empty() && !lead.internal {
+        for p in g.members.iter().chain(g.redirect.iter()) {
+            let msg = match &p.m.hostname {
+                Some(h) => format!("Mapping's hostname `{}` matches no Host; it serves no traffic", h.value),
+                None => "Mapping has no `hostname` and no Host selects it by label; it serves no traffic".to_string(),
+            };
+            lw.diags.push(
+                Diagnostic::warning("mapping-no-host", msg)
+                    .with_object(p.m.meta.obj_ref())
+                    .with_path(if p.m.hostname.is_some() { "spec.hostname" } else { "spec" })
+                    .with_span(p.m.hostname.as_ref().map(|h| h.span).or(Some(p.m.meta.span)))
+                    .with_help("set `hostname: \"*\"` or a hostname that a Host serves"),
+            );
+        }
+        return;
+    }
+
+    let headers = route_headers(&lead.kvs);
+    let query: Vec<IrKeyMatch> = lead
+        .query
+        .iter()
+        .map(|q| IrKeyMatch {
+            name: q.name.clone(),
+            matcher: match (&q.value, q.regex) {
+                (Some(v), true) => StringMatch::Regex(v.clone()),
+                (Some(v), false) => StringMatch::Exact(v.clone()),
+                (None, _) => StringMatch::Present,
+            },
+        })
+        .collect();
+    let mut add_req: Vec<HeaderAdd> = Vec::new();
+    let mut add_resp: Vec<HeaderAdd> = Vec::new();
+    for p in &g.members {
+        merge_adds(&mut add_req, &p.m.add_request_headers);
+        merge_adds(&mut add_resp, &p.m.add_response_headers);
+    }
+
+    if let Some(r) = &g.redirect {
+        let m = r.m;
+        let route = Route {
+            source: m.meta.obj_ref(),
+            group: group_id.clone(),
+            path: path_match(m),
+            case_sensitive: m.case_sensitive.unwrap_or(true),
+            headers: headers.clone(),
+            query_parameters: query.clone(),
+            runtime_fraction: None,
+            action: RouteAction::Redirect(HostRedirect {
+                host: m.service.value.clone(),
+                path_redirect: m.redirect.path_redirect.clone(),
+                prefix_redirect: m.redirect.prefix_redirect.clone(),
+                regex_redirect: m.redirect.regex_redirect.clone(),
+                response_code: m.redirect.response_code,
+            }),
+            request_headers_to_add: Vec::new(),
+            response_headers_to_add: Vec::new(),
+            request_headers_to_remove: Vec::new(),
+            response_headers_to_remove: Vec::new(),
+            bypass_auth: true,
+        };
+        lw.ir.routes.push(route);
+        joins.push(joined);
+        return;
+    }
+
+    // Canary weights.
+    let mut weighted: Vec<(&Prepared<'_>, u32)> = Vec::new();
+    if g.members.len() == 1 {
+        weighted.push((&g.members[0], 100));
+    } else {
+        let mut current: i64 = 0;
+        let mut weightless = Vec::new();
+        for p in &g.members {
+            match &p.m.weight {
+                Some(w) => {
+                    if w.value > 100.0 || w.value < 0.0 {
+                        lw.diags.push(
+                            Diagnostic::error("canary-weight", format!("weight {} must be between 0 and 100; the group is ignored", w.value))
+                                .with_object(p.m.meta.obj_ref())
+                                .with_path("spec.weight")
+                                .with_span(Some(w.span)),
+                        );
+                        return;
+                    }
+                    current += round_half_even(w.value);
+                    weighted.push((p, current.clamp(0, 100) as u32));
+                }
+                None => weightless.push(p),
+            }
+        }
+        if current > 100 {
+            let p = g.members.last().map(|p| p.m.meta.obj_ref()).unwrap_or_default();
+            lw.diags.push(
+                Diagnostic::error("canary-weight", format!("the weights of this canary group add up to {current}, more than 100; the group is ignored"))
+                    .with_object(p)
+                    .with_path("spec.weight"),
+            );
+            return;
+        }
+        if !weightless.is_empty() {
+            let remaining = 100 - current;
+            let each = round_half_even(remaining as f64 / weightless.len() as f64);
+            let n = weightless.len();
+            for (i, p) in weightless.into_iter().enumerate() {
+                current = if i == n - 1 { 100 } else { current + each };
+                weighted.push((p, current.clamp(0, 100) as u32));
+            }
+        } else if current < 100 {
+            let p = g.members.last().map(|p| p.m.meta.obj_ref()).unwrap_or_default();
+            lw.diags.push(
+                Diagnostic::warning(
+                    "canary-weight-sum",
+                    format!("the weights of this canary group add up to {current}, less than 100; Envoy answers the rest with 404 as Emissary does"),
+                )
+                .with_object(p)
+                .with_path("spec.weight"),
+            );
+        }
+    }
+
+    let mirror = g.shadow.as_ref().and_then(|s| {
+        let cluster = lw.cluster_for(s.m)?;
+        let w = s.m.weight.as_ref().map(|w| round_half_even(w.value).clamp(0, 100) as u32).unwrap_or(100);
+        Some((cluster, w))
+    });
+
+    let default_timeout = lw.objs_module_timeout();
+    for (p, numerator) in weighted {
+        let m = p.m;
+        let Some(cluster) = lw.cluster_for(m) else { continue };
+        let lm = lead.m;
+        let fwd = Forward {
+            cluster: cluster.clone(),
+            timeout_ms: m.timeout_ms.unwrap_or(default_timeout),
+            idle_timeout_ms: m.idle_timeout_ms,
+            prefix_rewrite: if lm.regex_rewrite.is_some() {
+                None
+            } else {
+                match &m.rewrite {
+                    None => Some("/".to_string()),
+                    Some(r) if r.is_empty() => None,
+                    Some(r) => Some(r.clone()),
+                }
+            },
+            regex_rewrite: lm.regex_rewrite.as_ref().map(|(p, s)| (p.value.clone(), s.clone())),
+            host_rewrite: m.host_rewrite.clone(),
+            auto_host_rewrite: m.auto_host_rewrite,
+            cors: lm.cors.clone().or_else(|| lw.module.cors.clone()),
+            retry_policy: lm.retry_policy.clone().or_else(|| lw.module.retry_policy.clone()),
+            mirror: mirror.clone(),
+            upgrades: lm.allow_upgrade.clone(),
+            priority_high: lm.priority.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("high")),
+        };
+        let route = Route {
+            source: m.meta.obj_ref(),
+            group: group_id.clone(),
+            path: path_match(m),
+            case_sensitive: m.case_sensitive.or(lm.case_sensitive).unwrap_or(true),
+            headers: headers.clone(),
+            query_parameters: query.clone(),
+            runtime_fraction: (numerator < 100).then(|| (numerator, format!("routing.traffic_shift.{cluster}"))),
+            action: RouteAction::Forward(Box::new(fwd)),
+            request_headers_to_add: add_req.clone(),
+            response_headers_to_add: add_resp.clone(),
+            request_headers_to_remove: lm.remove_request_headers.clone(),
+            response_headers_to_remove: lm.remove_response_headers.clone(),
+            bypass_auth: m.bypass_auth,
+        };
+        lw.ir.routes.push(route);
+        joins.push(joined.clone());
+    }
+}
+
+fn merge_adds(into: &mut Vec<HeaderAdd>, from: &[HeaderAdd]) {
+    for h in from {
+        match into.iter_mut().find(|x| x.name == h.name) {
+            Some(x) => *x = h.clone(),
+            None => into.push(h.clone()),
+        }
+    }
+}
+
+fn path_match(m: &Mapping) -> PathMatch {
+    if m.prefix_regex {
+        PathMatch::Regex(m.prefix.value.clone())
+    } else if m.prefix_exact {
+        PathMatch::Exact(m.prefix.value.clone())
+    } else {
+        PathMatch::Prefix(m.prefix.value.clone())
+    }
+}
+
+fn route_headers(kvs: &[Kv]) -> Vec<IrKeyMatch> {
+    let mut out = Vec::new();
+    for kv in kvs {
+        let v = kv.value.clone().unwrap_or_default();
+        let matcher = if kv.regex {
+            StringMatch::Regex(v)
+        } else if kv.name == ":authority" {
+            if v == "*" {
+                continue;
+            } else if let Some(rest) = v.strip_prefix('*') {
+                StringMatch::Suffix(rest.to_string())
+            } else if let Some(rest) = v.strip_suffix('*') {
+                StringMatch::Prefix(rest.to_string())
+            } else {
+                StringMatch::Exact(v)
+            }
+        } else {
+            StringMatch::Exact(v)
+        };
+        out.push(IrKeyMatch { name: kv.name.clone(), matcher });
+    }
+    out
+}
+
+/// Emissary's `IRHost.matches_httpgroup`.
+fn host_takes(h: &HostIr<'_>, p: &Prepared<'_>, _ambassador_ns: &str) -> bool {
+    if p.internal {
+        return true;
+    }
+    let (has_hostname, host_match) = if p.m.host_regex {
+        (true, true)
+    } else {
+        match &p.host_glob {
+            Some(g) => (true, globs::compatible(&h.hostname, g)),
+            None => (false, false),
+        }
+    };
+    match h.mapping_selector {
+        Some(sel) => {
+            let sel_match = globs::selector_matches(sel, &p.m.meta.labels);
+            if has_hostname { host_match && sel_match } else { sel_match }
+        }
+        None => host_match,
+    }
+}
+
+impl Lower<'_> {
+    fn objs_module_timeout(&self) -> u64 {
+        self.module.cluster_request_timeout_ms.unwrap_or(3000)
+    }
+
+    /// The cluster of a Mapping's service, created on first use.
+    pub(crate) fn cluster_for(&mut self, m: &Mapping) -> Option<String> {
+        let obj = m.meta.obj_ref();
+        let mut service = m.service.value.trim().to_string();
+        let ctx = match &m.tls {
+            Some(name) => match self.tls_context(&name.value) {
+                Some(c) => Some(c),
+                None => {
+                    self.diags.push(
+                        Diagnostic::error("tls-context-not-found", format!("TLSContext `{}` for TLS origination does not exist; the Mapping is ignored", name.value))
+                            .with_object(obj)
+                            .with_path("spec.tls")
+                            .with_span(Some(name.span)),
+                    );
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let mut tls = ctx.is_some() || m.tls_plain;
+        let lower = service.to_ascii_lowercase();
+        if lower.starts_with("https://") {
+            service = service[8..].to_string();
+            tls = true;
+        } else if lower.starts_with("http://") {
+            service = service[7..].to_string();
+            if ctx.is_some() {
+                self.diags.push(
+                    Diagnostic::warning("service-scheme-tls", "service says http:// but a TLSContext is set; TLS is originated")
+                        .with_object(obj.clone())
+                        .with_path("spec.service")
+                        .with_span(Some(m.service.span)),
+                );
+            }
+        } else if let Some(i) = service.find("://") {
+            self.diags.push(
+                Diagnostic::warning("service-scheme", format!("service scheme `{}` is not http or https; it is ignored", &service[..i]))
+                    .with_object(obj.clone())
+                    .with_path("spec.service")
+                    .with_span(Some(m.service.span)),
+            );
+            service = service[i + 3..].to_string();
+        }
+        let (host, port) = match parse_host_port(&service) {
+            Ok(hp) => hp,
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error("service-invalid", format!("service `{}`: {e}; the Mapping is ignored", m.service.value))
+                        .with_object(obj)
+                        .with_path("spec.service")
+                        .with_span(Some(m.service.span)),
+                );
+                return None;
+            }
+        };
+        let qualified = host.contains('.') || host.contains(':') || host == "localhost";
+        let host = if m.meta.namespace != self.opts.ambassador_namespace
+            && !qualified
+            && !self.module.use_ambassador_namespace_for_service_resolution
+        {
+            format!("{host}.{}", m.meta.namespace)
+        } else {
+            host
+        };
+        let port = port.unwrap_or(if tls { 443 } else { 80 });
+        let ipv4 = m.enable_ipv4.or(self.module.enable_ipv4).unwrap_or(true);
+        let ipv6 = m.enable_ipv6.or(self.module.enable_ipv6).unwrap_or(false);
+        let dns_family = match (ipv4, ipv6) {
+            (true, true) => DnsFamily::All,
+            (false, true) => DnsFamily::V6Only,
+            _ => DnsFamily::V4Only,
+        };
+        let upstream_tls = tls.then(|| UpstreamTls {
+            sni: ctx.and_then(|c| c.settings.sni.clone()),
+            client_secret: None,
+            alpn_protocols: ctx.map(|c| c.settings.alpn_protocols.clone()).unwrap_or_default(),
+            min_tls_version: ctx.and_then(|c| c.settings.min_tls_version.clone()),
+            max_tls_version: ctx.and_then(|c| c.settings.max_tls_version.clone()),
+        });
+        let mut upstream_tls = upstream_tls;
+        if let (Some(t), Some(c)) = (upstream_tls.as_mut(), ctx) {
+            if let Some(s) = &c.secret {
+                let (n, ns) = super::hosts::split_secret(&s.value, c, &c.meta.namespace);
+                t.client_secret = self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
+            }
+        }
+        let stats_name = m.stats_name.clone().unwrap_or_else(|| sanitize(&m.service.value));
+        let mut c = Cluster {
+            name: String::new(),
+            sources: Vec::new(),
+            dns_type: if m.dns_type.as_deref() == Some("logical_dns") { DnsType::LogicalDns } else { DnsType::StrictDns },
+            host: host.clone(),
+            port,
+            tls: upstream_tls,
+            connect_timeout_ms: m.connect_timeout_ms.unwrap_or(3000),
+            dns_family,
+            http2: m.grpc,
+            circuit_breakers: if m.circuit_breakers.is_empty() { self.module.circuit_breakers.clone() } else { m.circuit_breakers.clone() },
+            keepalive: m.keepalive.clone(),
+            idle_timeout_ms: m.cluster_idle_timeout_ms,
+            max_connection_lifetime_ms: m.cluster_max_connection_lifetime_ms,
+            respect_dns_ttl: m.respect_dns_ttl,
+            stats_name,
+        };
+        let digest = super::fnv1a(format!("{c:?}{:?}", m.cluster_tag).as_bytes());
+        let name = format!(
+            "cluster_{}_{}{}_{:08x}",
+            sanitize(&host),
+            port,
+            if c.tls.is_some() { "_otls" } else { "" },
+            digest as u32
+        );
+        c.name = name.clone();
+        let entry = self.ir.clusters.entry(name.clone()).or_insert(c);
+        if !entry.sources.contains(&obj) {
+            entry.sources.push(obj);
+        }
+        Some(name)
+    }
+}
+
+/// Splits `host[:port]` (IPv6 in brackets); rejects paths and bad ports.
+pub(crate) fn parse_host_port(s: &str) -> Result<(String, Option<u16>), String> {
+    let s = s.split(['/', '?', '#']).next().unwrap_or("");
+    if s.is_empty() {
+        return Err("no hostname".into());
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']').ok_or("unbalanced `[` in IPv6 address")?;
+        match after.strip_prefix(':') {
+            Some(p) => (h.to_string(), Some(p)),
+            None if after.is_empty() => (h.to_string(), None),
+            None => return Err("unexpected text after IPv6 address".into()),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (s.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no hostname".into());
+    }
+    if host.chars().any(|c| c.is_whitespace() || c == '@' || c == '%') {
+        return Err(format!("`{host}` is not a valid hostname"));
+    }
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().map_err(|_| format!("port `{p}` is not a number between 0 and 65535"))?),
+        None => None,
+    };
+    Ok((host, port))
+}
+
+pub(crate) fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+}

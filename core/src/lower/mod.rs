@@ -1,0 +1,178 @@
+//! Typed resources → IR, with Emissary's semantics.
+//!
+//! Order of work: the `ambassador` Module's defaults, Hosts (TLS contexts and
+//! Secrets, or the synthesized `default-host`), Mappings (groups, canaries,
+//! clusters, route order), then Listeners (filter chains, virtual hosts and the
+//! secure/insecure route variants) and TCPMappings. Every object that cannot
+//! be used is reported and left out; the rest is still translated.
+
+mod globs;
+mod hosts;
+mod listeners;
+mod mappings;
+mod placeholder;
+
+use crate::api::Options;
+use crate::diag::{Diagnostic, ObjectRef, Span};
+use crate::ir::{HttpSettings, Ir};
+use crate::model::{Mapping, Meta, Module, Objects, Spanned};
+
+/// State shared by the lowering passes.
+pub(crate) struct Lower<'a> {
+    pub(crate) objs: &'a Objects,
+    pub(crate) opts: &'a Options,
+    pub(crate) module: Module,
+    pub(crate) ir: Ir,
+    pub(crate) diags: &'a mut Vec<Diagnostic>,
+}
+
+/// Lowers typed objects into the IR.
+pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir {
+    let module = pick_module(objs, diags);
+    let http = HttpSettings {
+        use_remote_address: module.use_remote_address.unwrap_or(true),
+        server_name: module.server_name.clone(),
+        merge_slashes: module.merge_slashes,
+        strip_matching_host_port: module.strip_matching_host_port,
+        reject_requests_with_escaped_slashes: module.reject_requests_with_escaped_slashes,
+        preserve_external_request_id: module.preserve_external_request_id.unwrap_or(false),
+        accept_http_10: module.enable_http10.unwrap_or(false),
+        idle_timeout_ms: module.listener_idle_timeout_ms,
+        max_request_headers_kb: module.max_request_headers_kb,
+        headers_with_underscores_action: module.headers_with_underscores_action.clone(),
+        proper_case: module.proper_case,
+        regex_max_size: module.regex_max_size.unwrap_or(200),
+    };
+    let internal = internal_mappings(&module, opts);
+    let mut lw = Lower { objs, opts, module, ir: Ir { http, ..Ir::default() }, diags };
+    let hosts = hosts::hosts(&mut lw);
+    let joins = mappings::routes(&mut lw, &hosts, &internal);
+    listeners::listeners(&mut lw, &hosts, &joins);
+    if objs.listeners.is_empty() && objs.tcp_mappings.is_empty() {
+        lw.diags.push(
+            Diagnostic::warning("no-listeners", "no Listener is defined, so Envoy gets no traffic listener (as in Emissary)")
+                .with_help("add Listeners, e.g. port 8080 protocol HTTP and port 8443 protocol HTTPS with securityModel XFP"),
+        );
+    }
+    lw.ir.listeners.sort_by(|a, b| a.name.cmp(&b.name));
+    lw.ir
+}
+
+fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {
+    let mut it = objs.modules.iter();
+    let Some(first) = it.next() else {
+        return Module { diagnostics_enabled: true, ..Module::default() };
+    };
+    for other in it {
+        if let Some(m) = &other.meta {
+            diags.push(
+                Diagnostic::error("module-duplicate", "more than one `ambassador` Module; only the first is used")
+                    .with_object(m.obj_ref())
+                    .with_span(Some(m.span)),
+            );
+        }
+    }
+    first.clone()
+}
+
+/// Emissary's built-in Mappings: readiness/liveness probes and diagnostics, on
+/// the admin port 8877 (served by our daemon's admin endpoint).
+fn internal_mappings(module: &Module, opts: &Options) -> Vec<Mapping> {
+    let mut paths = vec!["/ambassador/v0/check_ready", "/ambassador/v0/check_alive"];
+    if module.diagnostics_enabled {
+        paths.push("/ambassador/v0/");
+    }
+    paths
+        .into_iter()
+        .map(|p| Mapping {
+            meta: Meta {
+                kind: "Mapping",
+                name: format!("internal{}", p.replace('/', "-").trim_end_matches('-')),
+                namespace: opts.ambassador_namespace.clone(),
+                ..Meta::default()
+            },
+            prefix: Spanned { value: p.to_string(), span: Span::default() },
+            service: Spanned { value: "127.0.0.1:8877".into(), span: Span::default() },
+            rewrite: Some(p.to_string()),
+            timeout_ms: Some(10_000),
+            precedence: 1_000_000,
+            ..Mapping::default()
+        })
+        .collect()
+}
+
+impl Lower<'_> {
+    /// Checks that a regex is valid RE2 syntax and within `regex_max_size`.
+    pub(crate) fn check_regex(&mut self, pattern: &str, obj: &ObjectRef, path: &str, span: Option<Span>) -> bool {
+        let limit = self.ir.http.regex_max_size;
+        match regex_cost(pattern) {
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error("regex-invalid", format!("`{pattern}` is not a valid RE2 regex: {e}; the object is ignored"))
+                        .with_object(obj.clone())
+                        .with_path(path)
+                        .with_span(span),
+                );
+                false
+            }
+            Ok(cost) if cost > limit => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "regex-too-complex",
+                        format!("regex `{pattern}` compiles to about {cost} RE2 instructions, above the limit of {limit}; the object is ignored"),
+                    )
+                    .with_object(obj.clone())
+                    .with_path(path)
+                    .with_span(span)
+                    .with_help("simplify the regex, or raise `regex_max_size` in the ambassador Module"),
+                );
+                false
+            }
+            Ok(_) => true,
+        }
+    }
+}
+
+/// Parses a regex with RE2-compatible syntax and estimates its RE2 program size.
+pub(crate) fn regex_cost(pattern: &str) -> Result<u64, String> {
+    if pattern.len() > 64 * 1024 {
+        return Err("pattern longer than 64 KiB".into());
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .nest_limit(100)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string().lines().last().unwrap_or("syntax error").trim().to_string())?;
+    Ok(cost(&hir).saturating_add(2))
+}
+
+fn cost(h: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Empty => 0,
+        HirKind::Literal(l) => l.0.len() as u64,
+        HirKind::Class(Class::Unicode(c)) => (c.ranges().len() as u64).min(16),
+        HirKind::Class(Class::Bytes(c)) => (c.ranges().len() as u64).min(16),
+        HirKind::Look(_) => 1,
+        HirKind::Repetition(r) => {
+            let s = cost(&r.sub).max(1);
+            match r.max {
+                None => (r.min as u64).saturating_mul(s).saturating_add(s + 1),
+                Some(max) => (max as u64).saturating_mul(s).saturating_add((max - r.min) as u64),
+            }
+        }
+        HirKind::Capture(c) => cost(&c.sub).saturating_add(2),
+        HirKind::Concat(v) => v.iter().map(cost).fold(0u64, u64::saturating_add),
+        HirKind::Alternation(v) => v.iter().map(cost).fold(v.len() as u64, u64::saturating_add),
+    }
+}
+
+/// 64-bit FNV-1a: the stable content hash used for derived names.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

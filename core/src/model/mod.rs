@@ -1,0 +1,295 @@
+//! Documents → typed resources.
+//!
+//! Each document is dispatched on `apiVersion`/`kind` (Kubernetes `List`
+//! objects are unwrapped), filtered by `ambassador_id` and namespace, and read
+//! into the typed structs of this module. getambassador.io `v2` objects are
+//! converted to `v3alpha1` meaning while they are read. Nothing here fails:
+//! wrong types, missing required fields, unknown kinds and unknown fields
+//! become diagnostics, and an object that cannot be used is left out.
+
+mod kinds;
+mod mapping;
+pub(crate) mod read;
+
+pub use kinds::*;
+pub use mapping::*;
+pub use read::Spanned;
+
+use crate::api::Options;
+use crate::diag::{Diagnostic, ObjectRef, Span};
+use crate::source::{Document, Node, Value};
+use read::{Cx, Fields};
+use std::collections::BTreeMap;
+
+/// What every object carries: identity, labels and where it came from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Meta {
+    pub kind: &'static str,
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    /// `getambassador.io/v2` objects are converted while read; remembered for messages.
+    pub v2: bool,
+    /// Span of the whole document (or list item).
+    pub span: Span,
+    /// Position in the input, used as the tie-break that Emissary's insertion order gives.
+    pub order: u32,
+}
+
+impl Meta {
+    pub fn obj_ref(&self) -> ObjectRef {
+        ObjectRef { kind: self.kind.to_string(), namespace: self.namespace.clone(), name: self.name.clone() }
+    }
+}
+
+/// All typed objects of one translation, in input order.
+#[derive(Debug, Default)]
+pub struct Objects {
+    pub mappings: Vec<Mapping>,
+    pub tcp_mappings: Vec<TcpMapping>,
+    pub hosts: Vec<Host>,
+    pub listeners: Vec<Listener>,
+    pub tls_contexts: Vec<TlsContext>,
+    pub modules: Vec<Module>,
+    /// Secrets by (namespace, name).
+    pub secrets: BTreeMap<(String, String), Secret>,
+}
+
+/// The getambassador.io kinds this version reads in full.
+const TRANSLATED: &[&str] = &["Mapping", "Host", "Listener", "TLSContext", "Module", "TCPMapping"];
+/// getambassador.io kinds Emissary knows that are accepted but not translated yet.
+const NOT_YET: &[&str] = &[
+    "AuthService",
+    "RateLimitService",
+    "LogService",
+    "TracingService",
+    "KubernetesEndpointResolver",
+    "KubernetesServiceResolver",
+    "ConsulResolver",
+    "DevPortal",
+];
+
+/// Reads every document into typed objects.
+pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic>) -> Objects {
+    let mut out = Objects::default();
+    let mut order = 0u32;
+    for (_, doc) in docs {
+        load_node(&doc.root, opts, diags, &mut out, &mut order, 0);
+    }
+    out
+}
+
+fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut Objects, order: &mut u32, depth: u32) {
+    let Value::Map(_) = &node.value else {
+        diags.push(
+            Diagnostic::error("not-an-object", format!("a manifest must be a mapping, found {}", node.type_name()))
+                .with_span(Some(node.span)),
+        );
+        return;
+    };
+    let api_version = node.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+    let Some(kind_node) = node.get("kind") else {
+        diags.push(
+            Diagnostic::error("missing-kind", "manifest has no `kind`; it is ignored")
+                .with_span(Some(node.span))
+                .with_path("kind"),
+        );
+        return;
+    };
+    let Some(kind) = kind_node.as_str() else {
+        diags.push(
+            Diagnostic::error("wrong-type", format!("`kind` must be a string, found {}", kind_node.type_name()))
+                .with_span(Some(kind_node.span))
+                .with_path("kind"),
+        );
+        return;
+    };
+    if kind.ends_with("List") && api_version == "v1" || kind == "List" {
+        if depth > 0 {
+            diags.push(Diagnostic::error("nested-list", "a List inside a List is ignored").with_span(Some(node.span)));
+            return;
+        }
+        match node.get("items").map(|n| &n.value) {
+            Some(Value::Seq(items)) => {
+                for it in items {
+                    load_node(it, opts, diags, out, order, depth + 1);
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(_) => diags.push(
+                Diagnostic::error("wrong-type", "`items` of a List must be a list")
+                    .with_span(node.get("items").map(|n| n.span))
+                    .with_path("items"),
+            ),
+        }
+        return;
+    }
+    let group = api_version.split('/').next().unwrap_or("");
+    let is_ambassador = group == "getambassador.io";
+    let v2 = api_version == "getambassador.io/v2" || api_version == "getambassador.io/v1";
+    if is_ambassador && !matches!(api_version, "getambassador.io/v2" | "getambassador.io/v3alpha1" | "getambassador.io/v1") {
+        diags.push(
+            Diagnostic::warning(
+                "unknown-api-version",
+                format!("apiVersion `{api_version}` is not known; reading {kind} as getambassador.io/v3alpha1"),
+            )
+            .with_span(node.get("apiVersion").map(|n| n.span))
+            .with_path("apiVersion"),
+        );
+    }
+
+    let static_kind: &'static str = match (is_ambassador, kind) {
+        (true, k) => match TRANSLATED.iter().chain(NOT_YET).find(|x| **x == k) {
+            Some(k) => k,
+            None => {
+                diags.push(
+                    Diagnostic::warning("unknown-kind", format!("unknown getambassador.io kind `{kind}`; it is ignored"))
+                        .with_span(Some(kind_node.span))
+                        .with_path("kind"),
+                );
+                return;
+            }
+        },
+        (false, "Secret") if api_version == "v1" => "Secret",
+        (false, "Service") if api_version == "v1" => "Service",
+        (false, "Endpoints") if api_version == "v1" => "Endpoints",
+        (false, "EndpointSlice") if group == "discovery.k8s.io" => "EndpointSlice",
+        (false, "Namespace" | "ConfigMap" | "ServiceAccount" | "Deployment" | "Pod" | "CustomResourceDefinition") => {
+            return; // Kubernetes objects that play no part in routing.
+        }
+        _ => {
+            diags.push(
+                Diagnostic::warning(
+                    "unknown-kind",
+                    format!("`{api_version}` kind `{kind}` plays no part in Emissary configuration; it is ignored"),
+                )
+                .with_span(Some(kind_node.span))
+                .with_path("kind"),
+            );
+            return;
+        }
+    };
+
+    // metadata
+    let mut meta_cx = Cx { diags, obj: ObjectRef { kind: static_kind.to_string(), ..Default::default() } };
+    let mut top = Fields::new(&mut meta_cx, node, "");
+    top.ignore(&["apiVersion", "kind", "status"]);
+    let name;
+    let mut namespace = opts.ambassador_namespace.clone();
+    let labels;
+    match top.object(&mut meta_cx, "metadata") {
+        Some(mut md) => {
+            match md.str(&mut meta_cx, "name") {
+                Some(n) => name = n.value,
+                None => {
+                    meta_cx.error("missing-field", "metadata.name", Some(node.span), "`metadata.name` is required");
+                    return;
+                }
+            }
+            meta_cx.obj.name = name.clone();
+            if let Some(ns) = md.str(&mut meta_cx, "namespace") {
+                namespace = ns.value;
+            }
+            meta_cx.obj.namespace = namespace.clone();
+            labels = read::labels(&mut meta_cx, &mut md, "labels");
+            md.ignore(&[
+                "annotations",
+                "uid",
+                "resourceVersion",
+                "generation",
+                "creationTimestamp",
+                "managedFields",
+                "selfLink",
+                "ownerReferences",
+                "finalizers",
+                "generateName",
+                "deletionTimestamp",
+            ]);
+            md.finish(&mut meta_cx, "metadata");
+        }
+        None => {
+            meta_cx.error("missing-field", "metadata", Some(node.span), "`metadata` with a `name` is required");
+            return;
+        }
+    }
+    let meta = Meta { kind: static_kind, name, namespace, labels, v2, span: node.span, order: *order };
+    *order += 1;
+
+    if opts.single_namespace && meta.namespace != opts.ambassador_namespace {
+        return;
+    }
+
+    let mut cx = Cx { diags: meta_cx.diags, obj: meta.obj_ref() };
+
+    if !is_ambassador {
+        match static_kind {
+            "Secret" => {
+                if let Some(s) = kinds::secret(&mut cx, &mut top, meta) {
+                    out.secrets.insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
+                }
+            }
+            _ => {
+                top.ignore(&["spec", "data", "subsets", "endpoints", "addressType", "ports"]);
+            }
+        }
+        top.finish(&mut cx, static_kind);
+        return;
+    }
+
+    let spec_node = top.node("spec");
+    top.finish(&mut cx, static_kind);
+    let empty = Node { value: Value::Map(Vec::new()), span: node.span };
+    let spec_node = spec_node.unwrap_or(&empty);
+    let mut spec = Fields::new(&mut cx, spec_node, "spec");
+
+    // ambassador_id filtering: absent means "default".
+    let ids = spec.str_list(&mut cx, "ambassador_id").map(|v| v.into_iter().map(|s| s.value).collect::<Vec<_>>());
+    let ids = ids.unwrap_or_else(|| vec!["default".to_string()]);
+    if !ids.iter().any(|i| *i == opts.ambassador_id) {
+        return;
+    }
+    spec.ignore(&["ambassador_id"]);
+
+    match static_kind {
+        "Mapping" => {
+            if let Some(m) = mapping::mapping(&mut cx, &mut spec, meta) {
+                out.mappings.push(m);
+            }
+        }
+        "TCPMapping" => {
+            if let Some(m) = kinds::tcp_mapping(&mut cx, &mut spec, meta) {
+                out.tcp_mappings.push(m);
+            }
+        }
+        "Host" => {
+            if let Some(h) = kinds::host(&mut cx, &mut spec, meta) {
+                out.hosts.push(h);
+            }
+        }
+        "Listener" => {
+            if let Some(l) = kinds::listener(&mut cx, &mut spec, meta) {
+                out.listeners.push(l);
+            }
+        }
+        "TLSContext" => {
+            if let Some(t) = kinds::tls_context(&mut cx, &mut spec, meta) {
+                out.tls_contexts.push(t);
+            }
+        }
+        "Module" => {
+            if let Some(m) = kinds::module(&mut cx, &mut spec, meta) {
+                out.modules.push(m);
+            }
+        }
+        other => {
+            cx.warning(
+                "kind-not-supported",
+                "",
+                Some(kind_node.span),
+                format!("{other} is not translated by this version; the object is ignored"),
+            );
+            return;
+        }
+    }
+    spec.finish(&mut cx, static_kind);
+}
