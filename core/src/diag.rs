@@ -119,8 +119,20 @@ impl Diagnostic {
 /// Sorts diagnostics into their canonical order: by file position, then code.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        let ka = (a.span.map(|s| (s.file, s.start)), &a.object, &a.path, a.code, &a.message);
-        let kb = (b.span.map(|s| (s.file, s.start)), &b.object, &b.path, b.code, &b.message);
+        let ka = (
+            a.span.map(|s| (s.file, s.start)),
+            &a.object,
+            &a.path,
+            a.code,
+            &a.message,
+        );
+        let kb = (
+            b.span.map(|s| (s.file, s.start)),
+            &b.object,
+            &b.path,
+            b.code,
+            &b.message,
+        );
         ka.cmp(&kb)
     });
 }
@@ -153,7 +165,13 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
             let num = pos.line.to_string();
             gutter = num.len() + 1;
             let pad = " ".repeat(gutter);
-            let _ = writeln!(out, "{pad}--> {}:{}:{}", sources.name(span.file), pos.line, pos.col);
+            let _ = writeln!(
+                out,
+                "{pad}--> {}:{}:{}",
+                sources.name(span.file),
+                pos.line,
+                pos.col
+            );
             if let Some(text) = sources.line_text(span.file, pos.line) {
                 let text = text.trim_end_matches(['\r', '\n']);
                 let _ = writeln!(out, "{pad}|");
@@ -163,7 +181,12 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
                 } else {
                     text.chars().count().saturating_sub(pos.col - 1).max(1)
                 };
-                let _ = writeln!(out, "{pad}| {}{}", " ".repeat(pos.col - 1), "^".repeat(width));
+                let _ = writeln!(
+                    out,
+                    "{pad}| {}{}",
+                    " ".repeat(pos.col - 1),
+                    "^".repeat(width)
+                );
             }
         }
     }
@@ -186,7 +209,11 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
 pub fn render_short(diags: &[Diagnostic], sources: &SourceMap) -> String {
     let mut out = String::new();
     for d in diags {
-        match d.span.and_then(|s| sources.position(s, PositionEncoding::Utf8Chars).map(|p| (s, p))) {
+        match d.span.and_then(|s| {
+            sources
+                .position(s, PositionEncoding::Utf8Chars)
+                .map(|p| (s, p))
+        }) {
             Some((s, p)) => {
                 let _ = write!(out, "{}:{}:{}: ", sources.name(s.file), p.line, p.col);
             }

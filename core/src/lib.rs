@@ -13,5 +13,6 @@ pub mod ir;
 pub mod lower;
 pub mod model;
 pub mod source;
+pub mod xds;
 
 pub use api::{Inputs, Options, SourceFile, Translation, translate};

@@ -65,8 +65,14 @@ pub struct FilterChain {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum ChainKind {
-    Http { vhosts: Vec<VirtualHost> },
-    Tcp { stat_prefix: String, targets: Vec<(String, u32)>, idle_timeout_ms: Option<u64> },
+    Http {
+        vhosts: Vec<VirtualHost>,
+    },
+    Tcp {
+        stat_prefix: String,
+        targets: Vec<(String, u32)>,
+        idle_timeout_ms: Option<u64>,
+    },
 }
 
 /// TLS termination.

@@ -63,7 +63,10 @@ fn matches_end(g1: &str, g2: &str, g2end: bool) -> bool {
 }
 
 /// Every `matchLabels` entry must be present with the same value. An empty selector matches all.
-pub(crate) fn selector_matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 

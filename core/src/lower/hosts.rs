@@ -34,8 +34,14 @@ pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
             ));
         }
         let ns = lw.opts.ambassador_namespace.clone();
-        let fallback = objs.secrets.get(&(ns.clone(), "fallback-self-signed-cert".to_string()));
-        let obj = ObjectRef { kind: "Host".into(), namespace: ns.clone(), name: "default-host".into() };
+        let fallback = objs
+            .secrets
+            .get(&(ns.clone(), "fallback-self-signed-cert".to_string()));
+        let obj = ObjectRef {
+            kind: "Host".into(),
+            namespace: ns.clone(),
+            name: "default-host".into(),
+        };
         let tls = fallback.and_then(|s| {
             let secret = lw.secret_from(s, &obj)?;
             Some(DownstreamTls {
@@ -50,7 +56,11 @@ pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
                 require_client_certificate: false,
             })
         });
-        let insecure_action = if tls.is_some() { InsecureAction::Redirect } else { InsecureAction::Route };
+        let insecure_action = if tls.is_some() {
+            InsecureAction::Redirect
+        } else {
+            InsecureAction::Route
+        };
         out.push(HostIr {
             name: "default-host".into(),
             namespace: ns,
@@ -74,11 +84,23 @@ pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
 
 fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
     let obj = h.meta.obj_ref();
-    let sni = h.hostname.rsplit_once(':').map(|(a, _)| a.to_string()).unwrap_or_else(|| h.hostname.clone());
+    let sni = h
+        .hostname
+        .rsplit_once(':')
+        .map(|(a, _)| a.to_string())
+        .unwrap_or_else(|| h.hostname.clone());
     let mut tls = None;
     if let Some((secret_name, secret_ns)) = &h.tls_secret {
-        let ns = secret_ns.clone().unwrap_or_else(|| h.meta.namespace.clone());
-        let Some(secret) = lw.resolve_secret(&secret_name.value, &ns, &obj, "spec.tlsSecret.name", Some(secret_name.span)) else {
+        let ns = secret_ns
+            .clone()
+            .unwrap_or_else(|| h.meta.namespace.clone());
+        let Some(secret) = lw.resolve_secret(
+            &secret_name.value,
+            &ns,
+            &obj,
+            "spec.tlsSecret.name",
+            Some(secret_name.span),
+        ) else {
             return None;
         };
         let ctx_name = format!("{}-context", h.meta.name);
@@ -123,7 +145,12 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
                         return None;
                     }
                 }
-                if !c.hosts.is_empty() && !c.hosts.iter().any(|x| *x == h.hostname || *x == h.meta.name) {
+                if !c.hosts.is_empty()
+                    && !c
+                        .hosts
+                        .iter()
+                        .any(|x| *x == h.hostname || *x == h.meta.name)
+                {
                     lw.diags.push(
                         Diagnostic::warning(
                             "tls-context-hosts-mismatch",
@@ -148,21 +175,34 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
             }
             None => None,
         };
-        tls = Some(downstream(ctx.map(|c| c.meta.name.clone()).unwrap_or(ctx_name), secret, &settings, ca_secret));
+        tls = Some(downstream(
+            ctx.map(|c| c.meta.name.clone()).unwrap_or(ctx_name),
+            secret,
+            &settings,
+            ca_secret,
+        ));
     } else if let Some(name) = &h.tls_context {
         // A Host naming only a TLSContext takes that context's secret.
         match lw.tls_context(&name.value) {
             Some(c) => {
                 if let Some(cs) = &c.secret {
                     let (n, ns) = split_secret(&cs.value, c, &c.meta.namespace);
-                    if let Some(secret) = lw.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(cs.span)) {
+                    if let Some(secret) =
+                        lw.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(cs.span))
+                    {
                         tls = Some(downstream(c.meta.name.clone(), secret, &c.settings, None));
                     }
                 } else {
                     lw.diags.push(
-                        Diagnostic::warning("tls-context-no-secret", format!("TLSContext `{}` has no secret; the Host serves cleartext only", c.meta.name))
-                            .with_object(obj.clone())
-                            .with_path("spec.tlsContext.name"),
+                        Diagnostic::warning(
+                            "tls-context-no-secret",
+                            format!(
+                                "TLSContext `{}` has no secret; the Host serves cleartext only",
+                                c.meta.name
+                            ),
+                        )
+                        .with_object(obj.clone())
+                        .with_path("spec.tlsContext.name"),
                     );
                 }
             }
@@ -190,7 +230,12 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
     })
 }
 
-fn downstream(context: String, secret: String, s: &TlsSettings, ca_secret: Option<String>) -> DownstreamTls {
+fn downstream(
+    context: String,
+    secret: String,
+    s: &TlsSettings,
+    ca_secret: Option<String>,
+) -> DownstreamTls {
     DownstreamTls {
         context,
         secret,
@@ -220,16 +265,25 @@ impl<'a> Lower<'a> {
         self.objs.tls_contexts.iter().find(|c| c.meta.name == name)
     }
 
-    pub(crate) fn secret_from(&mut self, s: &crate::model::Secret, _by: &ObjectRef) -> Option<String> {
-        let (Some(cert), Some(key)) = (&s.cert_chain, &s.private_key) else { return None };
+    pub(crate) fn secret_from(
+        &mut self,
+        s: &crate::model::Secret,
+        _by: &ObjectRef,
+    ) -> Option<String> {
+        let (Some(cert), Some(key)) = (&s.cert_chain, &s.private_key) else {
+            return None;
+        };
         let name = format!("secret-{}-{}", s.meta.namespace, s.meta.name);
-        self.ir.secrets.entry(name.clone()).or_insert_with(|| TlsSecret {
-            name: name.clone(),
-            source: s.meta.obj_ref(),
-            cert_chain: cert.clone(),
-            private_key: key.clone(),
-            ca_only: false,
-        });
+        self.ir
+            .secrets
+            .entry(name.clone())
+            .or_insert_with(|| TlsSecret {
+                name: name.clone(),
+                source: s.meta.obj_ref(),
+                cert_chain: cert.clone(),
+                private_key: key.clone(),
+                ca_only: false,
+            });
         Some(name)
     }
 
@@ -256,28 +310,45 @@ impl<'a> Lower<'a> {
             }
             None if self.opts.placeholder_secrets => {
                 let sname = format!("secret-{ns}-{name}");
-                self.ir.secrets.entry(sname.clone()).or_insert_with(|| TlsSecret {
-                    name: sname.clone(),
-                    source: ObjectRef { kind: "Secret".into(), namespace: ns.into(), name: name.into() },
-                    cert_chain: super::placeholder::CERT.to_string(),
-                    private_key: super::placeholder::KEY.to_string(),
-                    ca_only: false,
-                });
+                self.ir
+                    .secrets
+                    .entry(sname.clone())
+                    .or_insert_with(|| TlsSecret {
+                        name: sname.clone(),
+                        source: ObjectRef {
+                            kind: "Secret".into(),
+                            namespace: ns.into(),
+                            name: name.into(),
+                        },
+                        cert_chain: super::placeholder::CERT.to_string(),
+                        private_key: super::placeholder::KEY.to_string(),
+                        ca_only: false,
+                    });
                 self.diags.push(
-                    Diagnostic::info("secret-placeholder", format!("Secret `{ns}/{name}` is missing; a placeholder certificate is used"))
-                        .with_object(by.clone())
-                        .with_path(path)
-                        .with_span(span),
+                    Diagnostic::info(
+                        "secret-placeholder",
+                        format!(
+                            "Secret `{ns}/{name}` is missing; a placeholder certificate is used"
+                        ),
+                    )
+                    .with_object(by.clone())
+                    .with_path(path)
+                    .with_span(span),
                 );
                 Some(sname)
             }
             None => {
                 self.diags.push(
-                    Diagnostic::error("secret-not-found", format!("Secret `{ns}/{name}` does not exist; the referring object is ignored"))
-                        .with_object(by.clone())
-                        .with_path(path)
-                        .with_span(span)
-                        .with_help("create the kubernetes.io/tls Secret, or fix the name"),
+                    Diagnostic::error(
+                        "secret-not-found",
+                        format!(
+                            "Secret `{ns}/{name}` does not exist; the referring object is ignored"
+                        ),
+                    )
+                    .with_object(by.clone())
+                    .with_path(path)
+                    .with_span(span)
+                    .with_help("create the kubernetes.io/tls Secret, or fix the name"),
                 );
                 None
             }
@@ -294,13 +365,20 @@ impl<'a> Lower<'a> {
         match pem {
             Some(pem) => {
                 let sname = format!("ca-{ns}-{n}");
-                self.ir.secrets.entry(sname.clone()).or_insert_with(|| TlsSecret {
-                    name: sname.clone(),
-                    source: ObjectRef { kind: "Secret".into(), namespace: ns.clone(), name: n.clone() },
-                    cert_chain: pem,
-                    private_key: String::new(),
-                    ca_only: true,
-                });
+                self.ir
+                    .secrets
+                    .entry(sname.clone())
+                    .or_insert_with(|| TlsSecret {
+                        name: sname.clone(),
+                        source: ObjectRef {
+                            kind: "Secret".into(),
+                            namespace: ns.clone(),
+                            name: n.clone(),
+                        },
+                        cert_chain: pem,
+                        private_key: String::new(),
+                        ca_only: true,
+                    });
                 Some(sname)
             }
             None => {

@@ -5,7 +5,9 @@ use super::Lower;
 use super::globs;
 use super::hosts::HostIr;
 use crate::diag::Diagnostic;
-use crate::ir::{Action, ChainKind, DownstreamTls, FilterChain, Listener, Matcher, RouteRef, VirtualHost};
+use crate::ir::{
+    Action, ChainKind, DownstreamTls, FilterChain, Listener, Matcher, RouteRef, VirtualHost,
+};
 use crate::model::{InsecureAction, SecurityModel, TcpMapping};
 use std::collections::BTreeMap;
 
@@ -30,7 +32,10 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             lw.diags.push(
                 Diagnostic::error(
                     "listener-duplicate-port",
-                    format!("port {} is already taken by Listener {other}; this Listener is ignored", l.port),
+                    format!(
+                        "port {} is already taken by Listener {other}; this Listener is ignored",
+                        l.port
+                    ),
                 )
                 .with_object(l.meta.obj_ref())
                 .with_path("spec.port")
@@ -41,13 +46,20 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         seen.insert(key, format!("{}/{}", l.meta.namespace, l.meta.name));
         let has = |p: &str| l.protocol_stack.iter().any(|x| x == p);
         let (tls_ok, http) = (has("TLS"), has("HTTP"));
-        let name = if l.bind_address == "0.0.0.0" { format!("listener-{}", l.port) } else { format!("listener-{}-{}", l.bind_address, l.port) };
-        let stats_prefix = l.stats_prefix.clone().unwrap_or_else(|| match (http, tls_ok) {
-            (true, true) => "ingress_https".into(),
-            (true, false) => "ingress_http".into(),
-            (false, true) => format!("ingress_tls_{}", l.port),
-            (false, false) => format!("ingress_tcp_{}", l.port),
-        });
+        let name = if l.bind_address == "0.0.0.0" {
+            format!("listener-{}", l.port)
+        } else {
+            format!("listener-{}-{}", l.bind_address, l.port)
+        };
+        let stats_prefix = l
+            .stats_prefix
+            .clone()
+            .unwrap_or_else(|| match (http, tls_ok) {
+                (true, true) => "ingress_https".into(),
+                (true, false) => "ingress_http".into(),
+                (false, true) => format!("ingress_tls_{}", l.port),
+                (false, false) => format!("ingress_tcp_{}", l.port),
+            });
         let mut listener = Listener {
             name: name.clone(),
             address: l.bind_address.clone(),
@@ -63,9 +75,15 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             tcp_chains(lw, &mut listener, hosts);
             if listener.chains.is_empty() {
                 lw.diags.push(
-                    Diagnostic::warning("listener-unused", format!("no TCPMapping uses port {}; no Envoy listener is created", l.port))
-                        .with_object(l.meta.obj_ref())
-                        .with_path("spec.port"),
+                    Diagnostic::warning(
+                        "listener-unused",
+                        format!(
+                            "no TCPMapping uses port {}; no Envoy listener is created",
+                            l.port
+                        ),
+                    )
+                    .with_object(l.meta.obj_ref())
+                    .with_path("spec.port"),
                 );
             } else {
                 lw.ir.listeners.push(listener);
@@ -75,10 +93,16 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         if objs.tcp_mappings.iter().any(|t| t.port == l.port) {
             for t in objs.tcp_mappings.iter().filter(|t| t.port == l.port) {
                 lw.diags.push(
-                    Diagnostic::error("tcpmapping-http-port", format!("port {} belongs to the HTTP Listener {}; the TCPMapping is ignored", l.port, l.meta.name))
-                        .with_object(t.meta.obj_ref())
-                        .with_path("spec.port")
-                        .with_span(Some(t.port_span)),
+                    Diagnostic::error(
+                        "tcpmapping-http-port",
+                        format!(
+                            "port {} belongs to the HTTP Listener {}; the TCPMapping is ignored",
+                            l.port, l.meta.name
+                        ),
+                    )
+                    .with_object(t.meta.obj_ref())
+                    .with_path("spec.port")
+                    .with_span(Some(t.port_span)),
                 );
             }
         }
@@ -130,15 +154,26 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     }
                 }
             }
-            if !(l.security_model == SecurityModel::Insecure && h.insecure_action == InsecureAction::Reject) {
+            if !(l.security_model == SecurityModel::Insecure
+                && h.insecure_action == InsecureAction::Reject)
+            {
                 let key = format!("cleartext-{}", h.hostname);
-                let pos = chains.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
-                    chains.push((
-                        key,
-                        Chain { tls: None, server_names: Vec::new(), hosts: Vec::new(), routes: BTreeMap::new(), first_host_name: h.name.clone() },
-                    ));
-                    chains.len() - 1
-                });
+                let pos = chains
+                    .iter()
+                    .position(|(k, _)| *k == key)
+                    .unwrap_or_else(|| {
+                        chains.push((
+                            key,
+                            Chain {
+                                tls: None,
+                                server_names: Vec::new(),
+                                hosts: Vec::new(),
+                                routes: BTreeMap::new(),
+                                first_host_name: h.name.clone(),
+                            },
+                        ));
+                        chains.len() - 1
+                    });
                 add_host(&mut chains[pos].1, &h.hostname, hi);
             }
         }
@@ -154,11 +189,19 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     let h = &hosts[*hi];
                     let mut variants = Vec::with_capacity(2);
                     if l.security_model != SecurityModel::Insecure {
-                        let m = if l.security_model == SecurityModel::Secure { Matcher::Always } else { Matcher::XfpHttps };
+                        let m = if l.security_model == SecurityModel::Secure {
+                            Matcher::Always
+                        } else {
+                            Matcher::XfpHttps
+                        };
                         variants.push((m, Some(Action::Route)));
                     }
                     if l.security_model != SecurityModel::Secure {
-                        let m = if l.security_model == SecurityModel::Insecure { Matcher::Always } else { Matcher::XfpHttp };
+                        let m = if l.security_model == SecurityModel::Insecure {
+                            Matcher::Always
+                        } else {
+                            Matcher::XfpHttp
+                        };
                         let a = match h.insecure_action {
                             _ if route_prefix_acme => Some(Action::Route),
                             InsecureAction::Route => Some(Action::Route),
@@ -170,7 +213,11 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     let list = chain.routes.entry(hostname.clone()).or_default();
                     for (matcher, action) in variants {
                         if let Some(action) = action {
-                            list.push(RouteRef { route: ri as u32, matcher, action });
+                            list.push(RouteRef {
+                                route: ri as u32,
+                                matcher,
+                                action,
+                            });
                         }
                     }
                 }
@@ -203,7 +250,12 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     }
                     None => {
                         http_chain = Some(listener.chains.len());
-                        listener.chains.push(FilterChain { name: "http".into(), server_names: Vec::new(), tls: None, kind: ChainKind::Http { vhosts } });
+                        listener.chains.push(FilterChain {
+                            name: "http".into(),
+                            server_names: Vec::new(),
+                            tls: None,
+                            kind: ChainKind::Http { vhosts },
+                        });
                     }
                 },
                 Some(tls) => {
@@ -222,9 +274,15 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         }
         if listener.chains.is_empty() {
             lw.diags.push(
-                Diagnostic::warning("listener-no-hosts", format!("no Host binds to Listener port {}; it serves nothing and is left out", l.port))
-                    .with_object(l.meta.obj_ref())
-                    .with_path("spec.hostBinding"),
+                Diagnostic::warning(
+                    "listener-no-hosts",
+                    format!(
+                        "no Host binds to Listener port {}; it serves nothing and is left out",
+                        l.port
+                    ),
+                )
+                .with_object(l.meta.obj_ref())
+                .with_path("spec.hostBinding"),
             );
             continue;
         }
@@ -232,7 +290,12 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
     }
 
     // TCPMappings on ports without a Listener get a TCP listener of their own.
-    let mut ports: Vec<u16> = objs.tcp_mappings.iter().map(|t| t.port).filter(|p| !seen.keys().any(|(_, lp)| lp == p)).collect();
+    let mut ports: Vec<u16> = objs
+        .tcp_mappings
+        .iter()
+        .map(|t| t.port)
+        .filter(|p| !seen.keys().any(|(_, lp)| lp == p))
+        .collect();
     ports.sort_unstable();
     ports.dedup();
     for port in ports {
@@ -249,7 +312,10 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         };
         tcp_chains(lw, &mut listener, hosts);
         if !listener.chains.is_empty() {
-            listener.tls_inspector = listener.chains.iter().any(|c| !c.server_names.is_empty() || c.tls.is_some());
+            listener.tls_inspector = listener
+                .chains
+                .iter()
+                .any(|c| !c.server_names.is_empty() || c.tls.is_some());
             lw.ir.listeners.push(listener);
         }
     }
@@ -265,14 +331,29 @@ fn add_host(chain: &mut Chain, hostname: &str, hi: usize) {
 /// One chain per TCPMapping `host` (SNI); a TCPMapping without `host` takes the whole port.
 fn tcp_chains(lw: &mut Lower<'_>, listener: &mut Listener, hosts: &[HostIr<'_>]) {
     let objs = lw.objs;
-    let mine: Vec<&TcpMapping> = objs.tcp_mappings.iter().filter(|t| t.port == listener.port).collect();
+    let mine: Vec<&TcpMapping> = objs
+        .tcp_mappings
+        .iter()
+        .filter(|t| t.port == listener.port)
+        .collect();
     for t in mine {
         let sni = t.host.clone();
-        if let Some(existing) = listener.chains.iter().find(|c| c.server_names == sni.iter().cloned().collect::<Vec<_>>()) {
+        if let Some(existing) = listener
+            .chains
+            .iter()
+            .find(|c| c.server_names == sni.iter().cloned().collect::<Vec<_>>())
+        {
             lw.diags.push(
                 Diagnostic::error(
                     "tcpmapping-conflict",
-                    format!("port {} {} is already taken by {}; this TCPMapping is ignored", t.port, sni.as_deref().map(|s| format!("SNI `{s}`")).unwrap_or_default(), existing.name),
+                    format!(
+                        "port {} {} is already taken by {}; this TCPMapping is ignored",
+                        t.port,
+                        sni.as_deref()
+                            .map(|s| format!("SNI `{s}`"))
+                            .unwrap_or_default(),
+                        existing.name
+                    ),
                 )
                 .with_object(t.meta.obj_ref())
                 .with_path("spec.port")
@@ -280,26 +361,37 @@ fn tcp_chains(lw: &mut Lower<'_>, listener: &mut Listener, hosts: &[HostIr<'_>])
             );
             continue;
         }
-        let Some(cluster) = lw.cluster_for(&crate::model::Mapping::for_tcp(t)) else { continue };
+        let Some(cluster) = lw.cluster_for(&crate::model::Mapping::for_tcp(t)) else {
+            continue;
+        };
         // TLS termination: a TLSContext naming the host, or a Host with that hostname.
         let tls = sni.as_ref().and_then(|s| {
-            hosts.iter().find(|h| h.hostname == *s).and_then(|h| h.tls.clone()).or_else(|| {
-                let ctx = lw.objs.tls_contexts.iter().find(|c| c.hosts.iter().any(|x| x == s))?;
-                let secret = ctx.secret.as_ref()?;
-                let (n, ns) = super::hosts::split_secret(&secret.value, ctx, &ctx.meta.namespace);
-                let sec = lw.resolve_secret(&n, &ns, &t.meta.obj_ref(), "spec.host", None)?;
-                Some(DownstreamTls {
-                    context: ctx.meta.name.clone(),
-                    secret: sec,
-                    alpn_protocols: ctx.settings.alpn_protocols.clone(),
-                    min_tls_version: ctx.settings.min_tls_version.clone(),
-                    max_tls_version: ctx.settings.max_tls_version.clone(),
-                    cipher_suites: ctx.settings.cipher_suites.clone(),
-                    ecdh_curves: ctx.settings.ecdh_curves.clone(),
-                    ca_secret: None,
-                    require_client_certificate: false,
+            hosts
+                .iter()
+                .find(|h| h.hostname == *s)
+                .and_then(|h| h.tls.clone())
+                .or_else(|| {
+                    let ctx = lw
+                        .objs
+                        .tls_contexts
+                        .iter()
+                        .find(|c| c.hosts.iter().any(|x| x == s))?;
+                    let secret = ctx.secret.as_ref()?;
+                    let (n, ns) =
+                        super::hosts::split_secret(&secret.value, ctx, &ctx.meta.namespace);
+                    let sec = lw.resolve_secret(&n, &ns, &t.meta.obj_ref(), "spec.host", None)?;
+                    Some(DownstreamTls {
+                        context: ctx.meta.name.clone(),
+                        secret: sec,
+                        alpn_protocols: ctx.settings.alpn_protocols.clone(),
+                        min_tls_version: ctx.settings.min_tls_version.clone(),
+                        max_tls_version: ctx.settings.max_tls_version.clone(),
+                        cipher_suites: ctx.settings.cipher_suites.clone(),
+                        ecdh_curves: ctx.settings.ecdh_curves.clone(),
+                        ca_secret: None,
+                        require_client_certificate: false,
+                    })
                 })
-            })
         });
         if sni.is_some() {
             listener.tls_inspector = true;

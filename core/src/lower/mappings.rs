@@ -10,8 +10,8 @@ use super::globs;
 use super::hosts::HostIr;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route, RouteAction,
-    StringMatch, UpstreamTls,
+    Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route,
+    RouteAction, StringMatch, UpstreamTls,
 };
 use crate::model::{HeaderAdd, Mapping};
 use std::cmp::Ordering;
@@ -27,7 +27,9 @@ struct Kv {
 
 impl Kv {
     fn length(&self) -> usize {
-        self.name.chars().count() + self.value.as_deref().unwrap_or("*").chars().count() + usize::from(self.regex)
+        self.name.chars().count()
+            + self.value.as_deref().unwrap_or("*").chars().count()
+            + usize::from(self.regex)
     }
     fn key(&self) -> String {
         format!("{}-{}", self.name, self.value.as_deref().unwrap_or("*"))
@@ -70,7 +72,11 @@ struct Group<'a> {
 
 /// Builds every route, in Envoy order, and the clusters they use. Returns for
 /// each route the Hosts (indexes into `hosts`) whose virtual hosts take it.
-pub(crate) fn routes(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], internal: &[Mapping]) -> Vec<Vec<usize>> {
+pub(crate) fn routes(
+    lw: &mut Lower<'_>,
+    hosts: &[HostIr<'_>],
+    internal: &[Mapping],
+) -> Vec<Vec<usize>> {
     let objs = lw.objs;
     let mut prepared = Vec::new();
     for m in internal {
@@ -119,20 +125,38 @@ pub(crate) fn routes(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], internal: &[Mappi
     joins
 }
 
-fn prepare<'a>(lw: &mut Lower<'_>, m: &'a Mapping, internal: bool, hosts: &[HostIr<'_>]) -> Option<Prepared<'a>> {
+fn prepare<'a>(
+    lw: &mut Lower<'_>,
+    m: &'a Mapping,
+    internal: bool,
+    hosts: &[HostIr<'_>],
+) -> Option<Prepared<'a>> {
     let obj = m.meta.obj_ref();
     // Regexes must be acceptable to RE2 before Envoy sees them.
-    if m.prefix_regex && !lw.check_regex(&m.prefix.value, &obj, "spec.prefix", Some(m.prefix.span)) {
+    if m.prefix_regex && !lw.check_regex(&m.prefix.value, &obj, "spec.prefix", Some(m.prefix.span))
+    {
         return None;
     }
     for h in &m.headers {
-        if h.regex && !lw.check_regex(h.value.as_deref().unwrap_or(""), &obj, &format!("spec.regex_headers.{}", h.name), Some(h.span)) {
+        if h.regex
+            && !lw.check_regex(
+                h.value.as_deref().unwrap_or(""),
+                &obj,
+                &format!("spec.regex_headers.{}", h.name),
+                Some(h.span),
+            )
+        {
             return None;
         }
     }
     for q in &m.query_parameters {
         if q.regex
-            && !lw.check_regex(q.value.as_deref().unwrap_or(""), &obj, &format!("spec.regex_query_parameters.{}", q.name), Some(q.span))
+            && !lw.check_regex(
+                q.value.as_deref().unwrap_or(""),
+                &obj,
+                &format!("spec.regex_query_parameters.{}", q.name),
+                Some(q.span),
+            )
         {
             return None;
         }
@@ -162,15 +186,38 @@ fn prepare<'a>(lw: &mut Lower<'_>, m: &'a Mapping, internal: bool, hosts: &[Host
         }
     }
 
-    let mut kvs: Vec<Kv> = m.headers.iter().map(|h| Kv { name: h.name.clone(), value: h.value.clone(), regex: h.regex }).collect();
+    let mut kvs: Vec<Kv> = m
+        .headers
+        .iter()
+        .map(|h| Kv {
+            name: h.name.clone(),
+            value: h.value.clone(),
+            regex: h.regex,
+        })
+        .collect();
     if let Some(h) = &m.hostname {
-        kvs.push(Kv { name: ":authority".into(), value: Some(h.value.clone()), regex: m.host_regex });
+        kvs.push(Kv {
+            name: ":authority".into(),
+            value: Some(h.value.clone()),
+            regex: m.host_regex,
+        });
     }
     if let Some(meth) = &m.method {
-        kvs.push(Kv { name: ":method".into(), value: Some(meth.clone()), regex: m.method_regex });
+        kvs.push(Kv {
+            name: ":method".into(),
+            value: Some(meth.clone()),
+            regex: m.method_regex,
+        });
     }
-    let query: Vec<Kv> =
-        m.query_parameters.iter().map(|q| Kv { name: q.name.clone(), value: q.value.clone(), regex: q.regex }).collect();
+    let query: Vec<Kv> = m
+        .query_parameters
+        .iter()
+        .map(|q| Kv {
+            name: q.name.clone(),
+            value: q.value.clone(),
+            regex: q.regex,
+        })
+        .collect();
 
     let method = m.method.clone().unwrap_or_else(|| "GET".into());
     let mut key = format!("HTTP-{method}{}", m.prefix.value);
@@ -205,8 +252,20 @@ fn prepare<'a>(lw: &mut Lower<'_>, m: &'a Mapping, internal: bool, hosts: &[Host
         header_keys: kvs.iter().map(Kv::key).collect(),
         query_keys: query.iter().map(Kv::key).collect(),
     };
-    let host_glob = if m.host_regex { None } else { m.hostname.as_ref().map(|h| h.value.clone()) };
-    Some(Prepared { m, internal, kvs, query, group_key: key, weight, host_glob })
+    let host_glob = if m.host_regex {
+        None
+    } else {
+        m.hostname.as_ref().map(|h| h.value.clone())
+    };
+    Some(Prepared {
+        m,
+        internal,
+        kvs,
+        query,
+        group_key: key,
+        weight,
+        host_glob,
+    })
 }
 
 /// The fields every member of a canary group must agree on.
@@ -221,7 +280,9 @@ fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
     if new.connect_timeout_ms.is_some() && new.connect_timeout_ms != first.connect_timeout_ms {
         out.push("connect_timeout_ms");
     }
-    if new.cluster_idle_timeout_ms.is_some() && new.cluster_idle_timeout_ms != first.cluster_idle_timeout_ms {
+    if new.cluster_idle_timeout_ms.is_some()
+        && new.cluster_idle_timeout_ms != first.cluster_idle_timeout_ms
+    {
         out.push("cluster_idle_timeout_ms");
     }
     if new.cluster_max_connection_lifetime_ms.is_some()
@@ -243,7 +304,12 @@ fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
 
 fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
     let obj = p.m.meta.obj_ref();
-    if let Some(first) = g.members.first().or(g.redirect.as_ref()).or(g.shadow.as_ref()) {
+    if let Some(first) = g
+        .members
+        .first()
+        .or(g.redirect.as_ref())
+        .or(g.shadow.as_ref())
+    {
         let mism = core_mismatch(first.m, p.m);
         if !mism.is_empty() {
             lw.diags.push(
@@ -277,9 +343,15 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
     if shadow {
         if let Some(s) = &g.shadow {
             lw.diags.push(
-                Diagnostic::error("mapping-second-shadow", format!("the group already has the shadow {}; this one is ignored", s.m.meta.obj_ref()))
-                    .with_object(obj)
-                    .with_path("spec.shadow"),
+                Diagnostic::error(
+                    "mapping-second-shadow",
+                    format!(
+                        "the group already has the shadow {}; this one is ignored",
+                        s.m.meta.obj_ref()
+                    ),
+                )
+                .with_object(obj)
+                .with_path("spec.shadow"),
             );
         } else {
             g.shadow = Some(p);
@@ -287,9 +359,15 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
     } else if redirect {
         if let Some(r) = &g.redirect {
             lw.diags.push(
-                Diagnostic::error("mapping-second-redirect", format!("the group already redirects with {}; this one is ignored", r.m.meta.obj_ref()))
-                    .with_object(obj)
-                    .with_path("spec.host_redirect"),
+                Diagnostic::error(
+                    "mapping-second-redirect",
+                    format!(
+                        "the group already redirects with {}; this one is ignored",
+                        r.m.meta.obj_ref()
+                    ),
+                )
+                .with_object(obj)
+                .with_path("spec.host_redirect"),
             );
         } else if let Some(first) = g.members.first() {
             lw.diags.push(
@@ -307,7 +385,10 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
         lw.diags.push(
             Diagnostic::error(
                 "mapping-redirect-conflict",
-                format!("this Mapping cannot join the group of {}, which redirects; it is ignored", r.m.meta.obj_ref()),
+                format!(
+                    "this Mapping cannot join the group of {}, which redirects; it is ignored",
+                    r.m.meta.obj_ref()
+                ),
             )
             .with_object(obj)
             .with_path("spec.prefix"),
@@ -320,7 +401,13 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
 /// Python's `round()`: halves go to the even neighbour.
 fn round_half_even(x: f64) -> i64 {
     let r = x.round();
-    if (x - x.trunc()).abs() == 0.5 { 2.0 * (x / 2.0).round() } else { r }.max(i64::MIN as f64).min(i64::MAX as f64) as i64
+    if (x - x.trunc()).abs() == 0.5 {
+        2.0 * (x / 2.0).round()
+    } else {
+        r
+    }
+    .max(i64::MIN as f64)
+    .min(i64::MAX as f64) as i64
 }
 
 fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mut Vec<Vec<usize>>) {
@@ -356,8 +443,17 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             lw.diags.push(
                 Diagnostic::warning("mapping-no-host", msg)
                     .with_object(p.m.meta.obj_ref())
-                    .with_path(if p.m.hostname.is_some() { "spec.hostname" } else { "spec" })
-                    .with_span(p.m.hostname.as_ref().map(|h| h.span).or(Some(p.m.meta.span)))
+                    .with_path(if p.m.hostname.is_some() {
+                        "spec.hostname"
+                    } else {
+                        "spec"
+                    })
+                    .with_span(
+                        p.m.hostname
+                            .as_ref()
+                            .map(|h| h.span)
+                            .or(Some(p.m.meta.span)),
+                    )
                     .with_help("set `hostname: \"*\"` or a hostname that a Host serves"),
             );
         }
@@ -424,10 +520,16 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
                 Some(w) => {
                     if w.value > 100.0 || w.value < 0.0 {
                         lw.diags.push(
-                            Diagnostic::error("canary-weight", format!("weight {} must be between 0 and 100; the group is ignored", w.value))
-                                .with_object(p.m.meta.obj_ref())
-                                .with_path("spec.weight")
-                                .with_span(Some(w.span)),
+                            Diagnostic::error(
+                                "canary-weight",
+                                format!(
+                                    "weight {} must be between 0 and 100; the group is ignored",
+                                    w.value
+                                ),
+                            )
+                            .with_object(p.m.meta.obj_ref())
+                            .with_path("spec.weight")
+                            .with_span(Some(w.span)),
                         );
                         return;
                     }
@@ -438,7 +540,11 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             }
         }
         if current > 100 {
-            let p = g.members.last().map(|p| p.m.meta.obj_ref()).unwrap_or_default();
+            let p = g
+                .members
+                .last()
+                .map(|p| p.m.meta.obj_ref())
+                .unwrap_or_default();
             lw.diags.push(
                 Diagnostic::error("canary-weight", format!("the weights of this canary group add up to {current}, more than 100; the group is ignored"))
                     .with_object(p)
@@ -455,7 +561,11 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
                 weighted.push((p, current.clamp(0, 100) as u32));
             }
         } else if current < 100 {
-            let p = g.members.last().map(|p| p.m.meta.obj_ref()).unwrap_or_default();
+            let p = g
+                .members
+                .last()
+                .map(|p| p.m.meta.obj_ref())
+                .unwrap_or_default();
             lw.diags.push(
                 Diagnostic::warning(
                     "canary-weight-sum",
@@ -469,14 +579,20 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
 
     let mirror = g.shadow.as_ref().and_then(|s| {
         let cluster = lw.cluster_for(s.m)?;
-        let w = s.m.weight.as_ref().map(|w| round_half_even(w.value).clamp(0, 100) as u32).unwrap_or(100);
+        let w =
+            s.m.weight
+                .as_ref()
+                .map(|w| round_half_even(w.value).clamp(0, 100) as u32)
+                .unwrap_or(100);
         Some((cluster, w))
     });
 
     let default_timeout = lw.objs_module_timeout();
     for (p, numerator) in weighted {
         let m = p.m;
-        let Some(cluster) = lw.cluster_for(m) else { continue };
+        let Some(cluster) = lw.cluster_for(m) else {
+            continue;
+        };
         let lm = lead.m;
         let fwd = Forward {
             cluster: cluster.clone(),
@@ -491,14 +607,23 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
                     Some(r) => Some(r.clone()),
                 }
             },
-            regex_rewrite: lm.regex_rewrite.as_ref().map(|(p, s)| (p.value.clone(), s.clone())),
+            regex_rewrite: lm
+                .regex_rewrite
+                .as_ref()
+                .map(|(p, s)| (p.value.clone(), s.clone())),
             host_rewrite: m.host_rewrite.clone(),
             auto_host_rewrite: m.auto_host_rewrite,
             cors: lm.cors.clone().or_else(|| lw.module.cors.clone()),
-            retry_policy: lm.retry_policy.clone().or_else(|| lw.module.retry_policy.clone()),
+            retry_policy: lm
+                .retry_policy
+                .clone()
+                .or_else(|| lw.module.retry_policy.clone()),
             mirror: mirror.clone(),
             upgrades: lm.allow_upgrade.clone(),
-            priority_high: lm.priority.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("high")),
+            priority_high: lm
+                .priority
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case("high")),
         };
         let route = Route {
             source: m.meta.obj_ref(),
@@ -507,7 +632,8 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             case_sensitive: m.case_sensitive.or(lm.case_sensitive).unwrap_or(true),
             headers: headers.clone(),
             query_parameters: query.clone(),
-            runtime_fraction: (numerator < 100).then(|| (numerator, format!("routing.traffic_shift.{cluster}"))),
+            runtime_fraction: (numerator < 100)
+                .then(|| (numerator, format!("routing.traffic_shift.{cluster}"))),
             action: RouteAction::Forward(Box::new(fwd)),
             request_headers_to_add: add_req.clone(),
             response_headers_to_add: add_resp.clone(),
@@ -558,7 +684,10 @@ fn route_headers(kvs: &[Kv]) -> Vec<IrKeyMatch> {
         } else {
             StringMatch::Exact(v)
         };
-        out.push(IrKeyMatch { name: kv.name.clone(), matcher });
+        out.push(IrKeyMatch {
+            name: kv.name.clone(),
+            matcher,
+        });
     }
     out
 }
@@ -579,7 +708,11 @@ fn host_takes(h: &HostIr<'_>, p: &Prepared<'_>, _ambassador_ns: &str) -> bool {
     match h.mapping_selector {
         Some(sel) => {
             let sel_match = globs::selector_matches(sel, &p.m.meta.labels);
-            if has_hostname { host_match && sel_match } else { sel_match }
+            if has_hostname {
+                host_match && sel_match
+            } else {
+                sel_match
+            }
         }
         None => host_match,
     }
@@ -618,18 +751,27 @@ impl Lower<'_> {
             service = service[7..].to_string();
             if ctx.is_some() {
                 self.diags.push(
-                    Diagnostic::warning("service-scheme-tls", "service says http:// but a TLSContext is set; TLS is originated")
-                        .with_object(obj.clone())
-                        .with_path("spec.service")
-                        .with_span(Some(m.service.span)),
+                    Diagnostic::warning(
+                        "service-scheme-tls",
+                        "service says http:// but a TLSContext is set; TLS is originated",
+                    )
+                    .with_object(obj.clone())
+                    .with_path("spec.service")
+                    .with_span(Some(m.service.span)),
                 );
             }
         } else if let Some(i) = service.find("://") {
             self.diags.push(
-                Diagnostic::warning("service-scheme", format!("service scheme `{}` is not http or https; it is ignored", &service[..i]))
-                    .with_object(obj.clone())
-                    .with_path("spec.service")
-                    .with_span(Some(m.service.span)),
+                Diagnostic::warning(
+                    "service-scheme",
+                    format!(
+                        "service scheme `{}` is not http or https; it is ignored",
+                        &service[..i]
+                    ),
+                )
+                .with_object(obj.clone())
+                .with_path("spec.service")
+                .with_span(Some(m.service.span)),
             );
             service = service[i + 3..].to_string();
         }
@@ -637,10 +779,13 @@ impl Lower<'_> {
             Ok(hp) => hp,
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error("service-invalid", format!("service `{}`: {e}; the Mapping is ignored", m.service.value))
-                        .with_object(obj)
-                        .with_path("spec.service")
-                        .with_span(Some(m.service.span)),
+                    Diagnostic::error(
+                        "service-invalid",
+                        format!("service `{}`: {e}; the Mapping is ignored", m.service.value),
+                    )
+                    .with_object(obj)
+                    .with_path("spec.service")
+                    .with_span(Some(m.service.span)),
                 );
                 return None;
             }
@@ -665,7 +810,9 @@ impl Lower<'_> {
         let upstream_tls = tls.then(|| UpstreamTls {
             sni: ctx.and_then(|c| c.settings.sni.clone()),
             client_secret: None,
-            alpn_protocols: ctx.map(|c| c.settings.alpn_protocols.clone()).unwrap_or_default(),
+            alpn_protocols: ctx
+                .map(|c| c.settings.alpn_protocols.clone())
+                .unwrap_or_default(),
             min_tls_version: ctx.and_then(|c| c.settings.min_tls_version.clone()),
             max_tls_version: ctx.and_then(|c| c.settings.max_tls_version.clone()),
         });
@@ -673,21 +820,33 @@ impl Lower<'_> {
         if let (Some(t), Some(c)) = (upstream_tls.as_mut(), ctx) {
             if let Some(s) = &c.secret {
                 let (n, ns) = super::hosts::split_secret(&s.value, c, &c.meta.namespace);
-                t.client_secret = self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
+                t.client_secret =
+                    self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
             }
         }
-        let stats_name = m.stats_name.clone().unwrap_or_else(|| sanitize(&m.service.value));
+        let stats_name = m
+            .stats_name
+            .clone()
+            .unwrap_or_else(|| sanitize(&m.service.value));
         let mut c = Cluster {
             name: String::new(),
             sources: Vec::new(),
-            dns_type: if m.dns_type.as_deref() == Some("logical_dns") { DnsType::LogicalDns } else { DnsType::StrictDns },
+            dns_type: if m.dns_type.as_deref() == Some("logical_dns") {
+                DnsType::LogicalDns
+            } else {
+                DnsType::StrictDns
+            },
             host: host.clone(),
             port,
             tls: upstream_tls,
             connect_timeout_ms: m.connect_timeout_ms.unwrap_or(3000),
             dns_family,
             http2: m.grpc,
-            circuit_breakers: if m.circuit_breakers.is_empty() { self.module.circuit_breakers.clone() } else { m.circuit_breakers.clone() },
+            circuit_breakers: if m.circuit_breakers.is_empty() {
+                self.module.circuit_breakers.clone()
+            } else {
+                m.circuit_breakers.clone()
+            },
             keepalive: m.keepalive.clone(),
             idle_timeout_ms: m.cluster_idle_timeout_ms,
             max_connection_lifetime_ms: m.cluster_max_connection_lifetime_ms,
@@ -718,7 +877,9 @@ pub(crate) fn parse_host_port(s: &str) -> Result<(String, Option<u16>), String> 
         return Err("no hostname".into());
     }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (h, after) = rest.split_once(']').ok_or("unbalanced `[` in IPv6 address")?;
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or("unbalanced `[` in IPv6 address")?;
         match after.strip_prefix(':') {
             Some(p) => (h.to_string(), Some(p)),
             None if after.is_empty() => (h.to_string(), None),
@@ -733,16 +894,24 @@ pub(crate) fn parse_host_port(s: &str) -> Result<(String, Option<u16>), String> 
     if host.is_empty() {
         return Err("no hostname".into());
     }
-    if host.chars().any(|c| c.is_whitespace() || c == '@' || c == '%') {
+    if host
+        .chars()
+        .any(|c| c.is_whitespace() || c == '@' || c == '%')
+    {
         return Err(format!("`{host}` is not a valid hostname"));
     }
     let port = match port {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| format!("port `{p}` is not a number between 0 and 65535"))?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| format!("port `{p}` is not a number between 0 and 65535"))?,
+        ),
         None => None,
     };
     Ok((host, port))
 }
 
 pub(crate) fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }

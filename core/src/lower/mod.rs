@@ -44,7 +44,16 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
         regex_max_size: module.regex_max_size.unwrap_or(200),
     };
     let internal = internal_mappings(&module, opts);
-    let mut lw = Lower { objs, opts, module, ir: Ir { http, ..Ir::default() }, diags };
+    let mut lw = Lower {
+        objs,
+        opts,
+        module,
+        ir: Ir {
+            http,
+            ..Ir::default()
+        },
+        diags,
+    };
     let hosts = hosts::hosts(&mut lw);
     let joins = mappings::routes(&mut lw, &hosts, &internal);
     listeners::listeners(&mut lw, &hosts, &joins);
@@ -61,14 +70,20 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
 fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {
     let mut it = objs.modules.iter();
     let Some(first) = it.next() else {
-        return Module { diagnostics_enabled: true, ..Module::default() };
+        return Module {
+            diagnostics_enabled: true,
+            ..Module::default()
+        };
     };
     for other in it {
         if let Some(m) = &other.meta {
             diags.push(
-                Diagnostic::error("module-duplicate", "more than one `ambassador` Module; only the first is used")
-                    .with_object(m.obj_ref())
-                    .with_span(Some(m.span)),
+                Diagnostic::error(
+                    "module-duplicate",
+                    "more than one `ambassador` Module; only the first is used",
+                )
+                .with_object(m.obj_ref())
+                .with_span(Some(m.span)),
             );
         }
     }
@@ -91,8 +106,14 @@ fn internal_mappings(module: &Module, opts: &Options) -> Vec<Mapping> {
                 namespace: opts.ambassador_namespace.clone(),
                 ..Meta::default()
             },
-            prefix: Spanned { value: p.to_string(), span: Span::default() },
-            service: Spanned { value: "127.0.0.1:8877".into(), span: Span::default() },
+            prefix: Spanned {
+                value: p.to_string(),
+                span: Span::default(),
+            },
+            service: Spanned {
+                value: "127.0.0.1:8877".into(),
+                span: Span::default(),
+            },
             rewrite: Some(p.to_string()),
             timeout_ms: Some(10_000),
             precedence: 1_000_000,
@@ -103,15 +124,24 @@ fn internal_mappings(module: &Module, opts: &Options) -> Vec<Mapping> {
 
 impl Lower<'_> {
     /// Checks that a regex is valid RE2 syntax and within `regex_max_size`.
-    pub(crate) fn check_regex(&mut self, pattern: &str, obj: &ObjectRef, path: &str, span: Option<Span>) -> bool {
+    pub(crate) fn check_regex(
+        &mut self,
+        pattern: &str,
+        obj: &ObjectRef,
+        path: &str,
+        span: Option<Span>,
+    ) -> bool {
         let limit = self.ir.http.regex_max_size;
         match regex_cost(pattern) {
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error("regex-invalid", format!("`{pattern}` is not a valid RE2 regex: {e}; the object is ignored"))
-                        .with_object(obj.clone())
-                        .with_path(path)
-                        .with_span(span),
+                    Diagnostic::error(
+                        "regex-invalid",
+                        format!("`{pattern}` is not a valid RE2 regex: {e}; the object is ignored"),
+                    )
+                    .with_object(obj.clone())
+                    .with_path(path)
+                    .with_span(span),
                 );
                 false
             }
@@ -142,7 +172,14 @@ pub(crate) fn regex_cost(pattern: &str) -> Result<u64, String> {
         .nest_limit(100)
         .build()
         .parse(pattern)
-        .map_err(|e| e.to_string().lines().last().unwrap_or("syntax error").trim().to_string())?;
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("syntax error")
+                .trim()
+                .to_string()
+        })?;
     Ok(cost(&hir).saturating_add(2))
 }
 
@@ -158,7 +195,9 @@ fn cost(h: &regex_syntax::hir::Hir) -> u64 {
             let s = cost(&r.sub).max(1);
             match r.max {
                 None => (r.min as u64).saturating_mul(s).saturating_add(s + 1),
-                Some(max) => (max as u64).saturating_mul(s).saturating_add((max - r.min) as u64),
+                Some(max) => (max as u64)
+                    .saturating_mul(s)
+                    .saturating_add((max - r.min) as u64),
             }
         }
         HirKind::Capture(c) => cost(&c.sub).saturating_add(2),

@@ -131,16 +131,34 @@ pub struct Secret {
 
 fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
     let k = |snake: &'static str, camel_name: &'static str| if camel { camel_name } else { snake };
-    let alpn = f.str_list(cx, k("alpn_protocols", "alpnProtocols")).unwrap_or_default();
+    let alpn = f
+        .str_list(cx, k("alpn_protocols", "alpnProtocols"))
+        .unwrap_or_default();
     let s = TlsSettings {
         alpn_protocols: alpn
             .into_iter()
-            .flat_map(|s| s.value.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.value
+                    .split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            })
             .collect(),
         min_tls_version: tls_version(cx, f, k("min_tls_version", "minTlsVersion")),
         max_tls_version: tls_version(cx, f, k("max_tls_version", "maxTlsVersion")),
-        cipher_suites: f.str_list(cx, k("cipher_suites", "cipherSuites")).unwrap_or_default().into_iter().map(|s| s.value).collect(),
-        ecdh_curves: f.str_list(cx, k("ecdh_curves", "ecdhCurves")).unwrap_or_default().into_iter().map(|s| s.value).collect(),
+        cipher_suites: f
+            .str_list(cx, k("cipher_suites", "cipherSuites"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.value)
+            .collect(),
+        ecdh_curves: f
+            .str_list(cx, k("ecdh_curves", "ecdhCurves"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.value)
+            .collect(),
         cert_required: f.bool(cx, k("cert_required", "certRequired")),
         ca_secret: f.str(cx, k("ca_secret", "caSecret")).map(|s| s.value),
         sni: f.str(cx, "sni").map(|s| s.value),
@@ -166,7 +184,10 @@ fn tls_version(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Option<String>
             "tls-version",
             &f.path(key),
             Some(v.span),
-            format!("`{}` is not a TLS version; use one of v1.0, v1.1, v1.2, v1.3", v.value),
+            format!(
+                "`{}` is not a TLS version; use one of v1.0, v1.1, v1.2, v1.3",
+                v.value
+            ),
         );
         None
     }
@@ -179,7 +200,12 @@ pub(crate) fn host(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Ho
         let ns = o.str(cx, "namespace").map(|s| s.value);
         o.finish(cx, "tlsSecret");
         if name.is_none() {
-            cx.error("missing-field", "spec.tlsSecret.name", None, "`spec.tlsSecret.name` is required");
+            cx.error(
+                "missing-field",
+                "spec.tlsSecret.name",
+                None,
+                "`spec.tlsSecret.name` is required",
+            );
         }
         name.map(|n| (n, ns))
     });
@@ -222,9 +248,18 @@ pub(crate) fn host(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Ho
     if mapping_selector.is_none() {
         mapping_selector = selector(cx, f, "selector");
     }
-    f.ignore(&["acmeProvider", "previewUrl", "tlsCertificateSource", "ambassadorId"]);
+    f.ignore(&[
+        "acmeProvider",
+        "previewUrl",
+        "tlsCertificateSource",
+        "ambassadorId",
+    ]);
     Some(Host {
-        hostname: hn.as_ref().map(|h| h.value.clone()).filter(|h| !h.is_empty()).unwrap_or_else(|| "*".into()),
+        hostname: hn
+            .as_ref()
+            .map(|h| h.value.clone())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "*".into()),
         hostname_span: hn.map(|h| h.span),
         tls_secret,
         tls_context,
@@ -255,7 +290,12 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
     let span = meta.span;
     let port = f.uint(cx, "port", 65535);
     if port.is_none() && !f.has("port") {
-        cx.error("missing-field", "spec.port", Some(span), "required field `spec.port` is missing");
+        cx.error(
+            "missing-field",
+            "spec.port",
+            Some(span),
+            "required field `spec.port` is missing",
+        );
     }
     let protocol = f.str(cx, "protocol");
     let stack = f.str_list(cx, "protocolStack");
@@ -269,7 +309,10 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
                     "`protocol` and `protocolStack` are both set; `protocolStack` is used",
                 );
             }
-            stack.into_iter().map(|s| s.value.to_ascii_uppercase()).collect()
+            stack
+                .into_iter()
+                .map(|s| s.value.to_ascii_uppercase())
+                .collect()
         }
         (None, Some(p)) => {
             let s: &[&str] = match p.value.to_ascii_uppercase().as_str() {
@@ -293,24 +336,44 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
             s.iter().map(|x| x.to_string()).collect()
         }
         (None, None) => {
-            cx.error("missing-field", "spec.protocol", Some(span), "one of `spec.protocol` and `spec.protocolStack` is required");
+            cx.error(
+                "missing-field",
+                "spec.protocol",
+                Some(span),
+                "one of `spec.protocol` and `spec.protocolStack` is required",
+            );
             return None;
         }
     };
     for p in &protocol_stack {
         if !matches!(p.as_str(), "HTTP" | "TLS" | "PROXY" | "TCP" | "UDP") {
-            cx.error("listener-protocol", "spec.protocolStack", None, format!("unknown protocol `{p}` in protocolStack"));
+            cx.error(
+                "listener-protocol",
+                "spec.protocolStack",
+                None,
+                format!("unknown protocol `{p}` in protocolStack"),
+            );
             return None;
         }
     }
     match protocol_stack.last().map(String::as_str) {
         Some("TCP") => {}
         Some("UDP") => {
-            cx.error("listener-udp", "spec.protocolStack", None, "UDP (HTTP/3) listeners are not supported by this version");
+            cx.error(
+                "listener-udp",
+                "spec.protocolStack",
+                None,
+                "UDP (HTTP/3) listeners are not supported by this version",
+            );
             return None;
         }
         _ => {
-            cx.error("listener-protocol", "spec.protocolStack", None, "the last protocol of protocolStack must be TCP or UDP");
+            cx.error(
+                "listener-protocol",
+                "spec.protocolStack",
+                None,
+                "the last protocol of protocolStack must be TCP or UDP",
+            );
             return None;
         }
     }
@@ -320,12 +383,22 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
             "SECURE" => SecurityModel::Secure,
             "INSECURE" => SecurityModel::Insecure,
             other => {
-                cx.error("listener-security-model", "spec.securityModel", Some(s.span), format!("securityModel `{other}` must be XFP, SECURE or INSECURE"));
+                cx.error(
+                    "listener-security-model",
+                    "spec.securityModel",
+                    Some(s.span),
+                    format!("securityModel `{other}` must be XFP, SECURE or INSECURE"),
+                );
                 return None;
             }
         },
         None => {
-            cx.error("missing-field", "spec.securityModel", Some(span), "required field `spec.securityModel` is missing");
+            cx.error(
+                "missing-field",
+                "spec.securityModel",
+                Some(span),
+                "required field `spec.securityModel` is missing",
+            );
             return None;
         }
     };
@@ -345,13 +418,21 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
                                 "listener-host-binding",
                                 "spec.hostBinding.namespace.from",
                                 Some(from.span),
-                                format!("hostBinding.namespace.from `{}` must be ALL or SELF", from.value),
+                                format!(
+                                    "hostBinding.namespace.from `{}` must be ALL or SELF",
+                                    from.value
+                                ),
                             );
                             return None;
                         }
                     },
                     None => {
-                        cx.error("missing-field", "spec.hostBinding.namespace.from", Some(span), "`spec.hostBinding.namespace.from` is required");
+                        cx.error(
+                            "missing-field",
+                            "spec.hostBinding.namespace.from",
+                            Some(span),
+                            "`spec.hostBinding.namespace.from` is required",
+                        );
                         return None;
                     }
                 }
@@ -365,18 +446,34 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
             }
             hb.finish(cx, "hostBinding");
             if !any {
-                cx.error("listener-host-binding", "spec.hostBinding", Some(span), "hostBinding needs `namespace` or `selector`");
+                cx.error(
+                    "listener-host-binding",
+                    "spec.hostBinding",
+                    Some(span),
+                    "hostBinding needs `namespace` or `selector`",
+                );
                 return None;
             }
         }
         None => {
-            cx.error("missing-field", "spec.hostBinding", Some(span), "required field `spec.hostBinding` is missing");
+            cx.error(
+                "missing-field",
+                "spec.hostBinding",
+                Some(span),
+                "required field `spec.hostBinding` is missing",
+            );
             return None;
         }
     }
-    let l7_depth = f.uint(cx, "l7Depth", u32::MAX as u64).map(|s| s.value as u32).unwrap_or(0);
+    let l7_depth = f
+        .uint(cx, "l7Depth", u32::MAX as u64)
+        .map(|s| s.value as u32)
+        .unwrap_or(0);
     let stats_prefix = f.str(cx, "statsPrefix").map(|s| s.value);
-    let bind_address = f.str(cx, "bind_address").map(|s| s.value).unwrap_or_else(|| "0.0.0.0".into());
+    let bind_address = f
+        .str(cx, "bind_address")
+        .map(|s| s.value)
+        .unwrap_or_else(|| "0.0.0.0".into());
     f.ignore(&["http2MaxConcurrentStreams"]);
     let port = port?;
     Some(Listener {
@@ -394,12 +491,23 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
 }
 
 pub(crate) fn tls_context(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<TlsContext> {
-    let hosts = f.str_list(cx, "hosts").unwrap_or_default().into_iter().map(|s| s.value).collect();
+    let hosts = f
+        .str_list(cx, "hosts")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
     let secret = f.str(cx, "secret");
     let secret_namespacing = f.bool(cx, "secret_namespacing");
     let settings = tls_settings(cx, f, false);
     f.ignore(&["v3CRLSecret", "is_fallback"]);
-    Some(TlsContext { meta, hosts, secret, secret_namespacing, settings })
+    Some(TlsContext {
+        meta,
+        hosts,
+        secret,
+        secret_namespacing,
+        settings,
+    })
 }
 
 /// Known `ambassador` Module fields that this version accepts without translating.
@@ -451,39 +559,56 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
             "module-name",
             "metadata.name",
             Some(meta.span),
-            format!("Module `{}` is ignored: only the Module named `ambassador` configures Emissary", meta.name),
+            format!(
+                "Module `{}` is ignored: only the Module named `ambassador` configures Emissary",
+                meta.name
+            ),
         );
         f.ignore(&["config"]);
         return None;
     }
     let Some(mut c) = f.object(cx, "config") else {
-        return Some(Module { meta: Some(meta), diagnostics_enabled: true, ..Default::default() });
+        return Some(Module {
+            meta: Some(meta),
+            diagnostics_enabled: true,
+            ..Default::default()
+        });
     };
     let mut m = Module {
         use_remote_address: c.bool(cx, "use_remote_address"),
         server_name: c.str(cx, "server_name").map(|s| s.value),
-        cluster_request_timeout_ms: c.uint(cx, "cluster_request_timeout_ms", u32::MAX as u64).map(|s| s.value),
-        regex_max_size: c.uint(cx, "regex_max_size", u32::MAX as u64).map(|s| s.value),
+        cluster_request_timeout_ms: c
+            .uint(cx, "cluster_request_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
+        regex_max_size: c
+            .uint(cx, "regex_max_size", u32::MAX as u64)
+            .map(|s| s.value),
         merge_slashes: c.bool(cx, "merge_slashes").unwrap_or(false),
         strip_matching_host_port: c.bool(cx, "strip_matching_host_port").unwrap_or(false),
-        reject_requests_with_escaped_slashes: c.bool(cx, "reject_requests_with_escaped_slashes").unwrap_or(false),
+        reject_requests_with_escaped_slashes: c
+            .bool(cx, "reject_requests_with_escaped_slashes")
+            .unwrap_or(false),
         preserve_external_request_id: c.bool(cx, "preserve_external_request_id"),
         enable_http10: c.bool(cx, "enable_http10"),
-        listener_idle_timeout_ms: c.uint(cx, "listener_idle_timeout_ms", u32::MAX as u64).map(|s| s.value),
+        listener_idle_timeout_ms: c
+            .uint(cx, "listener_idle_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
         max_request_headers_kb: c.uint(cx, "max_request_headers_kb", 8192).map(|s| s.value),
-        headers_with_underscores_action: c.str(cx, "headers_with_underscores_action").and_then(|s| {
-            if matches!(s.value.as_str(), "ALLOW" | "REJECT_REQUEST" | "DROP_HEADER") {
-                Some(s.value)
-            } else {
-                cx.error(
-                    "module-value",
-                    "spec.config.headers_with_underscores_action",
-                    Some(s.span),
-                    format!("`{}` must be ALLOW, REJECT_REQUEST or DROP_HEADER", s.value),
-                );
-                None
-            }
-        }),
+        headers_with_underscores_action: c.str(cx, "headers_with_underscores_action").and_then(
+            |s| {
+                if matches!(s.value.as_str(), "ALLOW" | "REJECT_REQUEST" | "DROP_HEADER") {
+                    Some(s.value)
+                } else {
+                    cx.error(
+                        "module-value",
+                        "spec.config.headers_with_underscores_action",
+                        Some(s.span),
+                        format!("`{}` must be ALLOW, REJECT_REQUEST or DROP_HEADER", s.value),
+                    );
+                    None
+                }
+            },
+        ),
         diagnostics_enabled: true,
         retry_policy: c.object(cx, "retry_policy").map(|mut r| {
             let rp = RetryPolicy {
@@ -529,7 +654,12 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
     let span = meta.span;
     let port = f.uint(cx, "port", 65535);
     if port.is_none() && !f.has("port") {
-        cx.error("missing-field", "spec.port", Some(span), "required field `spec.port` is missing");
+        cx.error(
+            "missing-field",
+            "spec.port",
+            Some(span),
+            "required field `spec.port` is missing",
+        );
     }
     let service = f.required_str(cx, "service", span);
     let mut tls = None;
@@ -537,8 +667,21 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
     if let Some(n) = f.node("tls") {
         match &n.value {
             Value::Bool(b) => tls_plain = *b,
-            Value::Str(s) => tls = Some(Spanned { value: s.clone(), span: n.span }),
-            _ => cx.error("wrong-type", "spec.tls", Some(n.span), format!("`spec.tls` must be a TLSContext name, found {}", n.type_name())),
+            Value::Str(s) => {
+                tls = Some(Spanned {
+                    value: s.clone(),
+                    span: n.span,
+                })
+            }
+            _ => cx.error(
+                "wrong-type",
+                "spec.tls",
+                Some(n.span),
+                format!(
+                    "`spec.tls` must be a TLSContext name, found {}",
+                    n.type_name()
+                ),
+            ),
         }
     }
     let m = TcpMapping {
@@ -547,7 +690,9 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
         tls,
         tls_plain,
         weight: f.uint(cx, "weight", 100).map(|s| s.value),
-        idle_timeout_ms: f.uint(cx, "idle_timeout_ms", u32::MAX as u64).map(|s| s.value),
+        idle_timeout_ms: f
+            .uint(cx, "idle_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
         enable_ipv4: f.bool(cx, "enable_ipv4"),
         enable_ipv6: f.bool(cx, "enable_ipv6"),
         circuit_breakers: circuit_breakers(cx, f),
@@ -562,16 +707,35 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
 }
 
 pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Secret> {
-    let ty = f.str(cx, "type").map(|s| s.value).unwrap_or_else(|| "Opaque".into());
+    let ty = f
+        .str(cx, "type")
+        .map(|s| s.value)
+        .unwrap_or_else(|| "Opaque".into());
     f.ignore(&["immutable"]);
-    let mut s = Secret { meta, cert_chain: None, private_key: None, ca_cert: None };
+    let mut s = Secret {
+        meta,
+        cert_chain: None,
+        private_key: None,
+        ca_cert: None,
+    };
     if let Some(mut data) = f.object(cx, "data") {
-        for (key, slot) in [("tls.crt", 0), ("tls.key", 1), ("ca.crt", 2), ("user.key", 3), ("crl.pem", 3)] {
+        for (key, slot) in [
+            ("tls.crt", 0),
+            ("tls.key", 1),
+            ("ca.crt", 2),
+            ("user.key", 3),
+            ("crl.pem", 3),
+        ] {
             let Some(v) = data.str(cx, key) else { continue };
             let decoded = match base64_decode(&v.value) {
                 Some(d) => d,
                 None => {
-                    cx.error("secret-base64", &format!("data.{key}"), Some(v.span), format!("`data.{key}` is not valid base64"));
+                    cx.error(
+                        "secret-base64",
+                        &format!("data.{key}"),
+                        Some(v.span),
+                        format!("`data.{key}` is not valid base64"),
+                    );
                     continue;
                 }
             };
@@ -608,7 +772,10 @@ fn base64_decode(s: &str) -> Option<String> {
     let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(clean.as_bytes())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('=').as_bytes()))
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(clean.trim_end_matches('=').as_bytes())
+        })
         .ok()?;
     String::from_utf8(bytes).ok()
 }

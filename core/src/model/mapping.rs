@@ -189,7 +189,10 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
             hostname = Some(h);
         }
     }
-    if let Some(pos) = headers.iter().position(|h| h.name.eq_ignore_ascii_case(":authority") && !h.regex) {
+    if let Some(pos) = headers
+        .iter()
+        .position(|h| h.name.eq_ignore_ascii_case(":authority") && !h.regex)
+    {
         let h = headers.remove(pos);
         let value = h.value.unwrap_or_default();
         if value.contains('*') {
@@ -202,14 +205,20 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
             return None;
         }
         if hostname.is_none() {
-            hostname = Some(Spanned { value, span: h.span });
+            hostname = Some(Spanned {
+                value,
+                span: h.span,
+            });
         }
     }
 
     let rewrite = f.str(cx, "rewrite").map(|s| s.value);
     let regex_rewrite = f.object(cx, "regex_rewrite").and_then(|mut rr| {
         let pattern = rr.str(cx, "pattern");
-        let substitution = rr.str(cx, "substitution").map(|s| s.value).unwrap_or_default();
+        let substitution = rr
+            .str(cx, "substitution")
+            .map(|s| s.value)
+            .unwrap_or_default();
         rr.finish(cx, "regex_rewrite");
         pattern.map(|p| (p, substitution))
     });
@@ -238,9 +247,18 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
 
     let add_request_headers = header_adds(cx, f, "add_request_headers");
     let add_response_headers = header_adds(cx, f, "add_response_headers");
-    let remove_request_headers = f.str_list(cx, "remove_request_headers").unwrap_or_default().into_iter().map(|s| s.value).collect();
-    let remove_response_headers =
-        f.str_list(cx, "remove_response_headers").unwrap_or_default().into_iter().map(|s| s.value).collect();
+    let remove_request_headers = f
+        .str_list(cx, "remove_request_headers")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+    let remove_response_headers = f
+        .str_list(cx, "remove_response_headers")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
 
     let host_redirect = f.bool(cx, "host_redirect").unwrap_or(false);
     let mut redirect = Redirect {
@@ -248,7 +266,10 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         prefix_redirect: f.str(cx, "prefix_redirect").map(|s| s.value),
         regex_redirect: f.object(cx, "regex_redirect").and_then(|mut rr| {
             let p = rr.str(cx, "pattern").map(|s| s.value);
-            let s = rr.str(cx, "substitution").map(|s| s.value).unwrap_or_default();
+            let s = rr
+                .str(cx, "substitution")
+                .map(|s| s.value)
+                .unwrap_or_default();
             rr.finish(cx, "regex_redirect");
             p.map(|p| (p, s))
         }),
@@ -262,7 +283,10 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
                 "mapping-redirect-code",
                 &f.path("redirect_response_code"),
                 Some(code.span),
-                format!("redirect_response_code {} is not one of 301, 302, 303, 307, 308; 301 is used", code.value),
+                format!(
+                    "redirect_response_code {} is not one of 301, 302, 303, 307, 308; 301 is used",
+                    code.value
+                ),
             );
         }
     }
@@ -278,7 +302,10 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
             "mapping-redirect-conflict",
             &f.path(set[1]),
             None,
-            format!("`{}` and `{}` cannot both be set; `{}` is used", set[0], set[1], set[0]),
+            format!(
+                "`{}` and `{}` cannot both be set; `{}` is used",
+                set[0], set[1], set[0]
+            ),
         );
         if redirect.path_redirect.is_some() {
             redirect.prefix_redirect = None;
@@ -288,8 +315,16 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         }
     }
 
-    let mut allow_upgrade: Vec<String> = f.str_list(cx, "allow_upgrade").unwrap_or_default().into_iter().map(|s| s.value).collect();
-    if f.node("use_websocket").is_some_and(|n| matches!(n.value, crate::source::Value::Bool(true))) && !allow_upgrade.iter().any(|u| u == "websocket") {
+    let mut allow_upgrade: Vec<String> = f
+        .str_list(cx, "allow_upgrade")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+    if f.node("use_websocket")
+        .is_some_and(|n| matches!(n.value, crate::source::Value::Bool(true)))
+        && !allow_upgrade.iter().any(|u| u == "websocket")
+    {
         allow_upgrade.push("websocket".into());
     }
 
@@ -313,7 +348,10 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
                 "mapping-dns-type",
                 &f.path("dns_type"),
                 Some(d.span),
-                format!("dns_type `{}` is not `strict_dns` or `logical_dns`; `strict_dns` is used", d.value),
+                format!(
+                    "dns_type `{}` is not `strict_dns` or `logical_dns`; `strict_dns` is used",
+                    d.value
+                ),
             );
             None
         }
@@ -325,14 +363,33 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
     if let Some(n) = f.node("tls") {
         match &n.value {
             crate::source::Value::Bool(b) => tls_plain = *b,
-            crate::source::Value::Str(s) => tls = Some(Spanned { value: s.clone(), span: n.span }),
-            _ => cx.error("wrong-type", &f.path("tls"), Some(n.span), format!("`spec.tls` must be a TLSContext name, found {}", n.type_name())),
+            crate::source::Value::Str(s) => {
+                tls = Some(Spanned {
+                    value: s.clone(),
+                    span: n.span,
+                })
+            }
+            _ => cx.error(
+                "wrong-type",
+                &f.path("tls"),
+                Some(n.span),
+                format!(
+                    "`spec.tls` must be a TLSContext name, found {}",
+                    n.type_name()
+                ),
+            ),
         }
     }
 
     for (key, msg) in [
-        ("outlier_detection", "outlier_detection is not supported by Emissary; the Mapping is ignored"),
-        ("error_response_overrides", "error_response_overrides is not supported by Emissary 4; the Mapping is ignored"),
+        (
+            "outlier_detection",
+            "outlier_detection is not supported by Emissary; the Mapping is ignored",
+        ),
+        (
+            "error_response_overrides",
+            "error_response_overrides is not supported by Emissary 4; the Mapping is ignored",
+        ),
     ] {
         if let Some(n) = f.node(key) {
             cx.error("mapping-field-unsupported", &f.path(key), Some(n.span), msg);
@@ -357,10 +414,18 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         weight: f.number(cx, "weight"),
         shadow: f.bool(cx, "shadow").unwrap_or(false),
         timeout_ms: f.uint(cx, "timeout_ms", u32::MAX as u64).map(|s| s.value),
-        connect_timeout_ms: f.uint(cx, "connect_timeout_ms", u32::MAX as u64).map(|s| s.value),
-        idle_timeout_ms: f.uint(cx, "idle_timeout_ms", u32::MAX as u64).map(|s| s.value),
-        cluster_idle_timeout_ms: f.uint(cx, "cluster_idle_timeout_ms", u32::MAX as u64).map(|s| s.value),
-        cluster_max_connection_lifetime_ms: f.uint(cx, "cluster_max_connection_lifetime_ms", u32::MAX as u64).map(|s| s.value),
+        connect_timeout_ms: f
+            .uint(cx, "connect_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
+        idle_timeout_ms: f
+            .uint(cx, "idle_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
+        cluster_idle_timeout_ms: f
+            .uint(cx, "cluster_idle_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
+        cluster_max_connection_lifetime_ms: f
+            .uint(cx, "cluster_max_connection_lifetime_ms", u32::MAX as u64)
+            .map(|s| s.value),
         retry_policy,
         cors,
         add_request_headers,
@@ -393,10 +458,27 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
     Some(m)
 }
 
-fn key_matches(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str, regex: bool, v2: bool) -> Vec<KeyMatch> {
-    let Some(n) = f.node(key) else { return Vec::new() };
+fn key_matches(
+    cx: &mut Cx<'_>,
+    f: &mut Fields<'_>,
+    key: &str,
+    regex: bool,
+    v2: bool,
+) -> Vec<KeyMatch> {
+    let Some(n) = f.node(key) else {
+        return Vec::new();
+    };
     let Some(entries) = n.as_map() else {
-        cx.error("wrong-type", &f.path(key), Some(n.span), format!("`{}` must be a mapping, found {}", f.path(key), n.type_name()));
+        cx.error(
+            "wrong-type",
+            &f.path(key),
+            Some(n.span),
+            format!(
+                "`{}` must be a mapping, found {}",
+                f.path(key),
+                n.type_name()
+            ),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -413,16 +495,31 @@ fn key_matches(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str, regex: bool, v2: 
                         format!("`{name}: true` is the getambassador.io/v2 spelling of a presence match; read as regex `.*`"),
                     );
                 }
-                out.push(KeyMatch { name, value: Some(".*".into()), regex: true, span: k.span });
+                out.push(KeyMatch {
+                    name,
+                    value: Some(".*".into()),
+                    regex: true,
+                    span: k.span,
+                });
             }
-            crate::source::Value::Str(_) | crate::source::Value::Int(_) | crate::source::Value::Float(_) | crate::source::Value::Bool(false) => {
-                out.push(KeyMatch { name, value: Some(v.scalar_text()), regex, span: k.span })
-            }
+            crate::source::Value::Str(_)
+            | crate::source::Value::Int(_)
+            | crate::source::Value::Float(_)
+            | crate::source::Value::Bool(false) => out.push(KeyMatch {
+                name,
+                value: Some(v.scalar_text()),
+                regex,
+                span: k.span,
+            }),
             _ => cx.error(
                 "wrong-type",
                 &format!("{}.{name}", f.path(key)),
                 Some(v.span),
-                format!("`{}.{name}` must be a string, found {}", f.path(key), v.type_name()),
+                format!(
+                    "`{}.{name}` must be a string, found {}",
+                    f.path(key),
+                    v.type_name()
+                ),
             ),
         }
     }
@@ -430,9 +527,20 @@ fn key_matches(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str, regex: bool, v2: 
 }
 
 fn header_adds(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Vec<HeaderAdd> {
-    let Some(n) = f.node(key) else { return Vec::new() };
+    let Some(n) = f.node(key) else {
+        return Vec::new();
+    };
     let Some(entries) = n.as_map() else {
-        cx.error("wrong-type", &f.path(key), Some(n.span), format!("`{}` must be a mapping, found {}", f.path(key), n.type_name()));
+        cx.error(
+            "wrong-type",
+            &f.path(key),
+            Some(n.span),
+            format!(
+                "`{}` must be a mapping, found {}",
+                f.path(key),
+                n.type_name()
+            ),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -446,14 +554,33 @@ fn header_adds(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Vec<HeaderAdd>
                 let append = hf.bool(cx, "append").unwrap_or(true);
                 hf.finish(cx, key);
                 match value {
-                    Some(value) => out.push(HeaderAdd { name, value, append }),
-                    None => cx.error("missing-field", &format!("{path}.value"), Some(v.span), format!("`{path}.value` is required")),
+                    Some(value) => out.push(HeaderAdd {
+                        name,
+                        value,
+                        append,
+                    }),
+                    None => cx.error(
+                        "missing-field",
+                        &format!("{path}.value"),
+                        Some(v.span),
+                        format!("`{path}.value` is required"),
+                    ),
                 }
             }
-            crate::source::Value::Seq(_) | crate::source::Value::Null => {
-                cx.error("wrong-type", &path, Some(v.span), format!("`{path}` must be a string or {{value, append}}, found {}", v.type_name()))
-            }
-            _ => out.push(HeaderAdd { name, value: v.scalar_text(), append: true }),
+            crate::source::Value::Seq(_) | crate::source::Value::Null => cx.error(
+                "wrong-type",
+                &path,
+                Some(v.span),
+                format!(
+                    "`{path}` must be a string or {{value, append}}, found {}",
+                    v.type_name()
+                ),
+            ),
+            _ => out.push(HeaderAdd {
+                name,
+                value: v.scalar_text(),
+                append: true,
+            }),
         }
     }
     out
@@ -465,7 +592,13 @@ pub(crate) fn read_cors(cx: &mut Cx<'_>, mut c: Fields<'_>) -> Cors {
         c.str_list(cx, k)
             .unwrap_or_default()
             .into_iter()
-            .flat_map(|s| s.value.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.value
+                    .split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            })
             .collect()
     };
     let cors = Cors {
@@ -481,9 +614,20 @@ pub(crate) fn read_cors(cx: &mut Cx<'_>, mut c: Fields<'_>) -> Cors {
 }
 
 pub(crate) fn circuit_breakers(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<CircuitBreaker> {
-    let Some(n) = f.node("circuit_breakers") else { return Vec::new() };
+    let Some(n) = f.node("circuit_breakers") else {
+        return Vec::new();
+    };
     let Some(items) = n.as_seq() else {
-        cx.error("wrong-type", &f.path("circuit_breakers"), Some(n.span), format!("`{}` must be a list, found {}", f.path("circuit_breakers"), n.type_name()));
+        cx.error(
+            "wrong-type",
+            &f.path("circuit_breakers"),
+            Some(n.span),
+            format!(
+                "`{}` must be a list, found {}",
+                f.path("circuit_breakers"),
+                n.type_name()
+            ),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -496,14 +640,23 @@ pub(crate) fn circuit_breakers(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<Circu
             Some(p) if p == "default" => false,
             Some(p) if p == "high" => true,
             Some(p) => {
-                cx.error("wrong-value", &format!("{path}.priority"), priority.map(|p| p.span), format!("priority `{p}` must be `default` or `high`"));
+                cx.error(
+                    "wrong-value",
+                    &format!("{path}.priority"),
+                    priority.map(|p| p.span),
+                    format!("priority `{p}` must be `default` or `high`"),
+                );
                 false
             }
         };
         let cb = CircuitBreaker {
             priority_high,
-            max_connections: b.uint(cx, "max_connections", u32::MAX as u64).map(|s| s.value),
-            max_pending_requests: b.uint(cx, "max_pending_requests", u32::MAX as u64).map(|s| s.value),
+            max_connections: b
+                .uint(cx, "max_connections", u32::MAX as u64)
+                .map(|s| s.value),
+            max_pending_requests: b
+                .uint(cx, "max_pending_requests", u32::MAX as u64)
+                .map(|s| s.value),
             max_requests: b.uint(cx, "max_requests", u32::MAX as u64).map(|s| s.value),
             max_retries: b.uint(cx, "max_retries", u32::MAX as u64).map(|s| s.value),
         };

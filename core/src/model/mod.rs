@@ -38,7 +38,11 @@ pub struct Meta {
 
 impl Meta {
     pub fn obj_ref(&self) -> ObjectRef {
-        ObjectRef { kind: self.kind.to_string(), namespace: self.namespace.clone(), name: self.name.clone() }
+        ObjectRef {
+            kind: self.kind.to_string(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -56,7 +60,14 @@ pub struct Objects {
 }
 
 /// The getambassador.io kinds this version reads in full.
-const TRANSLATED: &[&str] = &["Mapping", "Host", "Listener", "TLSContext", "Module", "TCPMapping"];
+const TRANSLATED: &[&str] = &[
+    "Mapping",
+    "Host",
+    "Listener",
+    "TLSContext",
+    "Module",
+    "TCPMapping",
+];
 /// getambassador.io kinds Emissary knows that are accepted but not translated yet.
 const NOT_YET: &[&str] = &[
     "AuthService",
@@ -79,11 +90,21 @@ pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic
     out
 }
 
-fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut Objects, order: &mut u32, depth: u32) {
+fn load_node(
+    node: &Node,
+    opts: &Options,
+    diags: &mut Vec<Diagnostic>,
+    out: &mut Objects,
+    order: &mut u32,
+    depth: u32,
+) {
     let Value::Map(_) = &node.value else {
         diags.push(
-            Diagnostic::error("not-an-object", format!("a manifest must be a mapping, found {}", node.type_name()))
-                .with_span(Some(node.span)),
+            Diagnostic::error(
+                "not-an-object",
+                format!("a manifest must be a mapping, found {}", node.type_name()),
+            )
+            .with_span(Some(node.span)),
         );
         return;
     };
@@ -98,15 +119,21 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
     };
     let Some(kind) = kind_node.as_str() else {
         diags.push(
-            Diagnostic::error("wrong-type", format!("`kind` must be a string, found {}", kind_node.type_name()))
-                .with_span(Some(kind_node.span))
-                .with_path("kind"),
+            Diagnostic::error(
+                "wrong-type",
+                format!("`kind` must be a string, found {}", kind_node.type_name()),
+            )
+            .with_span(Some(kind_node.span))
+            .with_path("kind"),
         );
         return;
     };
     if kind.ends_with("List") && api_version == "v1" || kind == "List" {
         if depth > 0 {
-            diags.push(Diagnostic::error("nested-list", "a List inside a List is ignored").with_span(Some(node.span)));
+            diags.push(
+                Diagnostic::error("nested-list", "a List inside a List is ignored")
+                    .with_span(Some(node.span)),
+            );
             return;
         }
         match node.get("items").map(|n| &n.value) {
@@ -127,7 +154,12 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
     let group = api_version.split('/').next().unwrap_or("");
     let is_ambassador = group == "getambassador.io";
     let v2 = api_version == "getambassador.io/v2" || api_version == "getambassador.io/v1";
-    if is_ambassador && !matches!(api_version, "getambassador.io/v2" | "getambassador.io/v3alpha1" | "getambassador.io/v1") {
+    if is_ambassador
+        && !matches!(
+            api_version,
+            "getambassador.io/v2" | "getambassador.io/v3alpha1" | "getambassador.io/v1"
+        )
+    {
         diags.push(
             Diagnostic::warning(
                 "unknown-api-version",
@@ -143,9 +175,12 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
             Some(k) => k,
             None => {
                 diags.push(
-                    Diagnostic::warning("unknown-kind", format!("unknown getambassador.io kind `{kind}`; it is ignored"))
-                        .with_span(Some(kind_node.span))
-                        .with_path("kind"),
+                    Diagnostic::warning(
+                        "unknown-kind",
+                        format!("unknown getambassador.io kind `{kind}`; it is ignored"),
+                    )
+                    .with_span(Some(kind_node.span))
+                    .with_path("kind"),
                 );
                 return;
             }
@@ -154,7 +189,15 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
         (false, "Service") if api_version == "v1" => "Service",
         (false, "Endpoints") if api_version == "v1" => "Endpoints",
         (false, "EndpointSlice") if group == "discovery.k8s.io" => "EndpointSlice",
-        (false, "Namespace" | "ConfigMap" | "ServiceAccount" | "Deployment" | "Pod" | "CustomResourceDefinition") => {
+        (
+            false,
+            "Namespace"
+            | "ConfigMap"
+            | "ServiceAccount"
+            | "Deployment"
+            | "Pod"
+            | "CustomResourceDefinition",
+        ) => {
             return; // Kubernetes objects that play no part in routing.
         }
         _ => {
@@ -170,8 +213,20 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
         }
     };
 
+    // The flat form (Emissary's annotation style): name and fields at top level.
+    if is_ambassador && node.get("metadata").is_none() && node.get("name").is_some() {
+        load_flat(node, static_kind, v2, opts, diags, out, order);
+        return;
+    }
+
     // metadata
-    let mut meta_cx = Cx { diags, obj: ObjectRef { kind: static_kind.to_string(), ..Default::default() } };
+    let mut meta_cx = Cx {
+        diags,
+        obj: ObjectRef {
+            kind: static_kind.to_string(),
+            ..Default::default()
+        },
+    };
     let mut top = Fields::new(&mut meta_cx, node, "");
     top.ignore(&["apiVersion", "kind", "status"]);
     let name;
@@ -182,7 +237,12 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
             match md.str(&mut meta_cx, "name") {
                 Some(n) => name = n.value,
                 None => {
-                    meta_cx.error("missing-field", "metadata.name", Some(node.span), "`metadata.name` is required");
+                    meta_cx.error(
+                        "missing-field",
+                        "metadata.name",
+                        Some(node.span),
+                        "`metadata.name` is required",
+                    );
                     return;
                 }
             }
@@ -208,28 +268,52 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
             md.finish(&mut meta_cx, "metadata");
         }
         None => {
-            meta_cx.error("missing-field", "metadata", Some(node.span), "`metadata` with a `name` is required");
+            meta_cx.error(
+                "missing-field",
+                "metadata",
+                Some(node.span),
+                "`metadata` with a `name` is required",
+            );
             return;
         }
     }
-    let meta = Meta { kind: static_kind, name, namespace, labels, v2, span: node.span, order: *order };
+    let meta = Meta {
+        kind: static_kind,
+        name,
+        namespace,
+        labels,
+        v2,
+        span: node.span,
+        order: *order,
+    };
     *order += 1;
 
     if opts.single_namespace && meta.namespace != opts.ambassador_namespace {
         return;
     }
 
-    let mut cx = Cx { diags: meta_cx.diags, obj: meta.obj_ref() };
+    let mut cx = Cx {
+        diags: meta_cx.diags,
+        obj: meta.obj_ref(),
+    };
 
     if !is_ambassador {
         match static_kind {
             "Secret" => {
                 if let Some(s) = kinds::secret(&mut cx, &mut top, meta) {
-                    out.secrets.insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
+                    out.secrets
+                        .insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
                 }
             }
             _ => {
-                top.ignore(&["spec", "data", "subsets", "endpoints", "addressType", "ports"]);
+                top.ignore(&[
+                    "spec",
+                    "data",
+                    "subsets",
+                    "endpoints",
+                    "addressType",
+                    "ports",
+                ]);
             }
         }
         top.finish(&mut cx, static_kind);
@@ -238,12 +322,91 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
 
     let spec_node = top.node("spec");
     top.finish(&mut cx, static_kind);
-    let empty = Node { value: Value::Map(Vec::new()), span: node.span };
+    let empty = Node {
+        value: Value::Map(Vec::new()),
+        span: node.span,
+    };
     let spec_node = spec_node.unwrap_or(&empty);
-    let mut spec = Fields::new(&mut cx, spec_node, "spec");
+    load_spec(&mut cx, spec_node, "spec", meta, kind_node, opts, out);
+}
+
+/// Reads a flat-form object: `apiVersion`, `kind`, `name`, `namespace` and the spec fields side by side.
+fn load_flat(
+    node: &Node,
+    kind: &'static str,
+    v2: bool,
+    opts: &Options,
+    diags: &mut Vec<Diagnostic>,
+    out: &mut Objects,
+    order: &mut u32,
+) {
+    let name = node.get("name").map(Node::scalar_text).unwrap_or_default();
+    let namespace = node
+        .get("namespace")
+        .and_then(Node::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| opts.ambassador_namespace.clone());
+    let mut cx = Cx {
+        diags,
+        obj: ObjectRef {
+            kind: kind.to_string(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+        },
+    };
+    let mut labels = BTreeMap::new();
+    let mut entries = Vec::new();
+    for (k, v) in node.as_map().unwrap_or_default() {
+        match k.as_str() {
+            Some(
+                "apiVersion" | "kind" | "name" | "namespace" | "generation" | "metadata_labels",
+            ) => {
+                if k.as_str() == Some("metadata_labels") {
+                    let mut f = Fields::new(&mut cx, node, "");
+                    labels = read::labels(&mut cx, &mut f, "metadata_labels");
+                }
+            }
+            _ => entries.push((k.clone(), v.clone())),
+        }
+    }
+    if opts.single_namespace && namespace != opts.ambassador_namespace {
+        return;
+    }
+    let meta = Meta {
+        kind,
+        name,
+        namespace,
+        labels,
+        v2,
+        span: node.span,
+        order: *order,
+    };
+    *order += 1;
+    let spec = Node {
+        value: Value::Map(entries),
+        span: node.span,
+    };
+    let kind_node = node.get("kind").cloned().unwrap_or_else(|| spec.clone());
+    load_spec(&mut cx, &spec, "", meta, &kind_node, opts, out);
+}
+
+fn load_spec(
+    cx: &mut Cx<'_>,
+    spec_node: &Node,
+    path: &str,
+    meta: Meta,
+    kind_node: &Node,
+    opts: &Options,
+    out: &mut Objects,
+) {
+    let static_kind = meta.kind;
+    let cx = &mut *cx;
+    let mut spec = Fields::new(cx, spec_node, path);
 
     // ambassador_id filtering: absent means "default".
-    let ids = spec.str_list(&mut cx, "ambassador_id").map(|v| v.into_iter().map(|s| s.value).collect::<Vec<_>>());
+    let ids = spec
+        .str_list(cx, "ambassador_id")
+        .map(|v| v.into_iter().map(|s| s.value).collect::<Vec<_>>());
     let ids = ids.unwrap_or_else(|| vec!["default".to_string()]);
     if !ids.iter().any(|i| *i == opts.ambassador_id) {
         return;
@@ -252,32 +415,32 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
 
     match static_kind {
         "Mapping" => {
-            if let Some(m) = mapping::mapping(&mut cx, &mut spec, meta) {
+            if let Some(m) = mapping::mapping(cx, &mut spec, meta) {
                 out.mappings.push(m);
             }
         }
         "TCPMapping" => {
-            if let Some(m) = kinds::tcp_mapping(&mut cx, &mut spec, meta) {
+            if let Some(m) = kinds::tcp_mapping(cx, &mut spec, meta) {
                 out.tcp_mappings.push(m);
             }
         }
         "Host" => {
-            if let Some(h) = kinds::host(&mut cx, &mut spec, meta) {
+            if let Some(h) = kinds::host(cx, &mut spec, meta) {
                 out.hosts.push(h);
             }
         }
         "Listener" => {
-            if let Some(l) = kinds::listener(&mut cx, &mut spec, meta) {
+            if let Some(l) = kinds::listener(cx, &mut spec, meta) {
                 out.listeners.push(l);
             }
         }
         "TLSContext" => {
-            if let Some(t) = kinds::tls_context(&mut cx, &mut spec, meta) {
+            if let Some(t) = kinds::tls_context(cx, &mut spec, meta) {
                 out.tls_contexts.push(t);
             }
         }
         "Module" => {
-            if let Some(m) = kinds::module(&mut cx, &mut spec, meta) {
+            if let Some(m) = kinds::module(cx, &mut spec, meta) {
                 out.modules.push(m);
             }
         }
@@ -291,5 +454,5 @@ fn load_node(node: &Node, opts: &Options, diags: &mut Vec<Diagnostic>, out: &mut
             return;
         }
     }
-    spec.finish(&mut cx, static_kind);
+    spec.finish(cx, static_kind);
 }

@@ -16,14 +16,32 @@ pub(crate) struct Cx<'d> {
 }
 
 impl Cx<'_> {
-    pub(crate) fn error(&mut self, code: &'static str, path: &str, span: Option<Span>, msg: impl Into<String>) {
+    pub(crate) fn error(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        span: Option<Span>,
+        msg: impl Into<String>,
+    ) {
         self.diags.push(
-            Diagnostic::error(code, msg).with_object(self.obj.clone()).with_path(path).with_span(span),
+            Diagnostic::error(code, msg)
+                .with_object(self.obj.clone())
+                .with_path(path)
+                .with_span(span),
         );
     }
-    pub(crate) fn warning(&mut self, code: &'static str, path: &str, span: Option<Span>, msg: impl Into<String>) {
+    pub(crate) fn warning(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        span: Option<Span>,
+        msg: impl Into<String>,
+    ) {
         self.diags.push(
-            Diagnostic::warning(code, msg).with_object(self.obj.clone()).with_path(path).with_span(span),
+            Diagnostic::warning(code, msg)
+                .with_object(self.obj.clone())
+                .with_path(path)
+                .with_span(span),
         );
     }
 }
@@ -50,7 +68,11 @@ pub(crate) struct Fields<'n> {
 }
 
 pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl<'n> Fields<'n> {
@@ -58,16 +80,32 @@ impl<'n> Fields<'n> {
     /// A non-mapping node is reported and read as empty.
     pub(crate) fn new(cx: &mut Cx<'_>, node: &'n Node, path: &str) -> Fields<'n> {
         match &node.value {
-            Value::Map(entries) => Fields { node: Some(node), path: path.to_string(), used: vec![false; entries.len()] },
-            Value::Null => Fields { node: None, path: path.to_string(), used: Vec::new() },
+            Value::Map(entries) => Fields {
+                node: Some(node),
+                path: path.to_string(),
+                used: vec![false; entries.len()],
+            },
+            Value::Null => Fields {
+                node: None,
+                path: path.to_string(),
+                used: Vec::new(),
+            },
             _ => {
                 cx.error(
                     "wrong-type",
                     path,
                     Some(node.span),
-                    format!("`{}` must be a mapping, found {}", display_path(path), node.type_name()),
+                    format!(
+                        "`{}` must be a mapping, found {}",
+                        display_path(path),
+                        node.type_name()
+                    ),
                 );
-                Fields { node: None, path: path.to_string(), used: Vec::new() }
+                Fields {
+                    node: None,
+                    path: path.to_string(),
+                    used: Vec::new(),
+                }
             }
         }
     }
@@ -94,7 +132,9 @@ impl<'n> Fields<'n> {
 
     /// True if the key is present (even if null).
     pub(crate) fn has(&self, key: &str) -> bool {
-        self.node.and_then(|n| n.as_map()).is_some_and(|m| m.iter().any(|(k, _)| k.as_str() == Some(key)))
+        self.node
+            .and_then(|n| n.as_map())
+            .is_some_and(|m| m.iter().any(|(k, _)| k.as_str() == Some(key)))
     }
 
     fn wrong(&self, cx: &mut Cx<'_>, key: &str, node: &Node, want: &str) {
@@ -103,17 +143,27 @@ impl<'n> Fields<'n> {
             "wrong-type",
             &path,
             Some(node.span),
-            format!("`{}` must be {want}, found {}", display_path(&path), node.type_name()),
+            format!(
+                "`{}` must be {want}, found {}",
+                display_path(&path),
+                node.type_name()
+            ),
         );
     }
 
     pub(crate) fn str(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Spanned<String>> {
         let n = self.node(key)?;
         match &n.value {
-            Value::Str(s) => Some(Spanned { value: s.clone(), span: n.span }),
+            Value::Str(s) => Some(Spanned {
+                value: s.clone(),
+                span: n.span,
+            }),
             // Numbers and booleans given where a string is expected are taken as
             // their text, as Emissary's loosely-typed Python does for most fields.
-            Value::Int(_) | Value::Float(_) => Some(Spanned { value: n.scalar_text(), span: n.span }),
+            Value::Int(_) | Value::Float(_) => Some(Spanned {
+                value: n.scalar_text(),
+                span: n.span,
+            }),
             _ => {
                 self.wrong(cx, key, n, "a string");
                 None
@@ -121,19 +171,30 @@ impl<'n> Fields<'n> {
         }
     }
 
-    pub(crate) fn required_str(&mut self, cx: &mut Cx<'_>, key: &str, span: Span) -> Option<Spanned<String>> {
+    pub(crate) fn required_str(
+        &mut self,
+        cx: &mut Cx<'_>,
+        key: &str,
+        span: Span,
+    ) -> Option<Spanned<String>> {
         let v = self.str(cx, key);
         if v.is_none() && !self.has_nonnull(key) {
             let path = self.path(key);
-            cx.error("missing-field", &path, Some(span), format!("required field `{}` is missing", display_path(&path)));
+            cx.error(
+                "missing-field",
+                &path,
+                Some(span),
+                format!("required field `{}` is missing", display_path(&path)),
+            );
         }
         v
     }
 
     fn has_nonnull(&self, key: &str) -> bool {
-        self.node
-            .and_then(|n| n.as_map())
-            .is_some_and(|m| m.iter().any(|(k, v)| k.as_str() == Some(key) && !v.is_null()))
+        self.node.and_then(|n| n.as_map()).is_some_and(|m| {
+            m.iter()
+                .any(|(k, v)| k.as_str() == Some(key) && !v.is_null())
+        })
     }
 
     pub(crate) fn bool(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<bool> {
@@ -154,19 +215,27 @@ impl<'n> Fields<'n> {
         let n = self.node(key)?;
         let v = match &n.value {
             Value::Int(i) => Some(*i),
-            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => Some(*f as i64),
+            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => {
+                Some(*f as i64)
+            }
             Value::Str(s) => s.trim().parse::<i64>().ok(),
             _ => None,
         };
         match v {
-            Some(i) if i >= 0 && (i as u64) <= max => Some(Spanned { value: i as u64, span: n.span }),
+            Some(i) if i >= 0 && (i as u64) <= max => Some(Spanned {
+                value: i as u64,
+                span: n.span,
+            }),
             Some(i) => {
                 let path = self.path(key);
                 cx.error(
                     "value-out-of-range",
                     &path,
                     Some(n.span),
-                    format!("`{}` must be between 0 and {max}, found {i}", display_path(&path)),
+                    format!(
+                        "`{}` must be between 0 and {max}, found {i}",
+                        display_path(&path)
+                    ),
                 );
                 None
             }
@@ -181,7 +250,9 @@ impl<'n> Fields<'n> {
         let n = self.node(key)?;
         match &n.value {
             Value::Int(i) => Some(*i),
-            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => Some(*f as i64),
+            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15 => {
+                Some(*f as i64)
+            }
             Value::Str(s) if s.trim().parse::<i64>().is_ok() => s.trim().parse::<i64>().ok(),
             _ => {
                 self.wrong(cx, key, n, "an integer");
@@ -193,11 +264,18 @@ impl<'n> Fields<'n> {
     pub(crate) fn number(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Spanned<f64>> {
         let n = self.node(key)?;
         match &n.value {
-            Value::Int(i) => Some(Spanned { value: *i as f64, span: n.span }),
-            Value::Float(f) if f.is_finite() => Some(Spanned { value: *f, span: n.span }),
-            Value::Str(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
-                Some(Spanned { value: s.trim().parse::<f64>().unwrap_or(0.0), span: n.span })
-            }
+            Value::Int(i) => Some(Spanned {
+                value: *i as f64,
+                span: n.span,
+            }),
+            Value::Float(f) if f.is_finite() => Some(Spanned {
+                value: *f,
+                span: n.span,
+            }),
+            Value::Str(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => Some(Spanned {
+                value: s.trim().parse::<f64>().unwrap_or(0.0),
+                span: n.span,
+            }),
             _ => {
                 self.wrong(cx, key, n, "a number");
                 None
@@ -209,15 +287,22 @@ impl<'n> Fields<'n> {
     pub(crate) fn str_list(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Vec<Spanned<String>>> {
         let n = self.node(key)?;
         match &n.value {
-            Value::Str(s) => Some(vec![Spanned { value: s.clone(), span: n.span }]),
+            Value::Str(s) => Some(vec![Spanned {
+                value: s.clone(),
+                span: n.span,
+            }]),
             Value::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, it) in items.iter().enumerate() {
                     match &it.value {
-                        Value::Str(s) => out.push(Spanned { value: s.clone(), span: it.span }),
-                        Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
-                            out.push(Spanned { value: it.scalar_text(), span: it.span })
-                        }
+                        Value::Str(s) => out.push(Spanned {
+                            value: s.clone(),
+                            span: it.span,
+                        }),
+                        Value::Int(_) | Value::Float(_) | Value::Bool(_) => out.push(Spanned {
+                            value: it.scalar_text(),
+                            span: it.span,
+                        }),
                         _ => {
                             let path = format!("{}[{i}]", self.path(key));
                             cx.error(
@@ -239,7 +324,11 @@ impl<'n> Fields<'n> {
     }
 
     /// A mapping of string keys to scalar values, kept in document order.
-    pub(crate) fn str_map(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Vec<(Spanned<String>, Spanned<String>)>> {
+    pub(crate) fn str_map(
+        &mut self,
+        cx: &mut Cx<'_>,
+        key: &str,
+    ) -> Option<Vec<(Spanned<String>, Spanned<String>)>> {
         let n = self.node(key)?;
         let Value::Map(entries) = &n.value else {
             self.wrong(cx, key, n, "a mapping of strings");
@@ -250,12 +339,23 @@ impl<'n> Fields<'n> {
             let kt = k.scalar_text();
             match &v.value {
                 Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) => out.push((
-                    Spanned { value: kt, span: k.span },
-                    Spanned { value: v.scalar_text(), span: v.span },
+                    Spanned {
+                        value: kt,
+                        span: k.span,
+                    },
+                    Spanned {
+                        value: v.scalar_text(),
+                        span: v.span,
+                    },
                 )),
                 _ => {
                     let path = join(&self.path(key), &kt);
-                    cx.error("wrong-type", &path, Some(v.span), format!("`{path}` must be a string, found {}", v.type_name()));
+                    cx.error(
+                        "wrong-type",
+                        &path,
+                        Some(v.span),
+                        format!("`{path}` must be a string, found {}", v.type_name()),
+                    );
                 }
             }
         }
@@ -274,7 +374,9 @@ impl<'n> Fields<'n> {
 
     /// Warns about every field that was not read.
     pub(crate) fn finish(self, cx: &mut Cx<'_>, kind: &str) {
-        let Some(entries) = self.node.and_then(|n| n.as_map()) else { return };
+        let Some(entries) = self.node.and_then(|n| n.as_map()) else {
+            return;
+        };
         for ((k, _), used) in entries.iter().zip(&self.used) {
             if !used {
                 let path = join(&self.path, &k.scalar_text());
@@ -282,7 +384,10 @@ impl<'n> Fields<'n> {
                     "unknown-field",
                     &path,
                     Some(k.span),
-                    format!("unknown field `{}` in {kind}; it is ignored", display_path(&path)),
+                    format!(
+                        "unknown field `{}` in {kind}; it is ignored",
+                        display_path(&path)
+                    ),
                 );
             }
         }
@@ -296,5 +401,9 @@ pub(crate) fn display_path(path: &str) -> &str {
 
 /// Reads `metadata.labels`-style maps into a sorted map.
 pub(crate) fn labels(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> BTreeMap<String, String> {
-    f.str_map(cx, key).unwrap_or_default().into_iter().map(|(k, v)| (k.value, v.value)).collect()
+    f.str_map(cx, key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.value, v.value))
+        .collect()
 }

@@ -59,7 +59,10 @@ impl Node {
     }
     /// Looks up a string key in a mapping node (first match).
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
     pub fn is_null(&self) -> bool {
         matches!(self.value, Value::Null)
@@ -83,7 +86,9 @@ impl Node {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => {
@@ -91,7 +96,11 @@ impl Node {
                 for (k, v) in entries {
                     let key = match &k.value {
                         Value::Str(s) => s.clone(),
-                        other => Node { value: other.clone(), span: k.span }.scalar_text(),
+                        other => Node {
+                            value: other.clone(),
+                            span: k.span,
+                        }
+                        .scalar_text(),
                     };
                     m.insert(key, v.to_json());
                 }
@@ -120,3 +129,6 @@ pub struct Document {
     pub index: u32,
     pub root: Node,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+//! IR listeners → Envoy `Listener`s with HTTP connection managers or tcp_proxy.
+
+use super::pb::envoy::config::accesslog::v3 as al;
+use super::pb::envoy::config::core::v3 as core;
+use super::pb::envoy::config::listener::v3 as ls;
+use super::pb::envoy::extensions::access_loggers::file::v3 as file_log;
+use super::pb::envoy::extensions::filters::http::cors::v3 as cors;
+use super::pb::envoy::extensions::filters::http::router::v3 as router;
+use super::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy_protocol;
+use super::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
+use super::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
+use super::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp;
+use super::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
+use super::route::Routes;
+use super::{Mode, any, duration_ms, sds, socket_address, tls_params};
+use crate::ir::{self, ChainKind};
+use std::collections::BTreeMap;
+
+/// Emissary's access-log line.
+const ACCESS_LOG_FORMAT: &str = "ACCESS [%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
+
+/// Route configurations by name, filled while listeners are built.
+pub(crate) type RouteConfigs =
+    BTreeMap<String, super::pb::envoy::config::route::v3::RouteConfiguration>;
+
+pub(crate) fn build(
+    l: &ir::Listener,
+    ir: &ir::Ir,
+    routes: &mut Routes<'_>,
+    configs: &mut RouteConfigs,
+    mode: Mode,
+) -> ls::Listener {
+    let mut listener_filters = Vec::new();
+    if l.proxy_protocol {
+        listener_filters.push(ls::ListenerFilter {
+            name: "envoy.filters.listener.proxy_protocol".into(),
+            config_type: Some(ls::listener_filter::ConfigType::TypedConfig(any(
+                &proxy_protocol::ProxyProtocol::default(),
+            ))),
+            ..Default::default()
+        });
+    }
+    if l.tls_inspector {
+        listener_filters.push(ls::ListenerFilter {
+            name: "envoy.filters.listener.tls_inspector".into(),
+            config_type: Some(ls::listener_filter::ConfigType::TypedConfig(any(
+                &tls_inspector::TlsInspector::default(),
+            ))),
+            ..Default::default()
+        });
+    }
+    let filter_chains = l
+        .chains
+        .iter()
+        .map(|c| {
+            let filter = match &c.kind {
+                ChainKind::Http { vhosts } => {
+                    let rc_name = format!("{}-{}", l.name, c.name);
+                    let rc = routes.config(&rc_name, vhosts);
+                    let m = http_connection_manager(l, ir, rc, mode);
+                    if let Some(rc) = m.1 {
+                        configs.insert(rc_name, rc);
+                    }
+                    ls::Filter {
+                        name: "envoy.filters.network.http_connection_manager".into(),
+                        config_type: Some(ls::filter::ConfigType::TypedConfig(any(&m.0))),
+                    }
+                }
+                ChainKind::Tcp {
+                    stat_prefix,
+                    targets,
+                    idle_timeout_ms,
+                } => {
+                    let spec = if targets.len() == 1 {
+                        tcp::tcp_proxy::ClusterSpecifier::Cluster(targets[0].0.clone())
+                    } else {
+                        tcp::tcp_proxy::ClusterSpecifier::WeightedClusters(
+                            tcp::tcp_proxy::WeightedCluster {
+                                clusters: targets
+                                    .iter()
+                                    .map(|(n, w)| tcp::tcp_proxy::weighted_cluster::ClusterWeight {
+                                        name: n.clone(),
+                                        weight: *w,
+                                        ..Default::default()
+                                    })
+                                    .collect(),
+                            },
+                        )
+                    };
+                    let t = tcp::TcpProxy {
+                        stat_prefix: stat_prefix.clone(),
+                        cluster_specifier: Some(spec),
+                        idle_timeout: idle_timeout_ms.map(duration_ms),
+                        ..Default::default()
+                    };
+                    ls::Filter {
+                        name: "envoy.filters.network.tcp_proxy".into(),
+                        config_type: Some(ls::filter::ConfigType::TypedConfig(any(&t))),
+                    }
+                }
+            };
+            let transport_socket = c.tls.as_ref().map(|t| core::TransportSocket {
+                name: "envoy.transport_sockets.tls".into(),
+                config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
+                    &downstream_tls(t, mode),
+                ))),
+            });
+            let filter_chain_match =
+                (c.tls.is_some() || !c.server_names.is_empty()).then(|| ls::FilterChainMatch {
+                    server_names: c.server_names.clone(),
+                    transport_protocol: if c.tls.is_some() {
+                        "tls".into()
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
+                });
+            ls::FilterChain {
+                name: c.name.clone(),
+                filter_chain_match,
+                filters: vec![filter],
+                transport_socket,
+                ..Default::default()
+            }
+        })
+        .collect();
+    ls::Listener {
+        name: l.name.clone(),
+        address: Some(socket_address(&l.address, l.port)),
+        listener_filters,
+        filter_chains,
+        ..Default::default()
+    }
+}
+
+fn downstream_tls(t: &ir::DownstreamTls, mode: Mode) -> tls::DownstreamTlsContext {
+    tls::DownstreamTlsContext {
+        common_tls_context: Some(tls::CommonTlsContext {
+            tls_params: tls_params(
+                &t.min_tls_version,
+                &t.max_tls_version,
+                &t.cipher_suites,
+                &t.ecdh_curves,
+            ),
+            tls_certificate_sds_secret_configs: vec![sds(&t.secret, mode)],
+            alpn_protocols: t.alpn_protocols.clone(),
+            validation_context_type: t.ca_secret.as_ref().map(|ca| {
+                tls::common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(
+                    sds(ca, mode),
+                )
+            }),
+            ..Default::default()
+        }),
+        require_client_certificate: t
+            .require_client_certificate
+            .then_some(pbjson_types::BoolValue { value: true }),
+        ..Default::default()
+    }
+}
+
+/// The HCM of a chain and its route configuration (inline or by RDS name, per `mode`).
+fn http_connection_manager(
+    l: &ir::Listener,
+    ir: &ir::Ir,
+    rc: super::pb::envoy::config::route::v3::RouteConfiguration,
+    mode: Mode,
+) -> (
+    hcm::HttpConnectionManager,
+    Option<super::pb::envoy::config::route::v3::RouteConfiguration>,
+) {
+    let s = &ir.http;
+    let (route_specifier, rc) = match mode {
+        Mode::Static => (
+            hcm::http_connection_manager::RouteSpecifier::RouteConfig(rc),
+            None,
+        ),
+        Mode::Ads => (
+            hcm::http_connection_manager::RouteSpecifier::Rds(hcm::Rds {
+                config_source: Some(super::ads_source()),
+                route_config_name: rc.name.clone(),
+            }),
+            Some(rc),
+        ),
+    };
+    let access_log = vec![al::AccessLog {
+        name: "envoy.access_loggers.file".into(),
+        config_type: Some(al::access_log::ConfigType::TypedConfig(any(
+            &file_log::FileAccessLog {
+                path: "/dev/stdout".into(),
+                access_log_format: Some(file_log::file_access_log::AccessLogFormat::LogFormat(
+                    core::SubstitutionFormatString {
+                        format: Some(core::substitution_format_string::Format::TextFormatSource(
+                            core::DataSource {
+                                specifier: Some(core::data_source::Specifier::InlineString(
+                                    ACCESS_LOG_FORMAT.into(),
+                                )),
+                                ..Default::default()
+                            },
+                        )),
+                        ..Default::default()
+                    },
+                )),
+            },
+        ))),
+        ..Default::default()
+    }];
+    let http_filters = vec![
+        hcm::HttpFilter {
+            name: "envoy.filters.http.cors".into(),
+            config_type: Some(hcm::http_filter::ConfigType::TypedConfig(any(
+                &cors::Cors::default(),
+            ))),
+            ..Default::default()
+        },
+        hcm::HttpFilter {
+            name: "envoy.filters.http.router".into(),
+            config_type: Some(hcm::http_filter::ConfigType::TypedConfig(any(
+                &router::Router::default(),
+            ))),
+            ..Default::default()
+        },
+    ];
+    let common =
+        (s.idle_timeout_ms.is_some() || s.headers_with_underscores_action.is_some()).then(|| {
+            core::HttpProtocolOptions {
+                idle_timeout: s.idle_timeout_ms.map(duration_ms),
+                headers_with_underscores_action: match s.headers_with_underscores_action.as_deref()
+                {
+                    Some("REJECT_REQUEST") => {
+                        core::http_protocol_options::HeadersWithUnderscoresAction::RejectRequest
+                            as i32
+                    }
+                    Some("DROP_HEADER") => {
+                        core::http_protocol_options::HeadersWithUnderscoresAction::DropHeader as i32
+                    }
+                    _ => 0,
+                },
+                ..Default::default()
+            }
+        });
+    let m = hcm::HttpConnectionManager {
+        stat_prefix: l.stats_prefix.clone(),
+        route_specifier: Some(route_specifier),
+        http_filters,
+        access_log,
+        normalize_path: Some(pbjson_types::BoolValue { value: true }),
+        use_remote_address: Some(pbjson_types::BoolValue { value: s.use_remote_address }),
+        xff_num_trusted_hops: l.xff_num_trusted_hops,
+        server_name: s.server_name.clone().unwrap_or_default(),
+        merge_slashes: s.merge_slashes,
+        strip_matching_host_port: s.strip_matching_host_port,
+        path_with_escaped_slashes_action: if s.reject_requests_with_escaped_slashes {
+            hcm::http_connection_manager::PathWithEscapedSlashesAction::RejectRequest as i32
+        } else {
+            0
+        },
+        preserve_external_request_id: s.preserve_external_request_id,
+        http_protocol_options: (s.accept_http_10 || s.proper_case).then(|| core::Http1ProtocolOptions {
+            accept_http_10: s.accept_http_10,
+            header_key_format: s.proper_case.then(|| core::http1_protocol_options::HeaderKeyFormat {
+                header_format: Some(core::http1_protocol_options::header_key_format::HeaderFormat::ProperCaseWords(Default::default())),
+            }),
+            ..Default::default()
+        }),
+        common_http_protocol_options: common,
+        max_request_headers_kb: s.max_request_headers_kb.map(|v| pbjson_types::UInt32Value { value: v as u32 }),
+        ..Default::default()
+    };
+    (m, rc)
+}

@@ -1,0 +1,189 @@
+//! IR → Envoy v3 messages: listeners, route configurations, clusters,
+//! endpoints and secrets, sorted by name; plus the static Bootstrap form.
+//!
+//! Two modes: [`Mode::Ads`] (what the daemon serves: HCMs name their routes
+//! for RDS, certificates come by SDS) and [`Mode::Static`] (one Bootstrap that
+//! Envoy runs as is: routes inline, secrets static).
+
+mod cluster;
+pub mod json;
+mod listener;
+pub mod pb;
+mod route;
+pub mod yaml;
+
+use pb::envoy::config::bootstrap::v3 as bs;
+use pb::envoy::config::cluster::v3::Cluster;
+use pb::envoy::config::core::v3 as core;
+use pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use pb::envoy::config::listener::v3::Listener;
+use pb::envoy::config::route::v3::RouteConfiguration;
+use pb::envoy::extensions::transport_sockets::tls::v3 as tls;
+use serde::Serialize;
+
+pub use pb::any;
+
+use crate::ir::Ir;
+
+/// How resources refer to each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Routes by RDS, secrets by SDS, over ADS.
+    Ads,
+    /// Routes inline in each HCM, secrets in `static_resources`.
+    Static,
+}
+
+/// The Envoy resources of one translation, each list sorted by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Resources {
+    pub listeners: Vec<Listener>,
+    pub routes: Vec<RouteConfiguration>,
+    pub clusters: Vec<Cluster>,
+    pub endpoints: Vec<ClusterLoadAssignment>,
+    pub secrets: Vec<tls::Secret>,
+}
+
+/// Builds every Envoy resource of the IR.
+pub fn build(ir: &Ir, mode: Mode) -> Resources {
+    let mut routes = route::Routes::new(ir);
+    let mut configs = listener::RouteConfigs::new();
+    let listeners = ir
+        .listeners
+        .iter()
+        .map(|l| listener::build(l, ir, &mut routes, &mut configs, mode))
+        .collect();
+    Resources {
+        listeners,
+        routes: configs.into_values().collect(),
+        clusters: ir
+            .clusters
+            .values()
+            .map(|c| cluster::build(c, mode))
+            .collect(),
+        endpoints: Vec::new(),
+        secrets: ir.secrets.values().map(cluster::secret).collect(),
+    }
+}
+
+/// Admin port of the generated bootstrap (Emissary's).
+pub const ADMIN_PORT: u16 = 8001;
+
+/// A complete static Bootstrap from resources built in [`Mode::Static`].
+pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
+    use pb::google::protobuf::{Struct, Value, value::Kind};
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert(
+        "re2.max_program_size.error_level".to_string(),
+        Value {
+            kind: Some(Kind::NumberValue(ir.http.regex_max_size as f64)),
+        },
+    );
+    bs::Bootstrap {
+        node: Some(core::Node {
+            id: "emissary".into(),
+            cluster: "emissary".into(),
+            ..Default::default()
+        }),
+        static_resources: Some(bs::bootstrap::StaticResources {
+            listeners: res.listeners,
+            clusters: res.clusters,
+            secrets: res.secrets,
+        }),
+        admin: Some(bs::Admin {
+            address: Some(socket_address("127.0.0.1", ADMIN_PORT)),
+            ..Default::default()
+        }),
+        layered_runtime: Some(bs::LayeredRuntime {
+            layers: vec![bs::RuntimeLayer {
+                name: "static_layer".into(),
+                layer_specifier: Some(bs::runtime_layer::LayerSpecifier::StaticLayer(Struct {
+                    fields,
+                })),
+            }],
+        }),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn duration_ms(ms: u64) -> pbjson_types::Duration {
+    pbjson_types::Duration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+/// Parses Emissary's duration strings (`"1s"`, `"250ms"`, `"1.5s"`, `"2m"`).
+pub(crate) fn parse_duration(s: &str) -> Option<pbjson_types::Duration> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3_600_000.0)
+    } else {
+        (s, 1000.0)
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    if !v.is_finite() || v < 0.0 || v > 1.0e12 {
+        return None;
+    }
+    Some(duration_ms((v * mult).round() as u64))
+}
+
+pub(crate) fn socket_address(host: &str, port: u16) -> core::Address {
+    core::Address {
+        address: Some(core::address::Address::SocketAddress(core::SocketAddress {
+            address: host.to_string(),
+            port_specifier: Some(core::socket_address::PortSpecifier::PortValue(u32::from(
+                port,
+            ))),
+            ..Default::default()
+        })),
+    }
+}
+
+pub(crate) fn ads_source() -> core::ConfigSource {
+    core::ConfigSource {
+        config_source_specifier: Some(core::config_source::ConfigSourceSpecifier::Ads(
+            Default::default(),
+        )),
+        resource_api_version: core::ApiVersion::V3 as i32,
+        ..Default::default()
+    }
+}
+
+pub(crate) fn sds(name: &str, mode: Mode) -> tls::SdsSecretConfig {
+    tls::SdsSecretConfig {
+        name: name.to_string(),
+        sds_config: (mode == Mode::Ads).then(ads_source),
+    }
+}
+
+pub(crate) fn tls_params(
+    min: &Option<String>,
+    max: &Option<String>,
+    ciphers: &[String],
+    curves: &[String],
+) -> Option<tls::TlsParameters> {
+    let v = |s: &Option<String>| match s.as_deref() {
+        Some("v1.0") => tls::tls_parameters::TlsProtocol::TlSv10 as i32,
+        Some("v1.1") => tls::tls_parameters::TlsProtocol::TlSv11 as i32,
+        Some("v1.2") => tls::tls_parameters::TlsProtocol::TlSv12 as i32,
+        Some("v1.3") => tls::tls_parameters::TlsProtocol::TlSv13 as i32,
+        _ => 0,
+    };
+    if min.is_none() && max.is_none() && ciphers.is_empty() && curves.is_empty() {
+        return None;
+    }
+    Some(tls::TlsParameters {
+        tls_minimum_protocol_version: v(min),
+        tls_maximum_protocol_version: v(max),
+        cipher_suites: ciphers.to_vec(),
+        ecdh_curves: curves.to_vec(),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,247 @@
+//! Conformance with Emissary: translates each case of
+//! `../shared/conformance/emissary-unit` (and its `with-listeners/` copies)
+//! with the environment Emissary ran with, and has the routing kit compare our
+//! static Bootstrap with Emissary's output probe by probe.
+//!
+//! The agreement per case is ratcheted in `tests/conformance/baseline.json`:
+//! the test fails when a case agrees on fewer probes than recorded there.
+//! `UPDATE_CONFORMANCE=1` rewrites the baseline; the per-feature summary is
+//! printed and written to `target/conformance-report.txt`.
+
+use emissary_core::{Inputs, Options, SourceFile};
+use emissary_tests::repo_root;
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> PathBuf {
+    std::env::var_os("EMISSARY_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared"))
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trial = Trial::test("conformance::emissary_unit", run);
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+/// A case and the key its output is stored under.
+struct Case {
+    dir: PathBuf,
+    label: String,
+}
+
+fn cases(root: &Path) -> Vec<Case> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("input.yaml").is_file())
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let wl = d.join("with-listeners");
+        out.push(Case {
+            dir: d,
+            label: name.clone(),
+        });
+        if wl.join("input.yaml").is_file() {
+            out.push(Case {
+                dir: wl,
+                label: format!("{name}/with-listeners"),
+            });
+        }
+    }
+    out
+}
+
+fn options_for(dir: &Path) -> Options {
+    let mut o = Options::default();
+    let meta = dir.join("meta.json");
+    let meta = std::fs::read_to_string(&meta)
+        .or_else(|_| std::fs::read_to_string(dir.join("../meta.json")));
+    if let Ok(text) = meta {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            o.placeholder_secrets = v["secret_handler"] == "NullSecretHandler";
+            if let Some(ns) = v["env"]["AMBASSADOR_NAMESPACE"].as_str() {
+                o.ambassador_namespace = ns.to_string();
+            }
+            if let Some(id) = v["env"]["AMBASSADOR_ID"].as_str() {
+                o.ambassador_id = id.to_string();
+            }
+            if v["env"]["AMBASSADOR_SINGLE_NAMESPACE"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+            {
+                o.single_namespace = true;
+            }
+        }
+    }
+    o
+}
+
+fn key(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn run() -> Result<(), Failed> {
+    let root = shared().join("conformance/emissary-unit");
+    let kit = shared().join("conformance/kit/run_corpus.py");
+    if !kit.is_file() {
+        return Err(format!("conformance kit not found at {}", kit.display()).into());
+    }
+    let cases = cases(&root);
+    let out = std::env::temp_dir().join(format!("emissary-conformance-{}", std::process::id()));
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    // Our outputs, keyed so that a shell one-liner can find them from the input path.
+    let mut index = String::new();
+    for c in &cases {
+        let text = std::fs::read_to_string(c.dir.join("input.yaml")).map_err(|e| e.to_string())?;
+        let t = emissary_core::translate(&Inputs {
+            files: vec![SourceFile {
+                name: "input.yaml".into(),
+                text,
+            }],
+            options: options_for(&c.dir),
+        });
+        let json = serde_json::to_string(&t.bootstrap()).map_err(|e| e.to_string())?;
+        std::fs::write(out.join(format!("{}.json", key(&c.label))), json)
+            .map_err(|e| e.to_string())?;
+        index.push_str(&format!(
+            "{}\t{}\n",
+            c.dir.join("input.yaml").display(),
+            key(&c.label)
+        ));
+    }
+    std::fs::write(out.join("index.tsv"), &index).map_err(|e| e.to_string())?;
+    let translator = format!(
+        "cp {}/\"$(grep -F -- {{input}} {}/index.tsv | head -1 | cut -f2)\".json {{output}}",
+        out.display(),
+        out.display()
+    );
+    let report = out.join("report.json");
+    let roots: Vec<String> = cases.iter().map(|c| c.dir.display().to_string()).collect();
+    let status = Command::new("python3")
+        .arg(&kit)
+        .args(&roots)
+        .arg("--translator")
+        .arg(&translator)
+        .arg("--json")
+        .arg(&report)
+        .output()
+        .map_err(|e| format!("running the kit: {e}"))?;
+    let text = std::fs::read_to_string(&report).map_err(|e| {
+        format!(
+            "kit wrote no report ({e}): {}",
+            String::from_utf8_lossy(&status.stderr)
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let recs = v
+        .as_array()
+        .cloned()
+        .or_else(|| v["cases"].as_array().cloned())
+        .ok_or("unexpected report shape")?;
+    if recs.len() != cases.len() {
+        return Err(format!(
+            "kit reported {} cases, expected {}",
+            recs.len(),
+            cases.len()
+        )
+        .into());
+    }
+    let mut now: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (c, r) in cases.iter().zip(&recs) {
+        now.insert(
+            c.label.clone(),
+            (
+                r["agree"].as_u64().unwrap_or(0),
+                r["probes"].as_u64().unwrap_or(0),
+            ),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+
+    // Per-feature summary.
+    let mut by_feature: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
+    for (label, (a, p)) in &now {
+        let feature = label.split(".py_").next().unwrap_or(label).to_string();
+        let e = by_feature.entry(feature).or_default();
+        e.0 += a;
+        e.1 += p;
+        e.2 += u64::from(a == p);
+        e.3 += 1;
+    }
+    let (ta, tp): (u64, u64) = now.values().fold((0, 0), |(x, y), (a, p)| (x + a, y + p));
+    let mut summary = String::new();
+    for (f, (a, p, full, n)) in &by_feature {
+        summary.push_str(&format!(
+            "{f:45} {a:5}/{p:<5} probes ({:5.1}%)  {full}/{n} cases fully agree\n",
+            pct(*a, *p)
+        ));
+    }
+    summary.push_str(&format!(
+        "TOTAL {ta}/{tp} probes agree ({:.1}%) over {} cases\n",
+        pct(ta, tp),
+        now.len()
+    ));
+    print!("{summary}");
+    let _ = std::fs::write(repo_root().join("target/conformance-report.txt"), &summary);
+
+    let baseline_path = repo_root().join("tests/conformance/baseline.json");
+    if std::env::var_os("UPDATE_CONFORMANCE").is_some() {
+        let json: BTreeMap<&String, [u64; 2]> =
+            now.iter().map(|(k, (a, p))| (k, [*a, *p])).collect();
+        let _ = std::fs::create_dir_all(baseline_path.parent().unwrap_or(Path::new(".")));
+        std::fs::write(
+            &baseline_path,
+            serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n",
+        )
+        .map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    let base: BTreeMap<String, [u64; 2]> = std::fs::read_to_string(&baseline_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| {
+            format!(
+                "no baseline at {} (run with UPDATE_CONFORMANCE=1)",
+                baseline_path.display()
+            )
+        })?;
+    let mut worse = Vec::new();
+    for (label, [ba, bp]) in &base {
+        match now.get(label) {
+            Some((a, p)) if (*a as f64) * (*bp as f64) >= (*ba as f64) * (*p as f64) => {}
+            Some((a, p)) => {
+                worse.push(format!("{label}: {a}/{p} probes agree, baseline {ba}/{bp}"))
+            }
+            None => worse.push(format!("{label}: case missing")),
+        }
+    }
+    if worse.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("conformance dropped:\n{}", worse.join("\n")).into())
+    }
+}
+
+fn pct(a: u64, p: u64) -> f64 {
+    if p == 0 {
+        100.0
+    } else {
+        100.0 * a as f64 / p as f64
+    }
+}

@@ -1,0 +1,192 @@
+//! The golden corpus: `tests/golden/<feature>/<case>/input.yaml` with the
+//! expected outputs beside it — one YAML file per Envoy resource type as
+//! served over ADS (`listeners.yaml`, `routes.yaml`, `clusters.yaml`,
+//! `endpoints.yaml`, `secrets.yaml`; absent when empty) and the rendered
+//! `diagnostics.txt`. Each case is two tests: the outputs must match
+//! (`UPDATE_GOLDEN=1 cargo test -p emissary-tests --test golden` rewrites them
+//! and deletes stale ones), and the static Bootstrap built from the same input
+//! must pass the real `envoy --mode validate`.
+
+use emissary_core::{Inputs, SourceFile, xds};
+use emissary_tests::{case_options, envoy_validate, repo_root};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::{Path, PathBuf};
+
+const OUTPUTS: [&str; 6] = [
+    "listeners.yaml",
+    "routes.yaml",
+    "clusters.yaml",
+    "endpoints.yaml",
+    "secrets.yaml",
+    "diagnostics.txt",
+];
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = repo_root().join("tests/golden");
+    let mut cases = Vec::new();
+    collect(&root, &mut cases);
+    cases.sort();
+    let mut trials = Vec::new();
+    for dir in cases {
+        let name = dir
+            .strip_prefix(&root)
+            .unwrap_or(&dir)
+            .display()
+            .to_string();
+        let d = dir.clone();
+        trials.push(Trial::test(format!("golden::{name}"), move || {
+            check_outputs(&d)
+        }));
+        trials.push(Trial::test(format!("envoy_validate::{name}"), move || {
+            validate(&dir)
+        }));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.join("input.yaml").is_file() {
+                out.push(p);
+            } else {
+                collect(&p, out);
+            }
+        }
+    }
+}
+
+fn translate(dir: &Path) -> Result<emissary_core::Translation, Failed> {
+    let text = std::fs::read_to_string(dir.join("input.yaml"))
+        .map_err(|e| format!("reading input: {e}"))?;
+    let options = case_options(&text);
+    Ok(emissary_core::translate(&Inputs {
+        files: vec![SourceFile {
+            name: "input.yaml".into(),
+            text,
+        }],
+        options,
+    }))
+}
+
+/// Renders every output of a case, in golden-file form.
+fn render(t: &emissary_core::Translation) -> Result<Vec<(&'static str, String)>, Failed> {
+    let res = t.resources(xds::Mode::Ads);
+    let yaml = |v: serde_json::Value| -> String {
+        match &v {
+            serde_json::Value::Array(a) if a.is_empty() => String::new(),
+            _ => xds::yaml::to_string(&v),
+        }
+    };
+    let to = |r: Result<serde_json::Value, serde_json::Error>| {
+        r.map_err(|e| Failed::from(format!("rendering: {e}")))
+    };
+    Ok(vec![
+        (
+            "listeners.yaml",
+            yaml(to(serde_json::to_value(&res.listeners))?),
+        ),
+        ("routes.yaml", yaml(to(serde_json::to_value(&res.routes))?)),
+        (
+            "clusters.yaml",
+            yaml(to(serde_json::to_value(&res.clusters))?),
+        ),
+        (
+            "endpoints.yaml",
+            yaml(to(serde_json::to_value(&res.endpoints))?),
+        ),
+        (
+            "secrets.yaml",
+            yaml(to(serde_json::to_value(&res.secrets))?),
+        ),
+        ("diagnostics.txt", t.render_diagnostics()),
+    ])
+}
+
+fn check_outputs(dir: &Path) -> Result<(), Failed> {
+    let t = translate(dir)?;
+    let outputs = render(&t)?;
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut problems = Vec::new();
+    for (file, text) in outputs {
+        debug_assert!(OUTPUTS.contains(&file));
+        let path = dir.join(file);
+        let existing = std::fs::read_to_string(&path).ok();
+        if update {
+            if text.is_empty() {
+                let _ = std::fs::remove_file(&path);
+            } else if existing.as_deref() != Some(text.as_str()) {
+                std::fs::write(&path, &text)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            continue;
+        }
+        match (existing, text.is_empty()) {
+            (None, true) => {}
+            (Some(old), true) => problems.push(format!(
+                "{file}: expected\n{old}\nbut the output is now empty"
+            )),
+            (None, false) => problems.push(format!("{file}: missing; the output is\n{text}")),
+            (Some(old), false) if old != text => problems.push(format!(
+                "{file}: differs\n{}",
+                first_difference(&old, &text)
+            )),
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n(run with UPDATE_GOLDEN=1 to accept)",
+            problems.join("\n")
+        )
+        .into())
+    }
+}
+
+fn first_difference(old: &str, new: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let i = a
+        .iter()
+        .zip(&b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let from = i.saturating_sub(3);
+    let mut s = format!("first difference at line {}:\n", i + 1);
+    for l in &a[from..(i + 4).min(a.len())] {
+        s.push_str(&format!("- {l}\n"));
+    }
+    for l in &b[from..(i + 4).min(b.len())] {
+        s.push_str(&format!("+ {l}\n"));
+    }
+    s
+}
+
+fn validate(dir: &Path) -> Result<(), Failed> {
+    let t = translate(dir)?;
+    let bootstrap = serde_json::to_string_pretty(&t.bootstrap())
+        .map_err(|e| format!("rendering bootstrap: {e}"))?;
+    let tmp = std::env::temp_dir().join(format!(
+        "emissary-golden-{}-{}.json",
+        std::process::id(),
+        sanitize(dir)
+    ));
+    std::fs::write(&tmp, bootstrap).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    let r = envoy_validate(&tmp);
+    let _ = std::fs::remove_file(&tmp);
+    r.map_err(Failed::from)
+}
+
+fn sanitize(p: &Path) -> String {
+    p.display()
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
