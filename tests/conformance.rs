@@ -163,38 +163,42 @@ fn run() -> Result<(), Failed> {
         .into());
     }
     let mut now: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut core_agree: BTreeMap<String, u64> = BTreeMap::new();
     for (c, r) in cases.iter().zip(&recs) {
-        now.insert(
-            c.label.clone(),
-            (
-                r["agree"].as_u64().unwrap_or(0),
-                r["probes"].as_u64().unwrap_or(0),
-            ),
-        );
+        let agree = r["agree"].as_u64().unwrap_or(0);
+        now.insert(c.label.clone(), (agree, r["probes"].as_u64().unwrap_or(0)));
+        core_agree.insert(c.label.clone(), r["core_agree"].as_u64().unwrap_or(agree));
     }
     let _ = std::fs::remove_dir_all(&out);
 
-    // Per-feature summary.
-    let mut by_feature: BTreeMap<String, (u64, u64, u64, u64)> = BTreeMap::new();
+    // Per-feature summary: probes agreeing at level full and core, cases fully agreeing.
+    let mut by_feature: BTreeMap<String, [u64; 5]> = BTreeMap::new();
     for (label, (a, p)) in &now {
         let feature = label.split(".py_").next().unwrap_or(label).to_string();
         let e = by_feature.entry(feature).or_default();
-        e.0 += a;
-        e.1 += p;
-        e.2 += u64::from(a == p);
-        e.3 += 1;
+        e[0] += a;
+        e[1] += p;
+        e[2] += core_agree.get(label).copied().unwrap_or(0);
+        e[3] += u64::from(a == p);
+        e[4] += 1;
     }
     let (ta, tp): (u64, u64) = now.values().fold((0, 0), |(x, y), (a, p)| (x + a, y + p));
-    let mut summary = String::new();
-    for (f, (a, p, full, n)) in &by_feature {
+    let tc: u64 = core_agree.values().sum();
+    let mut summary = format!(
+        "{:45} {:>12} {:>7} {:>7} {:>7}\n",
+        "feature", "probes", "full", "core", "cases"
+    );
+    for (f, [a, p, c, full, n]) in &by_feature {
         summary.push_str(&format!(
-            "{f:45} {a:5}/{p:<5} probes ({:5.1}%)  {full}/{n} cases fully agree\n",
-            pct(*a, *p)
+            "{f:45} {a:5}/{p:<6} {:6.1}% {:6.1}% {full:3}/{n:<3}\n",
+            pct(*a, *p),
+            pct(*c, *p)
         ));
     }
     summary.push_str(&format!(
-        "TOTAL {ta}/{tp} probes agree ({:.1}%) over {} cases\n",
+        "TOTAL {ta}/{tp} probes agree at level full ({:.1}%), {tc}/{tp} at level core ({:.1}%), over {} cases\n",
         pct(ta, tp),
+        pct(tc, tp),
         now.len()
     ));
     print!("{summary}");

@@ -34,27 +34,30 @@ pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
             ));
         }
         let ns = lw.opts.ambassador_namespace.clone();
-        let fallback = objs
-            .secrets
-            .get(&(ns.clone(), "fallback-self-signed-cert".to_string()));
         let obj = ObjectRef {
             kind: "Host".into(),
             namespace: ns.clone(),
             name: "default-host".into(),
         };
-        let tls = fallback.and_then(|s| {
-            let secret = lw.secret_from(s, &obj)?;
-            Some(DownstreamTls {
-                context: "default-host-context".into(),
-                secret,
-                alpn_protocols: Vec::new(),
-                min_tls_version: None,
-                max_tls_version: None,
-                cipher_suites: Vec::new(),
-                ecdh_curves: Vec::new(),
-                ca_secret: None,
-                require_client_certificate: false,
-            })
+        let fallback = "fallback-self-signed-cert";
+        let exists = objs
+            .secrets
+            .contains_key(&(ns.clone(), fallback.to_string()));
+        let secret = if exists || lw.opts.placeholder_secrets {
+            lw.resolve_secret(fallback, &ns, &obj, "", None)
+        } else {
+            None
+        };
+        let tls = secret.map(|secret| DownstreamTls {
+            context: "default-host-context".into(),
+            secret,
+            alpn_protocols: Vec::new(),
+            min_tls_version: None,
+            max_tls_version: None,
+            cipher_suites: Vec::new(),
+            ecdh_curves: Vec::new(),
+            ca_secret: None,
+            require_client_certificate: false,
         });
         let insecure_action = if tls.is_some() {
             InsecureAction::Redirect

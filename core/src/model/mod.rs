@@ -390,7 +390,50 @@ fn load_flat(
     load_spec(&mut cx, &spec, "", meta, &kind_node, opts, out);
 }
 
+/// Reads the spec of one object; an object with errors is left out entirely.
 fn load_spec(
+    cx: &mut Cx<'_>,
+    spec_node: &Node,
+    path: &str,
+    meta: Meta,
+    kind_node: &Node,
+    opts: &Options,
+    out: &mut Objects,
+) {
+    let count = |d: &[Diagnostic]| {
+        d.iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .count()
+    };
+    let errors_before = count(cx.diags);
+    let obj = meta.obj_ref();
+    let span = meta.span;
+    let mut loaded = Objects::default();
+    read_spec(cx, spec_node, path, meta, kind_node, opts, &mut loaded);
+    if count(cx.diags) > errors_before {
+        // Like an API server rejecting an invalid object: nothing of it is used.
+        cx.diags.push(
+            Diagnostic::info(
+                "object-ignored",
+                format!("{obj} is left out because of its errors"),
+            )
+            .with_object(obj)
+            .with_span(Some(Span {
+                end: span.start,
+                ..span
+            })),
+        );
+        return;
+    }
+    out.mappings.append(&mut loaded.mappings);
+    out.tcp_mappings.append(&mut loaded.tcp_mappings);
+    out.hosts.append(&mut loaded.hosts);
+    out.listeners.append(&mut loaded.listeners);
+    out.tls_contexts.append(&mut loaded.tls_contexts);
+    out.modules.append(&mut loaded.modules);
+}
+
+fn read_spec(
     cx: &mut Cx<'_>,
     spec_node: &Node,
     path: &str,
