@@ -69,8 +69,8 @@ fn options_for(dir: &Path) -> Options {
     let meta = dir.join("meta.json");
     let meta = std::fs::read_to_string(&meta)
         .or_else(|_| std::fs::read_to_string(dir.join("../meta.json")));
-    if let Ok(text) = meta {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+    if let Ok(text) = meta
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
             o.placeholder_secrets = v["secret_handler"] == "NullSecretHandler";
             if let Some(ns) = v["env"]["AMBASSADOR_NAMESPACE"].as_str() {
                 o.ambassador_namespace = ns.to_string();
@@ -85,7 +85,6 @@ fn options_for(dir: &Path) -> Options {
                 o.single_namespace = true;
             }
         }
-    }
     o
 }
 

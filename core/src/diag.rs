@@ -160,8 +160,8 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap) -> String {
 fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
     let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
     let mut gutter = 2;
-    if let Some(span) = d.span {
-        if let Some(pos) = sources.position(span, PositionEncoding::Utf8Chars) {
+    if let Some(span) = d.span
+        && let Some(pos) = sources.position(span, PositionEncoding::Utf8Chars) {
             let num = pos.line.to_string();
             gutter = num.len() + 1;
             let pad = " ".repeat(gutter);
@@ -189,7 +189,6 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
                 );
             }
         }
-    }
     let pad = " ".repeat(gutter);
     if let Some(obj) = &d.object {
         if d.path.is_empty() {
@@ -209,15 +208,12 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
 pub fn render_short(diags: &[Diagnostic], sources: &SourceMap) -> String {
     let mut out = String::new();
     for d in diags {
-        match d.span.and_then(|s| {
+        if let Some((s, p)) = d.span.and_then(|s| {
             sources
                 .position(s, PositionEncoding::Utf8Chars)
                 .map(|p| (s, p))
         }) {
-            Some((s, p)) => {
-                let _ = write!(out, "{}:{}:{}: ", sources.name(s.file), p.line, p.col);
-            }
-            None => {}
+            let _ = write!(out, "{}:{}:{}: ", sources.name(s.file), p.line, p.col);
         }
         let _ = write!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
         if let Some(obj) = &d.object {

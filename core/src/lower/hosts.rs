@@ -97,15 +97,13 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         let ns = secret_ns
             .clone()
             .unwrap_or_else(|| h.meta.namespace.clone());
-        let Some(secret) = lw.resolve_secret(
+        let secret = lw.resolve_secret(
             &secret_name.value,
             &ns,
             &obj,
             "spec.tlsSecret.name",
             Some(secret_name.span),
-        ) else {
-            return None;
-        };
+        )?;
         let ctx_name = format!("{}-context", h.meta.name);
         let ctx: Option<&TlsContext> = if let Some(name) = &h.tls_context {
             match lw.tls_context(&name.value) {
@@ -255,11 +253,10 @@ fn downstream(
 /// `name.namespace` secret references: Emissary splits on the last dot unless
 /// `secret_namespacing: false`.
 pub(crate) fn split_secret(s: &str, ctx: &TlsContext, default_ns: &str) -> (String, String) {
-    if ctx.secret_namespacing != Some(false) {
-        if let Some((n, ns)) = s.rsplit_once('.') {
+    if ctx.secret_namespacing != Some(false)
+        && let Some((n, ns)) = s.rsplit_once('.') {
             return (n.to_string(), ns.to_string());
         }
-    }
     (s.to_string(), default_ns.to_string())
 }
 

@@ -111,16 +111,15 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         let mut chains: Vec<(String, Chain)> = Vec::new();
         for &hi in &order {
             let h = &hosts[hi];
-            if let Some(ns) = &l.namespace {
-                if *ns != h.namespace {
+            if let Some(ns) = &l.namespace
+                && *ns != h.namespace {
                     continue;
                 }
-            }
             if !globs::selector_matches(&l.host_selector, h.labels) {
                 continue;
             }
-            if tls_ok {
-                if let Some(t) = &h.tls {
+            if tls_ok
+                && let Some(t) = &h.tls {
                     let key = format!("tls-{}", h.sni);
                     let pos = chains.iter().position(|(k, _)| *k == key);
                     let pos = pos.unwrap_or_else(|| {
@@ -153,7 +152,6 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                         add_host(chain, &h.hostname, hi);
                     }
                 }
-            }
             if !(l.security_model == SecurityModel::Insecure
                 && h.insecure_action == InsecureAction::Reject)
             {

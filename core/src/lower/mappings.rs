@@ -161,30 +161,24 @@ fn prepare<'a>(
             return None;
         }
     }
-    if let Some((p, _)) = &m.regex_rewrite {
-        if !lw.check_regex(&p.value, &obj, "spec.regex_rewrite.pattern", Some(p.span)) {
+    if let Some((p, _)) = &m.regex_rewrite
+        && !lw.check_regex(&p.value, &obj, "spec.regex_rewrite.pattern", Some(p.span)) {
             return None;
         }
-    }
-    if let Some((p, _)) = &m.redirect.regex_redirect {
-        if !lw.check_regex(p, &obj, "spec.regex_redirect.pattern", None) {
+    if let Some((p, _)) = &m.redirect.regex_redirect
+        && !lw.check_regex(p, &obj, "spec.regex_redirect.pattern", None) {
             return None;
         }
-    }
-    if m.host_regex {
-        if let Some(h) = &m.hostname {
-            if !lw.check_regex(&h.value, &obj, "spec.host", Some(h.span)) {
+    if m.host_regex
+        && let Some(h) = &m.hostname
+            && !lw.check_regex(&h.value, &obj, "spec.host", Some(h.span)) {
                 return None;
             }
-        }
-    }
-    if m.method_regex {
-        if let Some(meth) = &m.method {
-            if !lw.check_regex(meth, &obj, "spec.method", None) {
+    if m.method_regex
+        && let Some(meth) = &m.method
+            && !lw.check_regex(meth, &obj, "spec.method", None) {
                 return None;
             }
-        }
-    }
 
     let mut kvs: Vec<Kv> = m
         .headers
@@ -229,14 +223,13 @@ fn prepare<'a>(
     }
     if m.hostname.is_none() {
         for h in hosts {
-            if let Some(sel) = h.mapping_selector {
-                if !sel.is_empty() && globs::selector_matches(sel, &m.meta.labels) {
+            if let Some(sel) = h.mapping_selector
+                && !sel.is_empty() && globs::selector_matches(sel, &m.meta.labels) {
                     for (k, v) in sel {
                         key.push_str(k);
                         key.push_str(v);
                     }
                 }
-            }
         }
     }
     if m.precedence != 0 {
@@ -727,6 +720,16 @@ impl Lower<'_> {
     pub(crate) fn cluster_for(&mut self, m: &Mapping) -> Option<String> {
         let obj = m.meta.obj_ref();
         let mut service = m.service.value.trim().to_string();
+        if let Some(r) = m.resolver.as_deref().filter(|r| *r != "kubernetes-service") {
+            self.diags.push(
+                Diagnostic::warning(
+                    "resolver-not-supported",
+                    format!("resolver `{r}` is not supported by this version; the service is resolved by DNS as with `kubernetes-service`"),
+                )
+                .with_object(obj.clone())
+                .with_path("spec.resolver"),
+            );
+        }
         let ctx = match &m.tls {
             Some(name) => match self.tls_context(&name.value) {
                 Some(c) => Some(c),
@@ -817,13 +820,12 @@ impl Lower<'_> {
             max_tls_version: ctx.and_then(|c| c.settings.max_tls_version.clone()),
         });
         let mut upstream_tls = upstream_tls;
-        if let (Some(t), Some(c)) = (upstream_tls.as_mut(), ctx) {
-            if let Some(s) = &c.secret {
+        if let (Some(t), Some(c)) = (upstream_tls.as_mut(), ctx)
+            && let Some(s) = &c.secret {
                 let (n, ns) = super::hosts::split_secret(&s.value, c, &c.meta.namespace);
                 t.client_secret =
                     self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
             }
-        }
         let stats_name = m
             .stats_name
             .clone()

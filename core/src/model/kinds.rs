@@ -229,7 +229,7 @@ pub(crate) fn host(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Ho
                     "Route" => InsecureAction::Route,
                     "Reject" => InsecureAction::Reject,
                     other => {
-                        cx.error(
+                        cx.warning(
                             "host-insecure-action",
                             "spec.requestPolicy.insecure.action",
                             Some(a.span),

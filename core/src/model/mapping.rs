@@ -279,7 +279,7 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         if matches!(code.value, 301 | 302 | 303 | 307 | 308) {
             redirect.response_code = Some(code.value as u32);
         } else {
-            cx.error(
+            cx.warning(
                 "mapping-redirect-code",
                 &f.path("redirect_response_code"),
                 Some(code.span),
@@ -298,7 +298,7 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
     ];
     let set: Vec<&str> = exclusive.iter().filter(|x| x.1).map(|x| x.0).collect();
     if set.len() > 1 {
-        cx.error(
+        cx.warning(
             "mapping-redirect-conflict",
             &f.path(set[1]),
             None,
@@ -344,7 +344,7 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         if v == "strict_dns" || v == "logical_dns" {
             Some(v)
         } else {
-            cx.error(
+            cx.warning(
                 "mapping-dns-type",
                 &f.path("dns_type"),
                 Some(d.span),

@@ -451,42 +451,18 @@ fn read_spec(
         .str_list(cx, "ambassador_id")
         .map(|v| v.into_iter().map(|s| s.value).collect::<Vec<_>>());
     let ids = ids.unwrap_or_else(|| vec!["default".to_string()]);
-    if !ids.iter().any(|i| *i == opts.ambassador_id) {
+    if !ids.contains(&opts.ambassador_id) {
         return;
     }
     spec.ignore(&["ambassador_id"]);
 
-    match static_kind {
-        "Mapping" => {
-            if let Some(m) = mapping::mapping(cx, &mut spec, meta) {
-                out.mappings.push(m);
-            }
-        }
-        "TCPMapping" => {
-            if let Some(m) = kinds::tcp_mapping(cx, &mut spec, meta) {
-                out.tcp_mappings.push(m);
-            }
-        }
-        "Host" => {
-            if let Some(h) = kinds::host(cx, &mut spec, meta) {
-                out.hosts.push(h);
-            }
-        }
-        "Listener" => {
-            if let Some(l) = kinds::listener(cx, &mut spec, meta) {
-                out.listeners.push(l);
-            }
-        }
-        "TLSContext" => {
-            if let Some(t) = kinds::tls_context(cx, &mut spec, meta) {
-                out.tls_contexts.push(t);
-            }
-        }
-        "Module" => {
-            if let Some(m) = kinds::module(cx, &mut spec, meta) {
-                out.modules.push(m);
-            }
-        }
+    let read = match static_kind {
+        "Mapping" => mapping::mapping(cx, &mut spec, meta).map(|m| out.mappings.push(m)),
+        "TCPMapping" => kinds::tcp_mapping(cx, &mut spec, meta).map(|m| out.tcp_mappings.push(m)),
+        "Host" => kinds::host(cx, &mut spec, meta).map(|h| out.hosts.push(h)),
+        "Listener" => kinds::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
+        "TLSContext" => kinds::tls_context(cx, &mut spec, meta).map(|t| out.tls_contexts.push(t)),
+        "Module" => kinds::module(cx, &mut spec, meta).map(|m| out.modules.push(m)),
         other => {
             cx.warning(
                 "kind-not-supported",
@@ -494,8 +470,11 @@ fn read_spec(
                 Some(kind_node.span),
                 format!("{other} is not translated by this version; the object is ignored"),
             );
-            return;
+            None
         }
+    };
+    // Unknown fields are only worth reporting on objects that are used.
+    if read.is_some() {
+        spec.finish(cx, static_kind);
     }
-    spec.finish(cx, static_kind);
 }

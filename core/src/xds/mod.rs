@@ -128,7 +128,7 @@ pub(crate) fn parse_duration(s: &str) -> Option<pbjson_types::Duration> {
         (s, 1000.0)
     };
     let v: f64 = num.trim().parse().ok()?;
-    if !v.is_finite() || v < 0.0 || v > 1.0e12 {
+    if !v.is_finite() || !(0.0..=1.0e12).contains(&v) {
         return None;
     }
     Some(duration_ms((v * mult).round() as u64))
