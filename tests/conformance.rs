@@ -16,8 +16,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn shared() -> PathBuf {
-    std::env::var_os("EMISSARY_SHARED")
-        .map(PathBuf::from)
+    let candidates = [
+        std::env::var_os("EMISSARY_SHARED").map(PathBuf::from),
+        Some(repo_root().join("../shared")),
+        Some(PathBuf::from("/work/shared")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("conformance/kit").is_dir())
         .unwrap_or_else(|| repo_root().join("../shared"))
 }
 
@@ -70,21 +77,22 @@ fn options_for(dir: &Path) -> Options {
     let meta = std::fs::read_to_string(&meta)
         .or_else(|_| std::fs::read_to_string(dir.join("../meta.json")));
     if let Ok(text) = meta
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            o.placeholder_secrets = v["secret_handler"] == "NullSecretHandler";
-            if let Some(ns) = v["env"]["AMBASSADOR_NAMESPACE"].as_str() {
-                o.ambassador_namespace = ns.to_string();
-            }
-            if let Some(id) = v["env"]["AMBASSADOR_ID"].as_str() {
-                o.ambassador_id = id.to_string();
-            }
-            if v["env"]["AMBASSADOR_SINGLE_NAMESPACE"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty())
-            {
-                o.single_namespace = true;
-            }
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+    {
+        o.placeholder_secrets = v["secret_handler"] == "NullSecretHandler";
+        if let Some(ns) = v["env"]["AMBASSADOR_NAMESPACE"].as_str() {
+            o.ambassador_namespace = ns.to_string();
         }
+        if let Some(id) = v["env"]["AMBASSADOR_ID"].as_str() {
+            o.ambassador_id = id.to_string();
+        }
+        if v["env"]["AMBASSADOR_SINGLE_NAMESPACE"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+        {
+            o.single_namespace = true;
+        }
+    }
     o
 }
 
