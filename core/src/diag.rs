@@ -161,34 +161,35 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
     let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
     let mut gutter = 2;
     if let Some(span) = d.span
-        && let Some(pos) = sources.position(span, PositionEncoding::Utf8Chars) {
-            let num = pos.line.to_string();
-            gutter = num.len() + 1;
-            let pad = " ".repeat(gutter);
+        && let Some(pos) = sources.position(span, PositionEncoding::Utf8Chars)
+    {
+        let num = pos.line.to_string();
+        gutter = num.len() + 1;
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(
+            out,
+            "{pad}--> {}:{}:{}",
+            sources.name(span.file),
+            pos.line,
+            pos.col
+        );
+        if let Some(text) = sources.line_text(span.file, pos.line) {
+            let text = text.trim_end_matches(['\r', '\n']);
+            let _ = writeln!(out, "{pad}|");
+            let _ = writeln!(out, "{num} | {text}");
+            let width = if pos.end_line == pos.line {
+                pos.end_col.saturating_sub(pos.col).max(1)
+            } else {
+                text.chars().count().saturating_sub(pos.col - 1).max(1)
+            };
             let _ = writeln!(
                 out,
-                "{pad}--> {}:{}:{}",
-                sources.name(span.file),
-                pos.line,
-                pos.col
+                "{pad}| {}{}",
+                " ".repeat(pos.col - 1),
+                "^".repeat(width)
             );
-            if let Some(text) = sources.line_text(span.file, pos.line) {
-                let text = text.trim_end_matches(['\r', '\n']);
-                let _ = writeln!(out, "{pad}|");
-                let _ = writeln!(out, "{num} | {text}");
-                let width = if pos.end_line == pos.line {
-                    pos.end_col.saturating_sub(pos.col).max(1)
-                } else {
-                    text.chars().count().saturating_sub(pos.col - 1).max(1)
-                };
-                let _ = writeln!(
-                    out,
-                    "{pad}| {}{}",
-                    " ".repeat(pos.col - 1),
-                    "^".repeat(width)
-                );
-            }
         }
+    }
     let pad = " ".repeat(gutter);
     if let Some(obj) = &d.object {
         if d.path.is_empty() {

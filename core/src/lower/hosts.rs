@@ -254,9 +254,10 @@ fn downstream(
 /// `secret_namespacing: false`.
 pub(crate) fn split_secret(s: &str, ctx: &TlsContext, default_ns: &str) -> (String, String) {
     if ctx.secret_namespacing != Some(false)
-        && let Some((n, ns)) = s.rsplit_once('.') {
-            return (n.to_string(), ns.to_string());
-        }
+        && let Some((n, ns)) = s.rsplit_once('.')
+    {
+        return (n.to_string(), ns.to_string());
+    }
     (s.to_string(), default_ns.to_string())
 }
 

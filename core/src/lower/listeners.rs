@@ -112,32 +112,32 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         for &hi in &order {
             let h = &hosts[hi];
             if let Some(ns) = &l.namespace
-                && *ns != h.namespace {
-                    continue;
-                }
+                && *ns != h.namespace
+            {
+                continue;
+            }
             if !globs::selector_matches(&l.host_selector, h.labels) {
                 continue;
             }
-            if tls_ok
-                && let Some(t) = &h.tls {
-                    let key = format!("tls-{}", h.sni);
-                    let pos = chains.iter().position(|(k, _)| *k == key);
-                    let pos = pos.unwrap_or_else(|| {
-                        chains.push((
-                            key,
-                            Chain {
-                                tls: Some(t.clone()),
-                                server_names: Vec::new(),
-                                hosts: Vec::new(),
-                                routes: BTreeMap::new(),
-                                first_host_name: h.name.clone(),
-                            },
-                        ));
-                        chains.len() - 1
-                    });
-                    let chain = &mut chains[pos].1;
-                    if chain.tls.as_ref().map(|c| &c.context) != Some(&t.context) {
-                        lw.diags.push(
+            if tls_ok && let Some(t) = &h.tls {
+                let key = format!("tls-{}", h.sni);
+                let pos = chains.iter().position(|(k, _)| *k == key);
+                let pos = pos.unwrap_or_else(|| {
+                    chains.push((
+                        key,
+                        Chain {
+                            tls: Some(t.clone()),
+                            server_names: Vec::new(),
+                            hosts: Vec::new(),
+                            routes: BTreeMap::new(),
+                            first_host_name: h.name.clone(),
+                        },
+                    ));
+                    chains.len() - 1
+                });
+                let chain = &mut chains[pos].1;
+                if chain.tls.as_ref().map(|c| &c.context) != Some(&t.context) {
+                    lw.diags.push(
                             Diagnostic::error(
                                 "host-tls-conflict",
                                 format!("another Host serves SNI `{}` with a different TLSContext on port {}; this Host is left out of that port", h.sni, l.port),
@@ -145,13 +145,13 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                             .with_object(h.obj.clone())
                             .with_path("spec.tlsSecret"),
                         );
-                    } else {
-                        if !chain.server_names.contains(&h.sni) {
-                            chain.server_names.push(h.sni.clone());
-                        }
-                        add_host(chain, &h.hostname, hi);
+                } else {
+                    if !chain.server_names.contains(&h.sni) {
+                        chain.server_names.push(h.sni.clone());
                     }
+                    add_host(chain, &h.hostname, hi);
                 }
+            }
             if !(l.security_model == SecurityModel::Insecure
                 && h.insecure_action == InsecureAction::Reject)
             {

@@ -162,23 +162,27 @@ fn prepare<'a>(
         }
     }
     if let Some((p, _)) = &m.regex_rewrite
-        && !lw.check_regex(&p.value, &obj, "spec.regex_rewrite.pattern", Some(p.span)) {
-            return None;
-        }
+        && !lw.check_regex(&p.value, &obj, "spec.regex_rewrite.pattern", Some(p.span))
+    {
+        return None;
+    }
     if let Some((p, _)) = &m.redirect.regex_redirect
-        && !lw.check_regex(p, &obj, "spec.regex_redirect.pattern", None) {
-            return None;
-        }
+        && !lw.check_regex(p, &obj, "spec.regex_redirect.pattern", None)
+    {
+        return None;
+    }
     if m.host_regex
         && let Some(h) = &m.hostname
-            && !lw.check_regex(&h.value, &obj, "spec.host", Some(h.span)) {
-                return None;
-            }
+        && !lw.check_regex(&h.value, &obj, "spec.host", Some(h.span))
+    {
+        return None;
+    }
     if m.method_regex
         && let Some(meth) = &m.method
-            && !lw.check_regex(meth, &obj, "spec.method", None) {
-                return None;
-            }
+        && !lw.check_regex(meth, &obj, "spec.method", None)
+    {
+        return None;
+    }
 
     let mut kvs: Vec<Kv> = m
         .headers
@@ -224,12 +228,14 @@ fn prepare<'a>(
     if m.hostname.is_none() {
         for h in hosts {
             if let Some(sel) = h.mapping_selector
-                && !sel.is_empty() && globs::selector_matches(sel, &m.meta.labels) {
-                    for (k, v) in sel {
-                        key.push_str(k);
-                        key.push_str(v);
-                    }
+                && !sel.is_empty()
+                && globs::selector_matches(sel, &m.meta.labels)
+            {
+                for (k, v) in sel {
+                    key.push_str(k);
+                    key.push_str(v);
                 }
+            }
         }
     }
     if m.precedence != 0 {
@@ -501,75 +507,8 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
         return;
     }
 
-    // Canary weights.
-    let mut weighted: Vec<(&Prepared<'_>, u32)> = Vec::new();
-    if g.members.len() == 1 {
-        weighted.push((&g.members[0], 100));
-    } else {
-        let mut current: i64 = 0;
-        let mut weightless = Vec::new();
-        for p in &g.members {
-            match &p.m.weight {
-                Some(w) => {
-                    if w.value > 100.0 || w.value < 0.0 {
-                        lw.diags.push(
-                            Diagnostic::error(
-                                "canary-weight",
-                                format!(
-                                    "weight {} must be between 0 and 100; the group is ignored",
-                                    w.value
-                                ),
-                            )
-                            .with_object(p.m.meta.obj_ref())
-                            .with_path("spec.weight")
-                            .with_span(Some(w.span)),
-                        );
-                        return;
-                    }
-                    current += round_half_even(w.value);
-                    weighted.push((p, current.clamp(0, 100) as u32));
-                }
-                None => weightless.push(p),
-            }
-        }
-        if current > 100 {
-            let p = g
-                .members
-                .last()
-                .map(|p| p.m.meta.obj_ref())
-                .unwrap_or_default();
-            lw.diags.push(
-                Diagnostic::error("canary-weight", format!("the weights of this canary group add up to {current}, more than 100; the group is ignored"))
-                    .with_object(p)
-                    .with_path("spec.weight"),
-            );
-            return;
-        }
-        if !weightless.is_empty() {
-            let remaining = 100 - current;
-            let each = round_half_even(remaining as f64 / weightless.len() as f64);
-            let n = weightless.len();
-            for (i, p) in weightless.into_iter().enumerate() {
-                current = if i == n - 1 { 100 } else { current + each };
-                weighted.push((p, current.clamp(0, 100) as u32));
-            }
-        } else if current < 100 {
-            let p = g
-                .members
-                .last()
-                .map(|p| p.m.meta.obj_ref())
-                .unwrap_or_default();
-            lw.diags.push(
-                Diagnostic::warning(
-                    "canary-weight-sum",
-                    format!("the weights of this canary group add up to {current}, less than 100; Envoy answers the rest with 404 as Emissary does"),
-                )
-                .with_object(p)
-                .with_path("spec.weight"),
-            );
-        }
-    }
-
+    // Canary weights, cumulative as Emissary computes them.
+    let weighted = canary_weights(lw, &g.members);
     let mirror = g.shadow.as_ref().and_then(|s| {
         let cluster = lw.cluster_for(s.m)?;
         let w =
@@ -637,6 +576,89 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
         lw.ir.routes.push(route);
         joins.push(joined.clone());
     }
+}
+
+/// Emissary's `normalize_weights_in_mappings`: weighted members first with
+/// cumulative numerators, unweighted ones share the rest, the last gets 100.
+/// When the weights are invalid Emissary reports it but still routes with the
+/// numerators assigned so far (100 for the rest), in input order; so do we.
+fn canary_weights<'p, 'a>(
+    lw: &mut Lower<'_>,
+    members: &'p [Prepared<'a>],
+) -> Vec<(&'p Prepared<'a>, u32)> {
+    if members.len() == 1 {
+        return vec![(&members[0], 100)];
+    }
+    let mut assigned: Vec<Option<i64>> = vec![None; members.len()];
+    let mut current: i64 = 0;
+    let mut failed = false;
+    for (i, p) in members.iter().enumerate() {
+        let Some(w) = &p.m.weight else { continue };
+        if !(0.0..=100.0).contains(&w.value) {
+            lw.diags.push(
+                Diagnostic::error("canary-weight", format!("weight {} must be between 0 and 100", w.value))
+                    .with_object(p.m.meta.obj_ref())
+                    .with_path("spec.weight")
+                    .with_span(Some(w.span))
+                    .with_help("Emissary then stops normalizing the group: this and later members get all remaining traffic"),
+            );
+            failed = true;
+            break;
+        }
+        current += round_half_even(w.value);
+        assigned[i] = Some(current);
+    }
+    if !failed && current > 100 {
+        let last = members
+            .last()
+            .map(|p| p.m.meta.obj_ref())
+            .unwrap_or_default();
+        lw.diags.push(
+            Diagnostic::error(
+                "canary-weight",
+                format!("the weights of this canary group add up to {current}, more than 100; traffic is split as Emissary splits it"),
+            )
+            .with_object(last)
+            .with_path("spec.weight"),
+        );
+        failed = true;
+    }
+    if failed {
+        let clamp = |n: Option<i64>| n.unwrap_or(100).clamp(0, 100) as u32;
+        return members
+            .iter()
+            .zip(assigned)
+            .map(|(p, n)| (p, clamp(n)))
+            .collect();
+    }
+    let mut out: Vec<(&Prepared<'a>, u32)> = members
+        .iter()
+        .zip(&assigned)
+        .filter_map(|(p, n)| n.map(|n| (p, n.clamp(0, 100) as u32)))
+        .collect();
+    let weightless: Vec<&Prepared<'a>> = members.iter().filter(|p| p.m.weight.is_none()).collect();
+    if !weightless.is_empty() {
+        let each = round_half_even((100 - current) as f64 / weightless.len() as f64);
+        let n = weightless.len();
+        for (i, p) in weightless.into_iter().enumerate() {
+            current = if i == n - 1 { 100 } else { current + each };
+            out.push((p, current.clamp(0, 100) as u32));
+        }
+    } else if current < 100 {
+        let last = members
+            .last()
+            .map(|p| p.m.meta.obj_ref())
+            .unwrap_or_default();
+        lw.diags.push(
+            Diagnostic::warning(
+                "canary-weight-sum",
+                format!("the weights of this canary group add up to {current}, less than 100; the rest of the traffic gets 404, as in Emissary"),
+            )
+            .with_object(last)
+            .with_path("spec.weight"),
+        );
+    }
+    out
 }
 
 fn merge_adds(into: &mut Vec<HeaderAdd>, from: &[HeaderAdd]) {
@@ -745,6 +767,20 @@ impl Lower<'_> {
             },
             None => None,
         };
+        if let Some(c) = ctx.filter(|c| c.secret.is_none()) {
+            self.diags.push(
+                Diagnostic::warning(
+                    "tls-context-no-certificate",
+                    format!(
+                        "TLSContext `{}` has no secret; Emissary would ignore it and send cleartext, TLS is originated without a client certificate instead",
+                        c.meta.name
+                    ),
+                )
+                .with_object(obj.clone())
+                .with_path("spec.tls")
+                .with_span(m.tls.as_ref().map(|t| t.span)),
+            );
+        }
         let mut tls = ctx.is_some() || m.tls_plain;
         let lower = service.to_ascii_lowercase();
         if lower.starts_with("https://") {
@@ -821,11 +857,12 @@ impl Lower<'_> {
         });
         let mut upstream_tls = upstream_tls;
         if let (Some(t), Some(c)) = (upstream_tls.as_mut(), ctx)
-            && let Some(s) = &c.secret {
-                let (n, ns) = super::hosts::split_secret(&s.value, c, &c.meta.namespace);
-                t.client_secret =
-                    self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
-            }
+            && let Some(s) = &c.secret
+        {
+            let (n, ns) = super::hosts::split_secret(&s.value, c, &c.meta.namespace);
+            t.client_secret =
+                self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
+        }
         let stats_name = m
             .stats_name
             .clone()
