@@ -38,6 +38,53 @@ fn main() {
 struct Case {
     dir: PathBuf,
     label: String,
+    options: Options,
+}
+
+/// Our own cases: golden inputs with the output of Emissary's translator (the
+/// oracle) in `tests/conformance/oracle/<feature>/<case>/expected.json.gz`.
+/// Each is materialized as a kit case (input.yaml + expected) under `tmp`.
+fn oracle_cases(tmp: &Path) -> Result<Vec<Case>, String> {
+    let root = repo_root().join("tests/conformance/oracle");
+    let mut out = Vec::new();
+    let mut features: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    features.sort();
+    for f in features {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&f)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        dirs.sort();
+        for d in dirs {
+            let rel = d
+                .strip_prefix(&root)
+                .map_err(|e| e.to_string())?
+                .to_path_buf();
+            let input = std::fs::read_to_string(
+                repo_root()
+                    .join("tests/golden")
+                    .join(&rel)
+                    .join("input.yaml"),
+            )
+            .map_err(|e| format!("golden input for {}: {e}", rel.display()))?;
+            let dir = tmp.join("oracle").join(&rel);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("input.yaml"), &input).map_err(|e| e.to_string())?;
+            std::fs::copy(d.join("expected.json.gz"), dir.join("expected.json.gz"))
+                .map_err(|e| e.to_string())?;
+            out.push(Case {
+                dir,
+                label: format!("oracle/{}", rel.display()),
+                options: emissary_tests::case_options(&input),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn cases(root: &Path) -> Vec<Case> {
@@ -57,14 +104,18 @@ fn cases(root: &Path) -> Vec<Case> {
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let wl = d.join("with-listeners");
+        let options = options_for(&d);
         out.push(Case {
             dir: d,
             label: name.clone(),
+            options,
         });
         if wl.join("input.yaml").is_file() {
+            let options = options_for(&wl);
             out.push(Case {
                 dir: wl,
                 label: format!("{name}/with-listeners"),
+                options,
             });
         }
     }
@@ -109,9 +160,10 @@ fn run() -> Result<(), Failed> {
     if !kit.is_file() {
         return Err(format!("conformance kit not found at {}", kit.display()).into());
     }
-    let cases = cases(&root);
     let out = std::env::temp_dir().join(format!("emissary-conformance-{}", std::process::id()));
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let mut cases = cases(&root);
+    cases.extend(oracle_cases(&out)?);
     // Our outputs, keyed so that a shell one-liner can find them from the input path.
     let mut index = String::new();
     for c in &cases {
@@ -121,7 +173,7 @@ fn run() -> Result<(), Failed> {
                 name: "input.yaml".into(),
                 text,
             }],
-            options: options_for(&c.dir),
+            options: c.options.clone(),
         });
         let json = serde_json::to_string(&t.bootstrap()).map_err(|e| e.to_string())?;
         std::fs::write(out.join(format!("{}.json", key(&c.label))), json)
