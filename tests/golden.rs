@@ -42,6 +42,35 @@ fn main() {
             validate(&dir)
         }));
     }
+    // The README's example must run in a real Envoy as is.
+    trials.push(Trial::test("envoy_validate::examples/quickstart", || {
+        let dir = repo_root().join("examples/quickstart");
+        let mut files = Vec::new();
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        for p in names {
+            let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+            files.push(SourceFile {
+                name: p.display().to_string(),
+                text,
+            });
+        }
+        let t = emissary_core::translate(&Inputs {
+            files,
+            options: Default::default(),
+        });
+        if !t.diagnostics.is_empty() {
+            return Err(format!("the example has diagnostics:\n{}", t.render_diagnostics()).into());
+        }
+        if t.ir.listeners.len() != 2 {
+            return Err(format!("expected 2 listeners, got {}", t.ir.listeners.len()).into());
+        }
+        validate_bootstrap(&t, "quickstart")
+    }));
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -170,12 +199,16 @@ fn first_difference(old: &str, new: &str) -> String {
 
 fn validate(dir: &Path) -> Result<(), Failed> {
     let t = translate(dir)?;
+    validate_bootstrap(&t, &sanitize(dir))
+}
+
+fn validate_bootstrap(t: &emissary_core::Translation, key: &str) -> Result<(), Failed> {
     let bootstrap = serde_json::to_string_pretty(&t.bootstrap())
         .map_err(|e| format!("rendering bootstrap: {e}"))?;
     let tmp = std::env::temp_dir().join(format!(
         "emissary-golden-{}-{}.json",
         std::process::id(),
-        sanitize(dir)
+        key
     ));
     std::fs::write(&tmp, bootstrap).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     let r = envoy_validate(&tmp);
