@@ -102,7 +102,6 @@ pub fn translate(inputs: &Inputs) -> Translation {
     let mut diagnostics = Vec::new();
     let docs = parse(&inputs.files, &mut diagnostics);
     let objects = crate::model::load(&docs, &inputs.options, &mut diagnostics);
-    drop(docs);
     let sources = SourceMap::new(
         inputs
             .files
@@ -112,11 +111,90 @@ pub fn translate(inputs: &Inputs) -> Translation {
     );
     let mut t = translate_objects(&objects, &inputs.options);
     diagnostics.append(&mut t.diagnostics);
+    if diagnostics
+        .iter()
+        .any(|d| d.span.is_none() && d.object.is_some())
+    {
+        locate(&mut diagnostics, &docs, &inputs.options);
+    }
     diag::sort(&mut diagnostics);
     Translation {
         sources,
         ir: t.ir,
         diagnostics,
+    }
+}
+
+/// Gives a span to diagnostics that name an object and a field path but no
+/// position (those raised after parsing, e.g. while lowering), by finding the
+/// object's document and walking the path in it.
+fn locate(diags: &mut [Diagnostic], docs: &[(u32, Document)], options: &Options) {
+    use crate::diag::{ObjectRef, Span};
+    use crate::source::Node;
+    use std::collections::BTreeMap;
+    fn index<'a>(
+        file: u32,
+        n: &'a Node,
+        ns: &str,
+        out: &mut BTreeMap<ObjectRef, (u32, &'a Node)>,
+        depth: u32,
+    ) {
+        if let Some(items) = n.get("items").and_then(Node::as_seq).filter(|_| depth == 0) {
+            for it in items {
+                index(file, it, ns, out, 1);
+            }
+        }
+        let Some(kind) = n.get("kind").and_then(Node::as_str) else {
+            return;
+        };
+        let md = n.get("metadata");
+        let name = md
+            .and_then(|m| m.get("name"))
+            .or_else(|| n.get("name"))
+            .map(Node::scalar_text);
+        let namespace = md
+            .and_then(|m| m.get("namespace"))
+            .or_else(|| n.get("namespace"))
+            .and_then(Node::as_str);
+        if let Some(name) = name {
+            let r = ObjectRef {
+                kind: kind.to_string(),
+                namespace: namespace.unwrap_or(ns).to_string(),
+                name,
+            };
+            out.entry(r).or_insert((file, n));
+        }
+    }
+    let mut objects = BTreeMap::new();
+    for (file, d) in docs {
+        index(
+            *file,
+            &d.root,
+            &options.ambassador_namespace,
+            &mut objects,
+            0,
+        );
+    }
+    for d in diags.iter_mut().filter(|d| d.span.is_none()) {
+        let Some((file, node)) = d.object.as_ref().and_then(|o| objects.get(o)) else {
+            continue;
+        };
+        let path = match d.path.strip_prefix("spec.") {
+            Some(rest) if node.get("spec").is_none() => rest,
+            _ => d.path.as_str(),
+        };
+        let span = if path.is_empty() {
+            Span {
+                end: node.span.start,
+                ..node.span
+            }
+        } else {
+            node.span_at(path)
+        };
+        d.span = Some(Span {
+            file: *file,
+            ..span
+        });
     }
 }
 

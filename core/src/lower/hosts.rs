@@ -27,7 +27,14 @@ pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
     let objs = lw.objs;
     let mut out = Vec::new();
     if objs.hosts.is_empty() {
-        if objs.tls_contexts.iter().any(|c| !c.hosts.is_empty()) {
+        let tcp_hosts: Vec<&str> = objs
+            .tcp_mappings
+            .iter()
+            .filter_map(|t| t.host.as_deref())
+            .collect();
+        if objs.tls_contexts.iter().any(|c| {
+            !c.hosts.is_empty() && !c.hosts.iter().any(|h| tcp_hosts.contains(&h.as_str()))
+        }) {
             lw.diags.push(Diagnostic::warning(
                 "tls-context-without-host",
                 "no Host is defined, so TLSContexts that list `hosts` do not terminate TLS",

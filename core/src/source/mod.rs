@@ -122,6 +122,44 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The span of the node at a field path such as `spec.circuit_breakers[0].priority`
+    /// (map keys may themselves contain dots). Returns the deepest node found,
+    /// so a path that does not fully exist still points close to it.
+    pub fn span_at(&self, path: &str) -> Span {
+        let mut node = self;
+        let mut rest = path;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let Some((idx, after)) = r.split_once(']') else {
+                    break;
+                };
+                match (idx.parse::<usize>().ok(), node.as_seq()) {
+                    (Some(i), Some(items)) if i < items.len() => node = &items[i],
+                    _ => break,
+                }
+                rest = after.strip_prefix('.').unwrap_or(after);
+                continue;
+            }
+            let Some(entries) = node.as_map() else { break };
+            // The longest key that prefixes the rest of the path wins.
+            let found = entries
+                .iter()
+                .filter_map(|(k, v)| {
+                    let k = k.as_str()?;
+                    let after = rest.strip_prefix(k)?;
+                    (after.is_empty() || after.starts_with('.') || after.starts_with('['))
+                        .then_some((k.len(), v, after))
+                })
+                .max_by_key(|(len, _, _)| *len);
+            let Some((_, v, after)) = found else { break };
+            node = v;
+            rest = after.strip_prefix('.').unwrap_or(after);
+        }
+        node.span
+    }
+}
+
 /// One YAML document of a source file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
