@@ -4,8 +4,9 @@
 //! only by [`Limits::max_depth`]; anchors are expanded by cloning, and every
 //! expanded node counts against [`Limits::max_nodes`] (billion-laughs defence).
 //! Plain scalars are resolved like PyYAML's YAML 1.1 resolver. saphyr's markers
-//! count characters; [`CharToByte`] turns them into byte offsets. A syntax error
-//! ends the document it occurs in, and parsing resumes at the next `---` line.
+//! count characters; [`CharToByte`] turns them into byte offsets. Each document
+//! is parsed on its own, up to the next `---` line, so a syntax error ends only
+//! the document it occurs in.
 //!
 //! Choices worth knowing:
 //! - Duplicate mapping keys: the last one wins like PyYAML; the earlier entry is
@@ -62,16 +63,16 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
         in_doc: false,
         last_end: 0,
     };
+    // Each document is parsed on its own, bounded by the next `---` line: a
+    // broken document (an unclosed `[` say) can neither swallow the documents
+    // after it nor make recovery rescan the rest of the file.
     let mut base = 0usize;
-    let mut last_error: Option<usize> = None;
-    // A text that is only a byte order mark (or empty) has no documents.
     while base < text.len() && !b.stopped {
-        let segment = &text[base..];
-        let err = b.run(segment, base);
-        let Some(err) = err else { break };
-        let pos = base + err.0;
-        if last_error != Some(pos) {
-            let end = text[pos..]
+        let end = next_marker(text, base).unwrap_or(text.len());
+        let err = b.run(&text[base..end], base);
+        if let Some(err) = err {
+            let pos = base + err.0;
+            let end_c = text[pos..]
                 .chars()
                 .next()
                 .map_or(pos, |c| pos + c.len_utf8());
@@ -87,13 +88,9 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
                     format!("invalid YAML: {}", clean_message(&err.1)),
                 )
             };
-            b.diags.push(diag.with_span(Some(b.span(pos, end))));
-            last_error = Some(pos);
+            b.diags.push(diag.with_span(Some(b.span(pos, end_c))));
         }
-        match resume_point(text, base, pos) {
-            Some(next) => base = next,
-            None => break,
-        }
+        base = end;
     }
     (b.docs, b.diags)
 }
@@ -107,35 +104,20 @@ fn clean_message(info: &str) -> String {
     s
 }
 
-/// Where to parse again after a syntax error at byte `err` of a segment that
-/// started at byte `base`: the start of the first line beginning with `---`
-/// (followed by a blank or the end) at or after the error's line. The error's
-/// own line qualifies only when the error is at its very start (the previous
-/// document ran into the marker); the result is always past `base`.
-fn resume_point(text: &str, base: usize, err: usize) -> Option<usize> {
+/// The start of the first line after the one holding `from` that is a
+/// document marker (`---` followed by a blank or the line's end).
+fn next_marker(text: &str, from: usize) -> Option<usize> {
     let bytes = text.as_bytes();
-    let err = err.min(text.len());
-    let line_start = bytes[..err]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let mut at = line_start;
+    let mut at = from;
     loop {
-        let line_end = bytes[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| at + i);
-        let line = &bytes[at..line_end];
-        let is_marker =
-            line.starts_with(b"---") && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r'));
-        let own_line_mid = at == line_start && err > line_start;
-        if is_marker && at > base && !own_line_mid {
-            return Some(at);
+        let nl = bytes[at..].iter().position(|&b| b == b'\n')? + at + 1;
+        let line = &bytes[nl..];
+        if line.starts_with(b"---")
+            && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            return Some(nl);
         }
-        if line_end >= bytes.len() {
-            return None;
-        }
-        at = line_end + 1;
+        at = nl;
     }
 }
 

@@ -324,7 +324,7 @@ fn syntax_error_keeps_earlier_documents_and_resumes() {
             #4 map 10:1-10:5
               str "f" 10:1-10:2 => int 5 10:4-10:5
             error[yaml-syntax] 4:2-4:3 invalid YAML: illegal placement of ':' indicator
-            error[yaml-syntax] 8:4-8:5 invalid YAML: while scanning a quoted scalar, found unexpected document indicator
+            error[yaml-syntax] 8:4-8:5 invalid YAML: while scanning a quoted scalar, found unexpected end of stream
         "##]],
     );
 }

@@ -139,7 +139,7 @@ mod tests {
         let v = serde_json::json!({"name": "l", "list": [{"a": 1, "b": "yes"}, "x: y"], "empty": [], "n": null});
         assert_eq!(
             super::to_string(&v),
-            "empty: []\nlist:\n- a: 1\n  b: \"yes\"\n- \"x: y\"\nn: null\nname: l\n"
+            "empty: []\nlist:\n- a: 1\n  b: \"yes\"\n- \"x: y\"\n\"n\": null\nname: l\n"
         );
     }
 }
