@@ -26,6 +26,8 @@ fn main() {
         .disable_comments(["."])
         .enable_type_names()
         .btree_map(["."])
+        // A Route's RouteAction is large: keep it off the Route itself so routes move cheaply.
+        .boxed(".envoy.config.route.v3.Route.action.route")
         .compile_well_known_types()
         .extern_path(".google.protobuf.Any", "crate::xds::pb::Any")
         .extern_path(".google.protobuf.Struct", "crate::xds::pb::wkt::Struct")

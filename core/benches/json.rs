@@ -44,7 +44,7 @@ fn route(vh: usize, i: usize) -> Route {
             }),
             ..Default::default()
         }),
-        action: Some(Action::Route(RouteAction {
+        action: Some(Action::Route(Box::new(RouteAction {
             cluster_specifier: Some(ClusterSpecifier::Cluster(format!(
                 "cluster_svc_{vh}_{i}_default"
             ))),
@@ -54,7 +54,7 @@ fn route(vh: usize, i: usize) -> Route {
                 nanos: 250_000_000,
             }),
             ..Default::default()
-        })),
+        }))),
         ..Default::default()
     }
 }

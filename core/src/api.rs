@@ -102,6 +102,20 @@ pub fn translate(inputs: &Inputs) -> Translation {
     let mut diagnostics = Vec::new();
     let docs = parse(&inputs.files, &mut diagnostics);
     let objects = crate::model::load(&docs, &inputs.options, &mut diagnostics);
+    // The document trees are the biggest thing in memory; free them before lowering.
+    drop(docs);
+    let mut t = translate_objects(&objects, &inputs.options);
+    drop(objects);
+    diagnostics.append(&mut t.diagnostics);
+    if diagnostics
+        .iter()
+        .any(|d| d.span.is_none() && d.object.is_some())
+    {
+        // Rare (errors found while lowering): parse again to find their fields.
+        let docs = parse(&inputs.files, &mut Vec::new());
+        locate(&mut diagnostics, &docs, &inputs.options);
+    }
+    diag::sort(&mut diagnostics);
     let sources = SourceMap::new(
         inputs
             .files
@@ -109,15 +123,6 @@ pub fn translate(inputs: &Inputs) -> Translation {
             .map(|f| (f.name.clone(), f.text.clone()))
             .collect(),
     );
-    let mut t = translate_objects(&objects, &inputs.options);
-    diagnostics.append(&mut t.diagnostics);
-    if diagnostics
-        .iter()
-        .any(|d| d.span.is_none() && d.object.is_some())
-    {
-        locate(&mut diagnostics, &docs, &inputs.options);
-    }
-    diag::sort(&mut diagnostics);
     Translation {
         sources,
         ir: t.ir,

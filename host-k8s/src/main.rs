@@ -111,20 +111,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let inputs = read_inputs(&paths, &env)?;
             let t = emissary_core::translate(&inputs);
             eprint!("{}", t.render_diagnostics());
-            let value = match output {
-                Output::Bootstrap => serde_json::to_value(t.bootstrap())?,
-                Output::Xds => serde_json::to_value(t.resources(xds::Mode::Ads))?,
-                Output::Ir => serde_json::to_value(&t.ir)?,
-                Output::Diagnostics => serde_json::to_value(&t.diagnostics)?,
-            };
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            match format {
-                Format::Json => {
-                    serde_json::to_writer_pretty(&mut w, &value)?;
-                    w.write_all(b"\n")?;
-                }
-                Format::Yaml => w.write_all(xds::yaml::to_string(&value).as_bytes())?,
+            match output {
+                Output::Bootstrap => emit(&mut w, format, &t.bootstrap())?,
+                Output::Xds => emit(&mut w, format, &t.resources(xds::Mode::Ads))?,
+                Output::Ir => emit(&mut w, format, &t.ir)?,
+                Output::Diagnostics => emit(&mut w, format, &t.diagnostics)?,
             }
             w.flush()?;
             Ok(exit(t.has_errors()))
@@ -145,6 +138,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(t.has_errors()))
         }
     }
+}
+
+/// Writes a value as pretty JSON (streamed) or YAML.
+fn emit<T: serde::Serialize>(w: &mut impl std::io::Write, format: Format, value: &T) -> Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, value)?;
+            w.write_all(b"\n")?;
+        }
+        Format::Yaml => {
+            w.write_all(xds::yaml::to_string(&serde_json::to_value(value)?).as_bytes())?
+        }
+    }
+    Ok(())
 }
 
 fn exit(errors: bool) -> ExitCode {

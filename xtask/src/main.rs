@@ -6,6 +6,10 @@
 //!   transitive closure of the files an ingress needs, strip source info, and
 //!   write it to `core/proto/envoy.bin`, from which `core/build.rs` generates
 //!   the Envoy message types.
+//! - `gen-manifests N OUTDIR [--hosts H] [--tls]`: write N Mappings over H
+//!   Hosts (default 1; TLS Hosts and their Secrets with `--tls`) behind the
+//!   two standard Listeners into OUTDIR, for benchmarks (see
+//!   `core/benches/gen.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use prost::Message;
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+#[path = "../../core/benches/gen.rs"]
+mod r#gen;
 
 /// The proto files whose dependency closure core needs. Each must exist.
 const ROOTS: &[&str] = &[
@@ -57,8 +64,10 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("codegen") => codegen(&args[1..]),
+        Some("gen-manifests") => gen_manifests(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask codegen [--from PATH/types.bin] [--out PATH/envoy.bin]");
+            eprintln!("       cargo xtask gen-manifests N OUTDIR [--hosts H] [--tls]");
             std::process::exit(2)
         }
     }
@@ -94,6 +103,29 @@ fn codegen(args: &[String]) -> Result<()> {
         encoded.len(),
         from.display()
     );
+    Ok(())
+}
+
+fn gen_manifests(args: &[String]) -> Result<()> {
+    let (mut pos, mut hosts, mut tls) = (Vec::new(), 1usize, false);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--hosts" => hosts = it.next().context("--hosts needs a number")?.parse()?,
+            "--tls" => tls = true,
+            _ => pos.push(a),
+        }
+    }
+    let [n, dir] = pos[..] else {
+        bail!("usage: gen-manifests N OUTDIR [--hosts H] [--tls]")
+    };
+    let n: usize = n.parse().context("N must be a number")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {dir}"))?;
+    for (name, text) in r#gen::manifests(n, hosts, tls) {
+        let path = Path::new(dir).join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("wrote {n} Mappings over {hosts} Host(s) (tls: {tls}) to {dir}");
     Ok(())
 }
 

@@ -65,7 +65,11 @@ pub struct FilterChain {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum ChainKind {
+    /// `route_config` names the RouteConfiguration; chains whose Hosts and
+    /// security model are the same share one (its name derives from them, not
+    /// from the routes, so route changes never touch the listener).
     Http {
+        route_config: String,
         vhosts: Vec<VirtualHost>,
     },
     Tcp {
@@ -92,6 +96,8 @@ pub struct DownstreamTls {
 #[derive(Debug, Clone, Serialize)]
 pub struct VirtualHost {
     pub name: String,
+    /// The Host this virtual host serves.
+    pub host: ObjectRef,
     pub domains: Vec<String>,
     pub routes: Vec<RouteRef>,
 }
@@ -209,10 +215,10 @@ pub enum DnsFamily {
 }
 
 /// An upstream: one DNS name and port.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Cluster {
     pub name: String,
-    pub sources: Vec<ObjectRef>,
+    pub sources: std::collections::BTreeSet<ObjectRef>,
     pub dns_type: DnsType,
     pub host: String,
     pub port: u16,

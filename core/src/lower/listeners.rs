@@ -23,6 +23,13 @@ struct Chain {
 pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<usize>]) {
     let objs = lw.objs;
     let mut seen: BTreeMap<(String, u16), String> = BTreeMap::new();
+    // The routes each Host takes, in route order.
+    let mut by_host: Vec<Vec<u32>> = vec![Vec::new(); hosts.len()];
+    for (ri, joined) in joins.iter().enumerate() {
+        for &hi in joined {
+            by_host[hi].push(ri as u32);
+        }
+    }
     let mut order: Vec<usize> = (0..hosts.len()).collect();
     order.sort_by(|a, b| hosts[*a].hostname.cmp(&hosts[*b].hostname));
 
@@ -176,43 +183,40 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             }
         }
 
-        // Routes per chain and virtual host.
+        // Routes per chain and virtual host, in route order.
         for (_, chain) in chains.iter_mut() {
-            for (ri, joined) in joins.iter().enumerate() {
-                let route_prefix_acme = matches!(&lw.ir.routes[ri].path, crate::ir::PathMatch::Prefix(p) if p == "/.well-known/acme-challenge/");
-                for (hostname, hi) in &chain.hosts {
-                    if !joined.contains(hi) {
-                        continue;
-                    }
-                    let h = &hosts[*hi];
-                    let mut variants = Vec::with_capacity(2);
+            for (hostname, hi) in &chain.hosts {
+                let h = &hosts[*hi];
+                let list = chain.routes.entry(hostname.clone()).or_default();
+                for &ri in &by_host[*hi] {
+                    let acme = matches!(&lw.ir.routes[ri as usize].path, crate::ir::PathMatch::Prefix(p) if p == "/.well-known/acme-challenge/");
                     if l.security_model != SecurityModel::Insecure {
-                        let m = if l.security_model == SecurityModel::Secure {
+                        let matcher = if l.security_model == SecurityModel::Secure {
                             Matcher::Always
                         } else {
                             Matcher::XfpHttps
                         };
-                        variants.push((m, Some(Action::Route)));
+                        list.push(RouteRef {
+                            route: ri,
+                            matcher,
+                            action: Action::Route,
+                        });
                     }
                     if l.security_model != SecurityModel::Secure {
-                        let m = if l.security_model == SecurityModel::Insecure {
+                        let matcher = if l.security_model == SecurityModel::Insecure {
                             Matcher::Always
                         } else {
                             Matcher::XfpHttp
                         };
-                        let a = match h.insecure_action {
-                            _ if route_prefix_acme => Some(Action::Route),
+                        let action = match h.insecure_action {
+                            _ if acme => Some(Action::Route),
                             InsecureAction::Route => Some(Action::Route),
                             InsecureAction::Redirect => Some(Action::HttpsRedirect),
                             InsecureAction::Reject => None,
                         };
-                        variants.push((m, a));
-                    }
-                    let list = chain.routes.entry(hostname.clone()).or_default();
-                    for (matcher, action) in variants {
                         if let Some(action) = action {
                             list.push(RouteRef {
-                                route: ri as u32,
+                                route: ri,
                                 matcher,
                                 action,
                             });
@@ -228,8 +232,9 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             let vhosts: Vec<VirtualHost> = chain
                 .hosts
                 .iter()
-                .map(|(hostname, _)| VirtualHost {
-                    name: format!("{name}-{hostname}"),
+                .map(|(hostname, hi)| VirtualHost {
+                    name: hostname.clone(),
+                    host: hosts[*hi].obj.clone(),
                     domains: vec![hostname.clone()],
                     routes: chain.routes.get(hostname).cloned().unwrap_or_default(),
                 })
@@ -237,7 +242,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             match chain.tls {
                 None => match http_chain {
                     Some(i) => {
-                        if let ChainKind::Http { vhosts: v } = &mut listener.chains[i].kind {
+                        if let ChainKind::Http { vhosts: v, .. } = &mut listener.chains[i].kind {
                             for vh in vhosts {
                                 match v.iter_mut().find(|x| x.domains == vh.domains) {
                                     Some(x) => x.routes.extend(vh.routes),
@@ -252,7 +257,10 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                             name: "http".into(),
                             server_names: Vec::new(),
                             tls: None,
-                            kind: ChainKind::Http { vhosts },
+                            kind: ChainKind::Http {
+                                route_config: String::new(),
+                                vhosts,
+                            },
                         });
                     }
                 },
@@ -265,9 +273,27 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                         name: format!("https-{}", chain.first_host_name),
                         server_names,
                         tls: Some(tls),
-                        kind: ChainKind::Http { vhosts },
+                        kind: ChainKind::Http {
+                            route_config: String::new(),
+                            vhosts,
+                        },
                     });
                 }
+            }
+        }
+        for c in &mut listener.chains {
+            if let ChainKind::Http {
+                route_config,
+                vhosts,
+            } = &mut c.kind
+            {
+                use std::hash::{Hash, Hasher};
+                let mut h = super::Fnv(0xcbf2_9ce4_8422_2325);
+                l.security_model.hash(&mut h);
+                for vh in vhosts.iter() {
+                    (&vh.name, &vh.host).hash(&mut h);
+                }
+                *route_config = format!("{}-{:016x}", c.name, h.finish());
             }
         }
         if listener.chains.is_empty() {

@@ -869,7 +869,7 @@ impl Lower<'_> {
             .unwrap_or_else(|| sanitize(&m.service.value));
         let mut c = Cluster {
             name: String::new(),
-            sources: Vec::new(),
+            sources: Default::default(),
             dns_type: if m.dns_type.as_deref() == Some("logical_dns") {
                 DnsType::LogicalDns
             } else {
@@ -892,7 +892,13 @@ impl Lower<'_> {
             respect_dns_ttl: m.respect_dns_ttl,
             stats_name,
         };
-        let digest = super::fnv1a(format!("{c:?}{:?}", m.cluster_tag).as_bytes());
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut h = super::Fnv(0xcbf2_9ce4_8422_2325);
+            c.hash(&mut h);
+            m.cluster_tag.hash(&mut h);
+            h.finish()
+        };
         let name = format!(
             "cluster_{}_{}{}_{:08x}",
             sanitize(&host),
@@ -902,9 +908,7 @@ impl Lower<'_> {
         );
         c.name = name.clone();
         let entry = self.ir.clusters.entry(name.clone()).or_insert(c);
-        if !entry.sources.contains(&obj) {
-            entry.sources.push(obj);
-        }
+        entry.sources.insert(obj);
         Some(name)
     }
 }

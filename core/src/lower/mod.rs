@@ -208,10 +208,31 @@ fn cost(h: &regex_syntax::hir::Hir) -> u64 {
 
 /// 64-bit FNV-1a: the stable content hash used for derived names.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    use std::hash::Hasher;
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.write(bytes);
+    h.finish()
+}
+
+/// FNV-1a as a [`std::hash::Hasher`]: deterministic on every platform (unlike
+/// the std hasher's random keys), so derived names never change between runs.
+pub(crate) struct Fnv(pub(crate) u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
     }
-    h
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    // Lengths are usize: hash them as u64 so 32-bit wasm and 64-bit hosts agree.
+    fn write_usize(&mut self, i: usize) {
+        self.write(&(i as u64).to_le_bytes());
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write(&(i as i64).to_le_bytes());
+    }
 }

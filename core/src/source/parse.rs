@@ -35,7 +35,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 64,
-            max_nodes: 5_000_000,
+            max_nodes: 2_000_000,
             max_documents: 100_000,
         }
     }

@@ -481,7 +481,7 @@ mod tests {
                                 )),
                                 ..Default::default()
                             }),
-                            action: Some(route::Action::Route(RouteAction {
+                            action: Some(route::Action::Route(Box::new(RouteAction {
                                 cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
                                     "backend".into(),
                                 )),
@@ -491,7 +491,7 @@ mod tests {
                                     nanos: 250_000_000,
                                 }),
                                 ..Default::default()
-                            })),
+                            }))),
                             ..Default::default()
                         }],
                         ..Default::default()

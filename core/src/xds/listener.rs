@@ -26,7 +26,7 @@ pub(crate) type RouteConfigs =
 pub(crate) fn build(
     l: &ir::Listener,
     ir: &ir::Ir,
-    routes: &mut Routes<'_>,
+    routes: &Routes<'_>,
     configs: &mut RouteConfigs,
     mode: Mode,
 ) -> ls::Listener {
@@ -54,16 +54,17 @@ pub(crate) fn build(
         .iter()
         .map(|c| {
             let filter = match &c.kind {
-                ChainKind::Http { vhosts } => {
-                    let rc_name = format!("{}-{}", l.name, c.name);
-                    let rc = routes.config(&rc_name, vhosts);
-                    let m = http_connection_manager(l, ir, rc, mode);
-                    if let Some(rc) = m.1 {
-                        configs.insert(rc_name, rc);
+                ChainKind::Http {
+                    route_config,
+                    vhosts,
+                } => {
+                    if !configs.contains_key(route_config) {
+                        configs.insert(route_config.clone(), routes.config(route_config, vhosts));
                     }
+                    let m = http_connection_manager(l, ir, &configs[route_config], mode);
                     ls::Filter {
                         name: "envoy.filters.network.http_connection_manager".into(),
-                        config_type: Some(ls::filter::ConfigType::TypedConfig(any(&m.0))),
+                        config_type: Some(ls::filter::ConfigType::TypedConfig(any(&m))),
                     }
                 }
                 ChainKind::Tcp {
@@ -158,29 +159,20 @@ fn downstream_tls(t: &ir::DownstreamTls, mode: Mode) -> tls::DownstreamTlsContex
     }
 }
 
-/// The HCM of a chain and its route configuration (inline or by RDS name, per `mode`).
+/// The HCM of a chain, with its route configuration inline or named for RDS, per `mode`.
 fn http_connection_manager(
     l: &ir::Listener,
     ir: &ir::Ir,
-    rc: super::pb::envoy::config::route::v3::RouteConfiguration,
+    rc: &super::pb::envoy::config::route::v3::RouteConfiguration,
     mode: Mode,
-) -> (
-    hcm::HttpConnectionManager,
-    Option<super::pb::envoy::config::route::v3::RouteConfiguration>,
-) {
+) -> hcm::HttpConnectionManager {
     let s = &ir.http;
-    let (route_specifier, rc) = match mode {
-        Mode::Static => (
-            hcm::http_connection_manager::RouteSpecifier::RouteConfig(rc),
-            None,
-        ),
-        Mode::Ads => (
-            hcm::http_connection_manager::RouteSpecifier::Rds(hcm::Rds {
-                config_source: Some(super::ads_source()),
-                route_config_name: rc.name.clone(),
-            }),
-            Some(rc),
-        ),
+    let route_specifier = match mode {
+        Mode::Static => hcm::http_connection_manager::RouteSpecifier::RouteConfig(rc.clone()),
+        Mode::Ads => hcm::http_connection_manager::RouteSpecifier::Rds(hcm::Rds {
+            config_source: Some(super::ads_source()),
+            route_config_name: rc.name.clone(),
+        }),
     };
     let access_log = vec![al::AccessLog {
         name: "envoy.access_loggers.file".into(),
@@ -238,7 +230,7 @@ fn http_connection_manager(
                 ..Default::default()
             }
         });
-    let m = hcm::HttpConnectionManager {
+    hcm::HttpConnectionManager {
         stat_prefix: l.stats_prefix.clone(),
         route_specifier: Some(route_specifier),
         http_filters,
@@ -265,6 +257,5 @@ fn http_connection_manager(
         common_http_protocol_options: common,
         max_request_headers_kb: s.max_request_headers_kb.map(|v| pbjson_types::UInt32Value { value: v as u32 }),
         ..Default::default()
-    };
-    (m, rc)
+    }
 }

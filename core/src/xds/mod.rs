@@ -46,16 +46,21 @@ pub struct Resources {
 
 /// Builds every Envoy resource of the IR.
 pub fn build(ir: &Ir, mode: Mode) -> Resources {
-    let mut routes = route::Routes::new(ir);
+    let routes = route::Routes::new(ir);
     let mut configs = listener::RouteConfigs::new();
     let listeners = ir
         .listeners
         .iter()
-        .map(|l| listener::build(l, ir, &mut routes, &mut configs, mode))
+        .map(|l| listener::build(l, ir, &routes, &mut configs, mode))
         .collect();
     Resources {
         listeners,
-        routes: configs.into_values().collect(),
+        // In static mode every HCM carries its routes inline.
+        routes: if mode == Mode::Ads {
+            configs.into_values().collect()
+        } else {
+            Vec::new()
+        },
         clusters: ir
             .clusters
             .values()

@@ -8,44 +8,22 @@ use super::{any, duration_ms};
 use crate::ir::{self, Action, Matcher, PathMatch, RouteAction, StringMatch};
 use crate::model::HeaderAdd;
 
-/// Builds Envoy routes from IR route variants, caching each variant.
+/// Builds Envoy routes from IR route variants.
 pub(crate) struct Routes<'a> {
     ir: &'a ir::Ir,
-    cache: Vec<Option<rt::Route>>,
 }
-
-const VARIANTS: usize = 6;
 
 impl<'a> Routes<'a> {
     pub(crate) fn new(ir: &'a ir::Ir) -> Self {
-        Routes {
-            ir,
-            cache: vec![None; ir.routes.len() * VARIANTS],
-        }
+        Routes { ir }
     }
 
-    pub(crate) fn get(&mut self, r: &ir::RouteRef) -> rt::Route {
-        let slot = r.route as usize * VARIANTS
-            + match r.matcher {
-                Matcher::Always => 0,
-                Matcher::XfpHttps => 1,
-                Matcher::XfpHttp => 2,
-            } * 2
-            + usize::from(r.action == Action::HttpsRedirect);
-        if let Some(route) = &self.cache[slot] {
-            return route.clone();
-        }
-        let route = build(&self.ir.routes[r.route as usize], r.matcher, r.action);
-        self.cache[slot] = Some(route.clone());
-        route
+    pub(crate) fn get(&self, r: &ir::RouteRef) -> rt::Route {
+        build(&self.ir.routes[r.route as usize], r.matcher, r.action)
     }
 
     /// A RouteConfiguration for the virtual hosts of one chain.
-    pub(crate) fn config(
-        &mut self,
-        name: &str,
-        vhosts: &[ir::VirtualHost],
-    ) -> rt::RouteConfiguration {
+    pub(crate) fn config(&self, name: &str, vhosts: &[ir::VirtualHost]) -> rt::RouteConfiguration {
         rt::RouteConfiguration {
             name: name.to_string(),
             virtual_hosts: vhosts
@@ -302,7 +280,7 @@ fn build(r: &ir::Route, m: Matcher, action: Action) -> rt::Route {
                 out.typed_per_filter_config
                     .insert("envoy.filters.http.cors".into(), any(&policy));
             }
-            out.action = Some(rt::route::Action::Route(ra));
+            out.action = Some(rt::route::Action::Route(Box::new(ra)));
         }
     }
     out

@@ -1,0 +1,169 @@
+//! Translation benchmark on generated manifests (`gen.rs`): N Mappings over H
+//! Hosts behind the two standard Listeners.
+//!
+//! Measures **translation proper** — `api::translate_objects` (lowering to
+//! the IR) plus `Translation::resources(Mode::Ads)` (Envoy messages) — on
+//! objects parsed and loaded once outside the timed loop, for N = 100, 1,000,
+//! 5,000 and 10,000 Mappings on 1 cleartext Host and for 5,000 Mappings on 100
+//! TLS Hosts. For information it also times, at N = 5,000 on 1 Host,
+//! parse + load (`api::parse` + `model::load`) and the static Bootstrap:
+//! building it (`Translation::bootstrap`) and rendering it with
+//! `xds::json::write`.
+//!
+//! Run with `cargo bench -p emissary-core --bench translate [-- FILTER…]`
+//! (a case runs when its label — `100x1`, `1000x1`, `5000x1`, `10000x1`,
+//! `5000x100tls`, `info` — contains some FILTER; all run without one, which
+//! is handy to profile one case under `perf`). Each case runs
+//! at least 10 times (and for at least about a second); it prints the best
+//! and median wall time, the median per Mapping, and the growth of the per
+//! Mapping time against an n·log n model. Single-threaded throughout.
+#![allow(clippy::disallowed_methods)] // a benchmark reads the clock
+
+#[path = "gen.rs"]
+mod r#gen;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use emissary_core::api::{self, Options, SourceFile};
+use emissary_core::model::{self, Objects};
+use emissary_core::xds::{self, json};
+
+/// Runs `f` at least `MIN_RUNS` times and until about a second has passed;
+/// returns (best, median).
+fn time<T>(mut f: impl FnMut() -> T) -> (Duration, Duration) {
+    const MIN_RUNS: usize = 10;
+    const MAX_RUNS: usize = 200;
+    let budget = Duration::from_secs(1);
+    let started = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < MIN_RUNS || (times.len() < MAX_RUNS && started.elapsed() < budget) {
+        let start = Instant::now();
+        let out = f();
+        times.push(start.elapsed());
+        drop(black_box(out));
+    }
+    times.sort();
+    (times[0], times[times.len() / 2])
+}
+
+fn files(n: usize, hosts: usize, tls: bool) -> Vec<SourceFile> {
+    r#gen::manifests(n, hosts, tls)
+        .into_iter()
+        .map(|(name, text)| SourceFile {
+            name: name.into(),
+            text,
+        })
+        .collect()
+}
+
+fn load(files: &[SourceFile], opts: &Options) -> Objects {
+    let mut diags = Vec::new();
+    let docs = api::parse(files, &mut diags);
+    let objects = model::load(&docs, opts, &mut diags);
+    assert!(diags.is_empty(), "parse/load diagnostics: {diags:?}");
+    objects
+}
+
+fn translation_proper(objects: &Objects, opts: &Options) -> xds::Resources {
+    api::translate_objects(objects, opts).resources(xds::Mode::Ads)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let selected = |label: &str| filters.is_empty() || filters.iter().any(|f| label.contains(f));
+    let opts = Options::default();
+    println!("translation proper = translate_objects + resources(Mode::Ads)");
+    let mut growth = Vec::new();
+    for (n, hosts, tls) in [
+        (100, 1, false),
+        (1_000, 1, false),
+        (5_000, 1, false),
+        (10_000, 1, false),
+        (5_000, 100, true),
+    ] {
+        if !selected(&format!("{n}x{hosts}{}", if tls { "tls" } else { "" })) {
+            continue;
+        }
+        let objects = load(&files(n, hosts, tls), &opts);
+        // Sanity: the input translates cleanly into one route per Mapping and
+        // Host-bound listener (at least).
+        let t = api::translate_objects(&objects, &opts);
+        assert!(!t.has_errors(), "{:?}", t.diagnostics);
+        let res = t.resources(xds::Mode::Ads);
+        let routes: usize = res
+            .routes
+            .iter()
+            .flat_map(|rc| &rc.virtual_hosts)
+            .map(|vh| vh.routes.len())
+            .sum();
+        assert!(routes >= n, "{routes} routes for {n} Mappings");
+        let (clusters, secrets) = (res.clusters.len(), res.secrets.len());
+        drop((t, res));
+
+        let (best, median) = time(|| translation_proper(&objects, &opts));
+        let per = median.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "  N={n:>6} H={hosts:>3} {:<9} best {:>9.3} ms  median {:>9.3} ms  \
+             {per:>6.2} µs/Mapping  ({routes} routes, {clusters} clusters, {secrets} secrets)",
+            if tls { "TLS" } else { "cleartext" },
+            ms(best),
+            ms(median),
+        );
+        if hosts == 1 {
+            growth.push((n, per));
+        }
+    }
+    // Growth check: per-Mapping time divided by log2(n), relative to the
+    // smallest N. n·log n (or better) keeps this ratio ≲ 1.
+    if let Some(&(n0, p0)) = growth.first().filter(|_| growth.len() > 1) {
+        println!("growth vs n·log n (per-Mapping time / log2 n, relative to N={n0}):");
+        for &(n, p) in &growth {
+            let rel = (p / (n as f64).log2()) / (p0 / (n0 as f64).log2());
+            println!(
+                "  N={n:>6}: per-Mapping ×{:.2} vs N={n0}, n·log n ratio {rel:.2}",
+                p / p0
+            );
+        }
+    }
+    if !selected("info") {
+        return;
+    }
+
+    println!("for information, N=5000 H=1:");
+    let input = files(5_000, 1, false);
+    let (best, median) = time(|| load(&input, &opts));
+    println!(
+        "  parse + load:          best {:>9.3} ms  median {:>9.3} ms",
+        ms(best),
+        ms(median)
+    );
+    let objects = load(&input, &opts);
+    let t = api::translate_objects(&objects, &opts);
+    let (best, median) = time(|| t.bootstrap());
+    println!(
+        "  bootstrap() build:     best {:>9.3} ms  median {:>9.3} ms",
+        ms(best),
+        ms(median)
+    );
+    let bootstrap = t.bootstrap();
+    let mut size = 0;
+    let (best, median) = time(|| {
+        let mut out = Vec::with_capacity(8 << 20);
+        json::write(&bootstrap, &mut out).expect("render");
+        size = out.len();
+        out
+    });
+    println!(
+        "  json::write bootstrap: best {:>9.3} ms  median {:>9.3} ms  ({size} bytes)",
+        ms(best),
+        ms(median)
+    );
+}
