@@ -7,7 +7,7 @@
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use emissary_core::{Inputs, Options, SourceFile, xds};
-use std::io::{Read as _, Write as _};
+use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,6 +56,9 @@ enum Command {
         /// How to print it.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// Indent JSON (the default when stdout is a terminal).
+        #[arg(long)]
+        pretty: bool,
         /// Files or directories of manifests (`-` for stdin).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -105,22 +108,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Translate {
             output,
             format,
+            pretty,
             paths,
             env,
         } => {
             let inputs = read_inputs(&paths, &env)?;
             let t = emissary_core::translate(&inputs);
+            drop(inputs);
             eprint!("{}", t.render_diagnostics());
+            let errors = t.has_errors();
             let stdout = std::io::stdout();
+            let pretty = pretty || stdout.is_terminal();
             let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            // Each arm frees the translation before rendering, to keep the peak low.
             match output {
-                Output::Bootstrap => emit(&mut w, format, &t.bootstrap())?,
-                Output::Xds => emit(&mut w, format, &t.resources(xds::Mode::Ads))?,
-                Output::Ir => emit(&mut w, format, &t.ir)?,
-                Output::Diagnostics => emit(&mut w, format, &t.diagnostics)?,
+                Output::Bootstrap => {
+                    let b = t.bootstrap();
+                    drop(t);
+                    emit(&mut w, format, pretty, &b)?
+                }
+                Output::Xds => {
+                    let r = t.resources(xds::Mode::Ads);
+                    drop(t);
+                    emit(&mut w, format, pretty, &r)?
+                }
+                Output::Ir => emit(&mut w, format, pretty, &t.ir)?,
+                Output::Diagnostics => emit(&mut w, format, pretty, &t.diagnostics)?,
             }
             w.flush()?;
-            Ok(exit(t.has_errors()))
+            Ok(exit(errors))
         }
         Command::Validate { paths, env } => {
             let inputs = read_inputs(&paths, &env)?;
@@ -140,11 +156,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Writes a value as pretty JSON (streamed) or YAML.
-fn emit<T: serde::Serialize>(w: &mut impl std::io::Write, format: Format, value: &T) -> Result<()> {
+/// Writes a value as JSON (indented when asked, or when stdout is a terminal) or YAML.
+fn emit<T: serde::Serialize>(
+    w: &mut impl std::io::Write,
+    format: Format,
+    pretty: bool,
+    value: &T,
+) -> Result<()> {
     match format {
-        Format::Json => {
+        Format::Json if pretty => {
             serde_json::to_writer_pretty(&mut *w, value)?;
+            w.write_all(b"\n")?;
+        }
+        Format::Json => {
+            serde_json::to_writer(&mut *w, value)?;
             w.write_all(b"\n")?;
         }
         Format::Yaml => {
