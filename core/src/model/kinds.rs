@@ -1,7 +1,9 @@
 //! Host, Listener, TLSContext, Module, TCPMapping and core `Secret`.
 
 use super::Meta;
-use super::mapping::{CircuitBreaker, Cors, RetryPolicy, circuit_breakers, read_cors};
+use super::mapping::{
+    CircuitBreaker, Cors, RetryPolicy, circuit_breakers, read_cors, read_retry_policy,
+};
 use super::read::{self, Cx, Fields, Spanned};
 use crate::diag::Span;
 use crate::source::Value;
@@ -288,15 +290,7 @@ fn selector(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Option<BTreeMap<S
 
 pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Listener> {
     let span = meta.span;
-    let port = f.uint(cx, "port", 65535);
-    if port.is_none() && !f.has("port") {
-        cx.error(
-            "missing-field",
-            "spec.port",
-            Some(span),
-            "required field `spec.port` is missing",
-        );
-    }
+    let port = f.required_uint(cx, "port", 65535, span);
     let protocol = f.str(cx, "protocol");
     let stack = f.str_list(cx, "protocolStack");
     let protocol_stack: Vec<String> = match (stack, protocol) {
@@ -610,15 +604,9 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
             },
         ),
         diagnostics_enabled: true,
-        retry_policy: c.object(cx, "retry_policy").map(|mut r| {
-            let rp = RetryPolicy {
-                retry_on: r.str(cx, "retry_on").map(|s| s.value),
-                num_retries: r.uint(cx, "num_retries", u32::MAX as u64).map(|s| s.value),
-                per_try_timeout: r.str(cx, "per_try_timeout").map(|s| s.value),
-            };
-            r.finish(cx, "retry_policy");
-            rp
-        }),
+        retry_policy: c
+            .object(cx, "retry_policy")
+            .map(|r| read_retry_policy(cx, r)),
         cors: c.object(cx, "cors").map(|o| read_cors(cx, o)),
         enable_ipv4: c.bool(cx, "enable_ipv4"),
         enable_ipv6: c.bool(cx, "enable_ipv6"),
@@ -652,15 +640,7 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
 
 pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<TcpMapping> {
     let span = meta.span;
-    let port = f.uint(cx, "port", 65535);
-    if port.is_none() && !f.has("port") {
-        cx.error(
-            "missing-field",
-            "spec.port",
-            Some(span),
-            "required field `spec.port` is missing",
-        );
-    }
+    let port = f.required_uint(cx, "port", 65535, span);
     let service = f.required_str(cx, "service", span);
     let mut tls = None;
     let mut tls_plain = false;

@@ -234,15 +234,9 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
     let method = f.str(cx, "method").map(|s| s.value);
     let method_regex = f.bool(cx, "method_regex").unwrap_or(false);
 
-    let retry_policy = f.object(cx, "retry_policy").map(|mut r| {
-        let rp = RetryPolicy {
-            retry_on: r.str(cx, "retry_on").map(|s| s.value),
-            num_retries: r.uint(cx, "num_retries", u32::MAX as u64).map(|s| s.value),
-            per_try_timeout: r.str(cx, "per_try_timeout").map(|s| s.value),
-        };
-        r.finish(cx, "retry_policy");
-        rp
-    });
+    let retry_policy = f
+        .object(cx, "retry_policy")
+        .map(|r| read_retry_policy(cx, r));
     let cors = f.object(cx, "cors").map(|c| read_cors(cx, c));
 
     let add_request_headers = header_adds(cx, f, "add_request_headers");
@@ -465,20 +459,7 @@ fn key_matches(
     regex: bool,
     v2: bool,
 ) -> Vec<KeyMatch> {
-    let Some(n) = f.node(key) else {
-        return Vec::new();
-    };
-    let Some(entries) = n.as_map() else {
-        cx.error(
-            "wrong-type",
-            &f.path(key),
-            Some(n.span),
-            format!(
-                "`{}` must be a mapping, found {}",
-                f.path(key),
-                n.type_name()
-            ),
-        );
+    let Some(entries) = f.entries(cx, key) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -527,20 +508,7 @@ fn key_matches(
 }
 
 fn header_adds(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Vec<HeaderAdd> {
-    let Some(n) = f.node(key) else {
-        return Vec::new();
-    };
-    let Some(entries) = n.as_map() else {
-        cx.error(
-            "wrong-type",
-            &f.path(key),
-            Some(n.span),
-            format!(
-                "`{}` must be a mapping, found {}",
-                f.path(key),
-                n.type_name()
-            ),
-        );
+    let Some(entries) = f.entries(cx, key) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -584,6 +552,16 @@ fn header_adds(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Vec<HeaderAdd>
         }
     }
     out
+}
+
+pub(crate) fn read_retry_policy(cx: &mut Cx<'_>, mut r: Fields<'_>) -> RetryPolicy {
+    let rp = RetryPolicy {
+        retry_on: r.str(cx, "retry_on").map(|s| s.value),
+        num_retries: r.uint(cx, "num_retries", u32::MAX as u64).map(|s| s.value),
+        per_try_timeout: r.str(cx, "per_try_timeout").map(|s| s.value),
+    };
+    r.finish(cx, "retry_policy");
+    rp
 }
 
 pub(crate) fn read_cors(cx: &mut Cx<'_>, mut c: Fields<'_>) -> Cors {

@@ -283,6 +283,36 @@ impl<'n> Fields<'n> {
         }
     }
 
+    /// A required non-negative integer: reported when missing.
+    pub(crate) fn required_uint(
+        &mut self,
+        cx: &mut Cx<'_>,
+        key: &str,
+        max: u64,
+        span: Span,
+    ) -> Option<Spanned<u64>> {
+        let v = self.uint(cx, key, max);
+        if v.is_none() && !self.has(key) {
+            let path = self.path(key);
+            cx.error(
+                "missing-field",
+                &path,
+                Some(span),
+                format!("required field `{path}` is missing"),
+            );
+        }
+        v
+    }
+
+    /// The entries of a mapping-valued field; anything else is reported.
+    pub(crate) fn entries(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<&'n [(Node, Node)]> {
+        let n = self.node(key)?;
+        if n.as_map().is_none() {
+            self.wrong(cx, key, n, "a mapping");
+        }
+        n.as_map()
+    }
+
     /// A string or a list of strings (Emissary accepts both for several fields).
     pub(crate) fn str_list(&mut self, cx: &mut Cx<'_>, key: &str) -> Option<Vec<Spanned<String>>> {
         let n = self.node(key)?;
