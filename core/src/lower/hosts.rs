@@ -281,18 +281,35 @@ impl<'a> Lower<'a> {
         let (Some(cert), Some(key)) = (&s.cert_chain, &s.private_key) else {
             return None;
         };
-        let name = format!("secret-{}-{}", s.meta.namespace, s.meta.name);
+        Some(self.add_secret("secret", &s.meta.namespace, &s.meta.name, cert, Some(key)))
+    }
+
+    /// Records a certificate (with its key) or a CA bundle (`key: None`) in the
+    /// IR under a name derived from the Secret, and returns that name.
+    fn add_secret(
+        &mut self,
+        prefix: &str,
+        ns: &str,
+        name: &str,
+        pem: &str,
+        key: Option<&str>,
+    ) -> String {
+        let sname = format!("{prefix}-{ns}-{name}");
         self.ir
             .secrets
-            .entry(name.clone())
+            .entry(sname.clone())
             .or_insert_with(|| TlsSecret {
-                name: name.clone(),
-                source: s.meta.obj_ref(),
-                cert_chain: cert.clone(),
-                private_key: key.clone(),
-                ca_only: false,
+                name: sname.clone(),
+                source: ObjectRef {
+                    kind: "Secret".into(),
+                    namespace: ns.into(),
+                    name: name.into(),
+                },
+                cert_chain: pem.to_string(),
+                private_key: key.unwrap_or_default().to_string(),
+                ca_only: key.is_none(),
             });
-        Some(name)
+        sname
     }
 
     /// Finds a TLS Secret, reporting it when missing (or inventing a
@@ -317,21 +334,13 @@ impl<'a> Lower<'a> {
                 None
             }
             None if self.opts.placeholder_secrets => {
-                let sname = format!("secret-{ns}-{name}");
-                self.ir
-                    .secrets
-                    .entry(sname.clone())
-                    .or_insert_with(|| TlsSecret {
-                        name: sname.clone(),
-                        source: ObjectRef {
-                            kind: "Secret".into(),
-                            namespace: ns.into(),
-                            name: name.into(),
-                        },
-                        cert_chain: super::placeholder::CERT.to_string(),
-                        private_key: super::placeholder::KEY.to_string(),
-                        ca_only: false,
-                    });
+                let sname = self.add_secret(
+                    "secret",
+                    ns,
+                    name,
+                    super::placeholder::CERT,
+                    Some(super::placeholder::KEY),
+                );
                 self.diags.push(
                     Diagnostic::info(
                         "secret-placeholder",
@@ -372,21 +381,7 @@ impl<'a> Lower<'a> {
         let pem = s.and_then(|s| s.ca_cert.clone().or_else(|| s.cert_chain.clone()));
         match pem {
             Some(pem) => {
-                let sname = format!("ca-{ns}-{n}");
-                self.ir
-                    .secrets
-                    .entry(sname.clone())
-                    .or_insert_with(|| TlsSecret {
-                        name: sname.clone(),
-                        source: ObjectRef {
-                            kind: "Secret".into(),
-                            namespace: ns.clone(),
-                            name: n.clone(),
-                        },
-                        cert_chain: pem,
-                        private_key: String::new(),
-                        ca_only: true,
-                    });
+                let sname = self.add_secret("ca", &ns, &n, &pem, None);
                 Some(sname)
             }
             None => {
