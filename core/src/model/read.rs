@@ -272,10 +272,12 @@ impl<'n> Fields<'n> {
                 value: *f,
                 span: n.span,
             }),
-            Value::Str(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => Some(Spanned {
-                value: s.trim().parse::<f64>().unwrap_or(0.0),
-                span: n.span,
-            }),
+            Value::Str(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                s.trim().parse::<f64>().ok().map(|value| Spanned {
+                    value,
+                    span: n.span,
+                })
+            }
             _ => {
                 self.wrong(cx, key, n, "a number");
                 None

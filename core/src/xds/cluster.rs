@@ -108,18 +108,10 @@ pub(crate) fn build(c: &ir::Cluster, mode: Mode) -> cl::Cluster {
                     } else {
                         0
                     },
-                    max_connections: b
-                        .max_connections
-                        .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
-                    max_pending_requests: b
-                        .max_pending_requests
-                        .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
-                    max_requests: b
-                        .max_requests
-                        .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
-                    max_retries: b
-                        .max_retries
-                        .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
+                    max_connections: b.max_connections.map(super::u32_value),
+                    max_pending_requests: b.max_pending_requests.map(super::u32_value),
+                    max_requests: b.max_requests.map(super::u32_value),
+                    max_retries: b.max_retries.map(super::u32_value),
                     ..Default::default()
                 })
                 .collect(),
@@ -129,15 +121,9 @@ pub(crate) fn build(c: &ir::Cluster, mode: Mode) -> cl::Cluster {
     if let Some(k) = &c.keepalive {
         out.upstream_connection_options = Some(cl::UpstreamConnectionOptions {
             tcp_keepalive: Some(core::TcpKeepalive {
-                keepalive_probes: k
-                    .probes
-                    .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
-                keepalive_time: k
-                    .time
-                    .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
-                keepalive_interval: k
-                    .interval
-                    .map(|v| pbjson_types::UInt32Value { value: v as u32 }),
+                keepalive_probes: k.probes.map(super::u32_value),
+                keepalive_time: k.time.map(super::u32_value),
+                keepalive_interval: k.interval.map(super::u32_value),
             }),
             ..Default::default()
         });

@@ -255,7 +255,7 @@ fn http_connection_manager(
             ..Default::default()
         }),
         common_http_protocol_options: common,
-        max_request_headers_kb: s.max_request_headers_kb.map(|v| pbjson_types::UInt32Value { value: v as u32 }),
+        max_request_headers_kb: s.max_request_headers_kb.map(super::u32_value),
         ..Default::default()
     }
 }

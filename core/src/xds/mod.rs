@@ -111,6 +111,13 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
     }
 }
 
+/// A wrapped `uint32` from one of the model's bounded integers.
+pub(crate) fn u32_value(v: u64) -> pbjson_types::UInt32Value {
+    pbjson_types::UInt32Value {
+        value: u32::try_from(v).unwrap_or(u32::MAX),
+    }
+}
+
 pub(crate) fn duration_ms(ms: u64) -> pbjson_types::Duration {
     pbjson_types::Duration {
         seconds: (ms / 1000) as i64,

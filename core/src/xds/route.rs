@@ -234,9 +234,7 @@ fn build(r: &ir::Route, m: Matcher, action: Action) -> rt::Route {
             if let Some(rp) = &f.retry_policy {
                 ra.retry_policy = Some(rt::RetryPolicy {
                     retry_on: rp.retry_on.clone().unwrap_or_default(),
-                    num_retries: rp
-                        .num_retries
-                        .map(|n| pbjson_types::UInt32Value { value: n as u32 }),
+                    num_retries: rp.num_retries.map(super::u32_value),
                     per_try_timeout: rp
                         .per_try_timeout
                         .as_deref()
