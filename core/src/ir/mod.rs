@@ -8,7 +8,10 @@
 //! their content. Everything is ordered; nothing depends on hash iteration.
 
 use crate::diag::ObjectRef;
-use crate::model::{CircuitBreaker, Cors, HeaderAdd, Keepalive, RetryPolicy};
+use crate::model::{
+    AuthProto, CircuitBreaker, Cors, GrpcStats, Gzip, HeaderAdd, IncludeBody, IpPrincipal,
+    Keepalive, LabelAction, RetryPolicy,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -20,6 +23,8 @@ pub struct Ir {
     pub clusters: BTreeMap<String, Cluster>,
     pub secrets: BTreeMap<String, TlsSecret>,
     pub http: HttpSettings,
+    /// The HTTP filters of every connection manager, in order (router last).
+    pub filters: Vec<HttpFilter>,
 }
 
 /// HTTP connection manager settings that come from the `ambassador` Module.
@@ -167,6 +172,10 @@ pub struct Route {
     pub request_headers_to_remove: Vec<String>,
     pub response_headers_to_remove: Vec<String>,
     pub bypass_auth: bool,
+    /// ext_authz context extensions, sorted by key.
+    pub auth_context: Vec<(String, String)>,
+    /// Rate-limit descriptors (only when a RateLimitService is active).
+    pub rate_limits: Vec<Vec<LabelAction>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -254,4 +263,66 @@ pub struct TlsSecret {
     pub private_key: String,
     /// A CA bundle only (for client validation); no key.
     pub ca_only: bool,
+}
+
+/// An HTTP filter of the connection managers, in Emissary's order:
+/// grpc_http1_bridge, grpc_web, grpc_stats, lua, gzip, buffer, rbac, cors,
+/// ext_authz (or the fail-closed responder), ratelimit, router.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum HttpFilter {
+    GrpcHttp1Bridge,
+    GrpcWeb,
+    GrpcStats(GrpcStats),
+    Lua(String),
+    Gzip(Gzip),
+    Buffer {
+        max_request_bytes: u64,
+    },
+    /// `ip_allow` (allow = true) or `ip_deny`.
+    Rbac {
+        allow: bool,
+        principals: Vec<IpPrincipal>,
+    },
+    Cors,
+    ExtAuthz(Box<ExtAuthz>),
+    /// A broken AuthService: every request but the probes gets a 500.
+    AuthFailClosed {
+        source: ObjectRef,
+    },
+    RateLimit(RateLimit),
+    Router {
+        suppress_envoy_headers: bool,
+        start_child_span: bool,
+    },
+}
+
+/// External authorization (AuthService).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtAuthz {
+    pub source: ObjectRef,
+    pub proto: AuthProto,
+    pub cluster: String,
+    /// `http(s)://` + the cluster's host: the `server_uri` Envoy requires.
+    pub uri: String,
+    pub path_prefix: String,
+    pub timeout_ms: u64,
+    /// Request headers sent to the service (Emissary's defaults included), sorted.
+    pub allowed_request_headers: Vec<String>,
+    /// Response headers copied from the service (Emissary's defaults included), sorted.
+    pub allowed_authorization_headers: Vec<String>,
+    pub add_auth_headers: Vec<(String, String)>,
+    pub include_body: Option<IncludeBody>,
+    pub failure_mode_allow: bool,
+    pub status_on_error: Option<u32>,
+}
+
+/// Rate limiting (RateLimitService).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateLimit {
+    pub source: ObjectRef,
+    pub cluster: String,
+    pub domain: String,
+    pub timeout_ms: u64,
+    pub failure_mode_deny: bool,
+    pub rate_limited_as_resource_exhausted: bool,
 }

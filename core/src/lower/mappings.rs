@@ -292,6 +292,9 @@ fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
     if new.keepalive.is_some() && new.keepalive != first.keepalive {
         out.push("keepalive");
     }
+    if !new.labels.is_empty() && new.labels != first.labels {
+        out.push("labels");
+    }
     if new.prefix_regex != first.prefix_regex {
         out.push("prefix_regex");
     }
@@ -501,6 +504,8 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             request_headers_to_remove: Vec::new(),
             response_headers_to_remove: Vec::new(),
             bypass_auth: true,
+            auth_context: Vec::new(),
+            rate_limits: Vec::new(),
         };
         lw.ir.routes.push(route);
         joins.push(joined);
@@ -520,6 +525,13 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
     });
 
     let default_timeout = lw.objs_module_timeout();
+    let rate_limits = match super::filters::rate_limit_domain(&lw.ir) {
+        Some(d) => {
+            let d = d.to_string();
+            super::filters::route_rate_limits(lw, lead.m, &d)
+        }
+        None => Vec::new(),
+    };
     for (p, numerator) in weighted {
         let m = p.m;
         let Some(cluster) = lw.cluster_for(m) else {
@@ -572,6 +584,12 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             request_headers_to_remove: lm.remove_request_headers.clone(),
             response_headers_to_remove: lm.remove_response_headers.clone(),
             bypass_auth: m.bypass_auth,
+            auth_context: if m.bypass_auth {
+                Vec::new()
+            } else {
+                m.auth_context_extensions.clone()
+            },
+            rate_limits: rate_limits.clone(),
         };
         lw.ir.routes.push(route);
         joins.push(joined.clone());

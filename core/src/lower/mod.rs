@@ -6,6 +6,7 @@
 //! secure/insecure route variants) and TCPMappings. Every object that cannot
 //! be used is reported and left out; the rest is still translated.
 
+mod filters;
 mod globs;
 mod hosts;
 mod listeners;
@@ -55,6 +56,7 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
         diags,
     };
     let hosts = hosts::hosts(&mut lw);
+    filters::filters(&mut lw);
     let joins = mappings::routes(&mut lw, &hosts, &internal);
     listeners::listeners(&mut lw, &hosts, &joins);
     if objs.listeners.is_empty() && objs.tcp_mappings.is_empty() {
@@ -91,30 +93,36 @@ fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {
 }
 
 /// Emissary's built-in Mappings: readiness/liveness probes and diagnostics, on
-/// the admin port 8877 (served by our daemon's admin endpoint).
+/// the admin port 8877 (served by our daemon's admin endpoint) unless the
+/// Module's `readiness_probe`, `liveness_probe` or `diagnostics` say otherwise.
 fn internal_mappings(module: &Module, opts: &Options) -> Vec<Mapping> {
-    let mut paths = vec!["/ambassador/v0/check_ready", "/ambassador/v0/check_alive"];
-    if module.diagnostics_enabled {
-        paths.push("/ambassador/v0/");
-    }
-    paths
+    let probes = [
+        (&module.probes[1], "/ambassador/v0/check_ready"),
+        (&module.probes[0], "/ambassador/v0/check_alive"),
+        (&module.probes[2], "/ambassador/v0/"),
+    ];
+    probes
         .into_iter()
-        .map(|p| Mapping {
+        .filter(|(p, _)| p.enabled)
+        .map(|(p, default)| Mapping {
             meta: Meta {
                 kind: "Mapping",
-                name: format!("internal{}", p.replace('/', "-").trim_end_matches('-')),
+                name: format!(
+                    "internal{}",
+                    default.replace('/', "-").trim_end_matches('-')
+                ),
                 namespace: opts.ambassador_namespace.clone(),
                 ..Meta::default()
             },
             prefix: Spanned {
-                value: p.to_string(),
+                value: p.prefix.clone().unwrap_or_else(|| default.to_string()),
                 span: Span::default(),
             },
             service: Spanned {
-                value: "127.0.0.1:8877".into(),
+                value: p.service.clone().unwrap_or_else(|| "127.0.0.1:8877".into()),
                 span: Span::default(),
             },
-            rewrite: Some(p.to_string()),
+            rewrite: Some(p.rewrite.clone().unwrap_or_else(|| default.to_string())),
             timeout_ms: Some(10_000),
             precedence: 1_000_000,
             ..Mapping::default()

@@ -115,6 +115,10 @@ pub struct Mapping {
     /// v2 `tls: true`: originate TLS without a TLSContext.
     pub tls_plain: bool,
     pub bypass_auth: bool,
+    /// `auth_context_extensions`, sorted by key.
+    pub auth_context_extensions: Vec<(String, String)>,
+    /// `labels`: rate-limit descriptors per domain.
+    pub labels: super::Labels,
     pub priority: Option<String>,
     pub resolver: Option<String>,
 }
@@ -140,8 +144,6 @@ const IGNORED: &[&str] = &[
     "envoy_override",
     "bypass_error_response_overrides",
     "add_linkerd_headers",
-    "auth_context_extensions",
-    "labels",
     "load_balancer",
     "health_checks",
     "v3StatsName",
@@ -443,6 +445,17 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         tls,
         tls_plain,
         bypass_auth: f.bool(cx, "bypass_auth").unwrap_or(false),
+        auth_context_extensions: {
+            let mut v: Vec<(String, String)> = f
+                .str_map(cx, "auth_context_extensions")
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.value, v.value))
+                .collect();
+            v.sort();
+            v
+        },
+        labels: super::services::read_labels(cx, f),
         priority: f.str(cx, "priority").map(|s| s.value),
         resolver: f.str(cx, "resolver").map(|s| s.value),
         prefix: prefix?,

@@ -10,10 +10,12 @@
 mod kinds;
 mod mapping;
 pub(crate) mod read;
+mod services;
 
 pub use kinds::*;
 pub use mapping::*;
 pub use read::Spanned;
+pub use services::*;
 
 use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};
@@ -55,6 +57,8 @@ pub struct Objects {
     pub listeners: Vec<Listener>,
     pub tls_contexts: Vec<TlsContext>,
     pub modules: Vec<Module>,
+    pub auth_services: Vec<AuthService>,
+    pub rate_limit_services: Vec<RateLimitService>,
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
 }
@@ -67,11 +71,11 @@ const TRANSLATED: &[&str] = &[
     "TLSContext",
     "Module",
     "TCPMapping",
+    "AuthService",
+    "RateLimitService",
 ];
 /// getambassador.io kinds Emissary knows that are accepted but not translated yet.
 const NOT_YET: &[&str] = &[
-    "AuthService",
-    "RateLimitService",
     "LogService",
     "TracingService",
     "KubernetesEndpointResolver",
@@ -408,9 +412,18 @@ fn load_spec(
     let errors_before = count(cx.diags);
     let obj = meta.obj_ref();
     let span = meta.span;
+    // A broken AuthService is kept, marked, so that it fails closed.
+    let auth_meta = (meta.kind == "AuthService").then(|| meta.clone());
     let mut loaded = Objects::default();
     read_spec(cx, spec_node, path, meta, kind_node, opts, &mut loaded);
     if count(cx.diags) > errors_before {
+        if let Some(meta) = auth_meta {
+            out.auth_services.push(AuthService {
+                meta,
+                broken: true,
+                ..Default::default()
+            });
+        }
         // Like an API server rejecting an invalid object: nothing of it is used.
         cx.diags.push(
             Diagnostic::info(
@@ -431,6 +444,9 @@ fn load_spec(
     out.listeners.append(&mut loaded.listeners);
     out.tls_contexts.append(&mut loaded.tls_contexts);
     out.modules.append(&mut loaded.modules);
+    out.auth_services.append(&mut loaded.auth_services);
+    out.rate_limit_services
+        .append(&mut loaded.rate_limit_services);
 }
 
 fn read_spec(
@@ -463,6 +479,11 @@ fn read_spec(
         "Listener" => kinds::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
         "TLSContext" => kinds::tls_context(cx, &mut spec, meta).map(|t| out.tls_contexts.push(t)),
         "Module" => kinds::module(cx, &mut spec, meta).map(|m| out.modules.push(m)),
+        "AuthService" => {
+            services::auth_service(cx, &mut spec, meta).map(|a| out.auth_services.push(a))
+        }
+        "RateLimitService" => services::rate_limit_service(cx, &mut spec, meta)
+            .map(|r| out.rate_limit_services.push(r)),
         other => {
             cx.warning(
                 "kind-not-supported",

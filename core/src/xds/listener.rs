@@ -4,8 +4,6 @@ use super::pb::envoy::config::accesslog::v3 as al;
 use super::pb::envoy::config::core::v3 as core;
 use super::pb::envoy::config::listener::v3 as ls;
 use super::pb::envoy::extensions::access_loggers::file::v3 as file_log;
-use super::pb::envoy::extensions::filters::http::cors::v3 as cors;
-use super::pb::envoy::extensions::filters::http::router::v3 as router;
 use super::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy_protocol;
 use super::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
 use super::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
@@ -196,22 +194,7 @@ fn http_connection_manager(
         ))),
         ..Default::default()
     }];
-    let http_filters = vec![
-        hcm::HttpFilter {
-            name: "envoy.filters.http.cors".into(),
-            config_type: Some(hcm::http_filter::ConfigType::TypedConfig(any(
-                &cors::Cors::default(),
-            ))),
-            ..Default::default()
-        },
-        hcm::HttpFilter {
-            name: "envoy.filters.http.router".into(),
-            config_type: Some(hcm::http_filter::ConfigType::TypedConfig(any(
-                &router::Router::default(),
-            ))),
-            ..Default::default()
-        },
-    ];
+    let http_filters = super::filters::http_filters(ir);
     let common =
         (s.idle_timeout_ms.is_some() || s.headers_with_underscores_action.is_some()).then(|| {
             core::HttpProtocolOptions {

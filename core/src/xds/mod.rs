@@ -6,6 +6,7 @@
 //! Envoy runs as is: routes inline, secrets static).
 
 mod cluster;
+mod filters;
 pub mod json;
 mod listener;
 pub mod pb;

@@ -11,15 +11,36 @@ use crate::model::HeaderAdd;
 /// Builds Envoy routes from IR route variants.
 pub(crate) struct Routes<'a> {
     ir: &'a ir::Ir,
+    /// An ext_authz filter is installed: routes carry its per-route settings.
+    ext_authz: bool,
 }
 
 impl<'a> Routes<'a> {
     pub(crate) fn new(ir: &'a ir::Ir) -> Self {
-        Routes { ir }
+        let ext_authz = ir
+            .filters
+            .iter()
+            .any(|f| matches!(f, ir::HttpFilter::ExtAuthz(_)));
+        Routes { ir, ext_authz }
     }
 
     pub(crate) fn get(&self, r: &ir::RouteRef) -> rt::Route {
-        build(&self.ir.routes[r.route as usize], r.matcher, r.action)
+        let route = &self.ir.routes[r.route as usize];
+        let mut out = build(route, r.matcher, r.action);
+        if self.ext_authz {
+            // Redirects happen before authorization (Emissary's rule).
+            let disabled = route.bypass_auth || r.action == Action::HttpsRedirect;
+            if let Some(per) = super::filters::ext_authz_per_route(disabled, &route.auth_context) {
+                out.typed_per_filter_config
+                    .insert(super::filters::EXT_AUTHZ.into(), per);
+            }
+        }
+        if !route.rate_limits.is_empty()
+            && let Some(rt::route::Action::Route(ra)) = &mut out.action
+        {
+            ra.rate_limits = super::filters::rate_limits(&route.rate_limits);
+        }
+        out
     }
 
     /// A RouteConfiguration for the virtual hosts of one chain.
