@@ -193,8 +193,14 @@ pub(crate) fn auth_service(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> O
     let status_on_error = f.object(cx, "status_on_error").and_then(|mut s| {
         let code = s.uint(cx, "code", 599);
         s.finish(cx, "status_on_error");
+        let known = |c: u64| {
+            i32::try_from(c)
+                .ok()
+                .and_then(|c| crate::xds::pb::envoy::r#type::v3::StatusCode::try_from(c).ok())
+                .is_some()
+        };
         match code {
-            Some(c) if c.value >= 100 => Some(c.value as u32),
+            Some(c) if c.value >= 100 && known(c.value) => Some(c.value as u32),
             Some(c) => {
                 cx.error(
                     "value-out-of-range",
@@ -236,7 +242,14 @@ pub(crate) fn auth_service(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> O
         include_body,
         failure_mode_allow: f.bool(cx, "failure_mode_allow").unwrap_or(false),
         status_on_error,
-        add_linkerd_headers: f.bool(cx, "add_linkerd_headers"),
+        add_linkerd_headers: f.bool(cx, "add_linkerd_headers").inspect(|_| {
+            cx.warning(
+                "authservice-field-not-translated",
+                "spec.add_linkerd_headers",
+                None,
+                "`add_linkerd_headers` is not translated by this version; it is ignored",
+            )
+        }),
         tls,
         tls_plain,
         stats_name: f.str(cx, "stats_name").map(|s| s.value),
