@@ -180,17 +180,33 @@ fn auth(lw: &mut Lower<'_>) -> Option<HttpFilter> {
 }
 
 /// The cluster of an external service, through the Mappings' cluster
-/// machinery; diagnostics about `spec.service` are re-pointed at `field`.
+/// machinery. Unlike a Mapping's, an AuthService's or RateLimitService's
+/// short service name is not qualified with its namespace (Emissary's rule:
+/// it resolves in Emissary's own namespace). Diagnostics about
+/// `spec.service` are re-pointed at `field`.
 fn upstream_cluster(lw: &mut Lower<'_>, m: &Mapping, field: &str) -> Option<String> {
     let before = lw.diags.len();
-    let cluster = lw.cluster_for(m);
+    let obj = m.meta.obj_ref();
+    let mut unqualified = m.clone();
+    unqualified.meta.namespace = lw.opts.ambassador_namespace.clone();
+    let stand_in = unqualified.meta.obj_ref();
+    let cluster = lw.cluster_for(&unqualified);
     for d in &mut lw.diags[before..] {
+        if d.object.as_ref() == Some(&stand_in) {
+            d.object = Some(obj.clone());
+        }
         if d.path == "spec.service" {
             d.path = field.to_string();
         }
         d.message = d
             .message
             .replace("the Mapping is ignored", "the service is not used");
+    }
+    if let Some(c) = cluster.as_ref().and_then(|c| lw.ir.clusters.get_mut(c))
+        && stand_in != obj
+        && c.sources.remove(&stand_in)
+    {
+        c.sources.insert(obj);
     }
     cluster
 }

@@ -680,7 +680,19 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
     {
         if let Some(mut d) = c.object(cx, key) {
             let p = &mut m.probes[i];
-            p.enabled = d.bool(cx, "enabled").unwrap_or(true);
+            // As in Emissary, the object replaces the default `{enabled: true}`.
+            p.enabled = match d.bool(cx, "enabled") {
+                Some(e) => e,
+                None => {
+                    cx.warning(
+                        "module-probe-disabled",
+                        &c.path(key),
+                        c.node(key).map(|n| n.span),
+                        format!("`{key}` has no `enabled: true`, so its built-in Mapping is disabled (as in Emissary)"),
+                    );
+                    false
+                }
+            };
             p.prefix = d.str(cx, "prefix").map(|s| s.value);
             p.rewrite = d.str(cx, "rewrite").map(|s| s.value);
             p.service = d.str(cx, "service").map(|s| s.value);
