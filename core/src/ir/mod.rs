@@ -7,6 +7,10 @@
 //! or redirect to HTTPS). Clusters and secrets are keyed by names derived from
 //! their content. Everything is ordered; nothing depends on hash iteration.
 
+mod observability;
+
+pub use observability::*;
+
 use crate::diag::ObjectRef;
 use crate::model::{CircuitBreaker, Cors, HeaderAdd, Keepalive, RetryPolicy};
 use serde::Serialize;
@@ -20,6 +24,10 @@ pub struct Ir {
     pub clusters: BTreeMap<String, Cluster>,
     pub secrets: BTreeMap<String, TlsSecret>,
     pub http: HttpSettings,
+    /// Access loggers of every HTTP connection manager.
+    pub access_logs: Vec<AccessLog>,
+    /// The tracer of every HTTP connection manager.
+    pub tracing: Option<Tracing>,
 }
 
 /// HTTP connection manager settings that come from the `ambassador` Module.

@@ -10,6 +10,7 @@ mod globs;
 mod hosts;
 mod listeners;
 mod mappings;
+mod observability;
 mod placeholder;
 
 use crate::api::Options;
@@ -57,6 +58,7 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
     let hosts = hosts::hosts(&mut lw);
     let joins = mappings::routes(&mut lw, &hosts, &internal);
     listeners::listeners(&mut lw, &hosts, &joins);
+    observability::observability(&mut lw);
     if objs.listeners.is_empty() && objs.tcp_mappings.is_empty() {
         lw.diags.push(
             Diagnostic::warning("no-listeners", "no Listener is defined, so Envoy gets no traffic listener (as in Emissary)")

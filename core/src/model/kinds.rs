@@ -102,6 +102,7 @@ pub struct Module {
     pub use_ambassador_namespace_for_service_resolution: bool,
     pub proper_case: bool,
     pub circuit_breakers: Vec<CircuitBreaker>,
+    pub access_log: super::AccessLogOptions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -520,9 +521,6 @@ const MODULE_NOT_YET: &[&str] = &[
     "default_labels",
     "enable_grpc_http11_bridge",
     "enable_grpc_web",
-    "envoy_log_format",
-    "envoy_log_path",
-    "envoy_log_type",
     "envoy_validation_timeout",
     "error_response_overrides",
     "forward_client_cert_details",
@@ -615,6 +613,7 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
             .unwrap_or(false),
         proper_case: c.bool(cx, "proper_case").unwrap_or(false),
         circuit_breakers: Vec::new(),
+        access_log: super::observability::access_log_options(cx, &mut c),
         meta: None,
     };
     if let Some(mut d) = c.object(cx, "diagnostics") {

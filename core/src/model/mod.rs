@@ -9,10 +9,12 @@
 
 mod kinds;
 mod mapping;
+mod observability;
 pub(crate) mod read;
 
 pub use kinds::*;
 pub use mapping::*;
+pub use observability::*;
 pub use read::Spanned;
 
 use crate::api::Options;
@@ -55,6 +57,8 @@ pub struct Objects {
     pub listeners: Vec<Listener>,
     pub tls_contexts: Vec<TlsContext>,
     pub modules: Vec<Module>,
+    pub log_services: Vec<LogService>,
+    pub tracing_services: Vec<TracingService>,
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
 }
@@ -67,13 +71,13 @@ const TRANSLATED: &[&str] = &[
     "TLSContext",
     "Module",
     "TCPMapping",
+    "LogService",
+    "TracingService",
 ];
 /// getambassador.io kinds Emissary knows that are accepted but not translated yet.
 const NOT_YET: &[&str] = &[
     "AuthService",
     "RateLimitService",
-    "LogService",
-    "TracingService",
     "KubernetesEndpointResolver",
     "KubernetesServiceResolver",
     "ConsulResolver",
@@ -431,6 +435,8 @@ fn load_spec(
     out.listeners.append(&mut loaded.listeners);
     out.tls_contexts.append(&mut loaded.tls_contexts);
     out.modules.append(&mut loaded.modules);
+    out.log_services.append(&mut loaded.log_services);
+    out.tracing_services.append(&mut loaded.tracing_services);
 }
 
 fn read_spec(
@@ -463,6 +469,11 @@ fn read_spec(
         "Listener" => kinds::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
         "TLSContext" => kinds::tls_context(cx, &mut spec, meta).map(|t| out.tls_contexts.push(t)),
         "Module" => kinds::module(cx, &mut spec, meta).map(|m| out.modules.push(m)),
+        "LogService" => {
+            observability::log_service(cx, &mut spec, meta).map(|s| out.log_services.push(s))
+        }
+        "TracingService" => observability::tracing_service(cx, &mut spec, meta)
+            .map(|s| out.tracing_services.push(s)),
         other => {
             cx.warning(
                 "kind-not-supported",

@@ -8,6 +8,7 @@
 mod cluster;
 pub mod json;
 mod listener;
+mod observability;
 pub mod pb;
 mod route;
 pub mod yaml;
