@@ -7,6 +7,7 @@
 //! wrong types, missing required fields, unknown kinds and unknown fields
 //! become diagnostics, and an object that cannot be used is left out.
 
+mod ingress;
 mod kinds;
 mod mapping;
 mod observability;
@@ -88,8 +89,15 @@ const NOT_YET: &[&str] = &[
 pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic>) -> Objects {
     let mut out = Objects::default();
     let mut order = 0u32;
+    let mut kube = ingress::Kube::default();
     for (_, doc) in docs {
-        load_node(&doc.root, opts, diags, &mut out, &mut order, 0);
+        load_node(&doc.root, opts, diags, &mut out, &mut order, 0, &mut kube);
+    }
+    // Ingresses last: their IngressClasses and Services may come later.
+    let generated = kube.generated(&opts.ambassador_id, diags);
+    let mut none = ingress::Kube::default();
+    for n in &generated {
+        load_node(n, opts, diags, &mut out, &mut order, 1, &mut none);
     }
     out
 }
@@ -101,6 +109,7 @@ fn load_node(
     out: &mut Objects,
     order: &mut u32,
     depth: u32,
+    kube: &mut ingress::Kube,
 ) {
     let Value::Map(_) = &node.value else {
         diags.push(
@@ -143,7 +152,7 @@ fn load_node(
         match node.get("items").map(|n| &n.value) {
             Some(Value::Seq(items)) => {
                 for it in items {
-                    load_node(it, opts, diags, out, order, depth + 1);
+                    load_node(it, opts, diags, out, order, depth + 1, kube);
                 }
             }
             Some(Value::Null) | None => {}
@@ -192,6 +201,8 @@ fn load_node(
         (false, "Secret") if api_version == "v1" => "Secret",
         (false, "Service") if api_version == "v1" => "Service",
         (false, "Endpoints") if api_version == "v1" => "Endpoints",
+        (false, "Ingress") if matches!(group, "networking.k8s.io" | "extensions") => "Ingress",
+        (false, "IngressClass") if group == "networking.k8s.io" => "IngressClass",
         (false, "EndpointSlice") if group == "discovery.k8s.io" => "EndpointSlice",
         (
             false,
@@ -307,6 +318,25 @@ fn load_node(
                 if let Some(s) = kinds::secret(&mut cx, &mut top, meta) {
                     out.secrets
                         .insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
+                }
+            }
+            "Service" | "Ingress" | "IngressClass" => {
+                top.ignore(&["spec"]);
+                match static_kind {
+                    "Service" => kube.service(node, &meta.namespace, &meta.name),
+                    "Ingress" => kube.ingress(node, &meta.name, &meta.namespace, &meta.labels),
+                    _ if !opts.single_namespace => {
+                        kube.ingress_class(node, &meta.name, &opts.ambassador_id)
+                    }
+                    _ => {}
+                }
+                if static_kind != "IngressClass" {
+                    let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
+                    top.finish(&mut cx, static_kind);
+                    for d in &docs {
+                        load_node(d, opts, cx.diags, out, order, depth + 1, kube);
+                    }
+                    return;
                 }
             }
             _ => {
