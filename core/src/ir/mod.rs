@@ -7,6 +7,10 @@
 //! or redirect to HTTPS). Clusters and secrets are keyed by names derived from
 //! their content. Everything is ordered; nothing depends on hash iteration.
 
+mod observability;
+
+pub use observability::*;
+
 use crate::diag::ObjectRef;
 use crate::model::{
     AuthProto, CircuitBreaker, Cors, GrpcStats, Gzip, HeaderAdd, IncludeBody, IpPrincipal,
@@ -25,6 +29,10 @@ pub struct Ir {
     pub http: HttpSettings,
     /// The HTTP filters of every connection manager, in order (router last).
     pub filters: Vec<HttpFilter>,
+    /// Access loggers of every HTTP connection manager.
+    pub access_logs: Vec<AccessLog>,
+    /// The tracer of every HTTP connection manager.
+    pub tracing: Option<Tracing>,
 }
 
 /// HTTP connection manager settings that come from the `ambassador` Module.

@@ -612,7 +612,16 @@ fn canary_weights<'p, 'a>(
     let mut failed = false;
     for (i, p) in members.iter().enumerate() {
         let Some(w) = &p.m.weight else { continue };
-        if !(0.0..=100.0).contains(&w.value) {
+        if w.value < 0.0 {
+            // Emissary accepts it and counts it in the running total, so the
+            // member gets no traffic and later members get more.
+            lw.diags.push(
+                Diagnostic::error("canary-weight", format!("weight {} is negative; the Mapping gets no traffic and the later members of the group share its deficit, as in Emissary", w.value))
+                    .with_object(p.m.meta.obj_ref())
+                    .with_path("spec.weight")
+                    .with_span(Some(w.span)),
+            );
+        } else if w.value > 100.0 {
             lw.diags.push(
                 Diagnostic::error("canary-weight", format!("weight {} must be between 0 and 100", w.value))
                     .with_object(p.m.meta.obj_ref())

@@ -11,6 +11,7 @@ mod globs;
 mod hosts;
 mod listeners;
 mod mappings;
+mod observability;
 mod placeholder;
 
 use crate::api::Options;
@@ -59,6 +60,7 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
     filters::filters(&mut lw);
     let joins = mappings::routes(&mut lw, &hosts, &internal);
     listeners::listeners(&mut lw, &hosts, &joins);
+    observability::observability(&mut lw);
     if objs.listeners.is_empty() && objs.tcp_mappings.is_empty() {
         lw.diags.push(
             Diagnostic::warning("no-listeners", "no Listener is defined, so Envoy gets no traffic listener (as in Emissary)")

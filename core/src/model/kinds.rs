@@ -109,6 +109,7 @@ pub struct Module {
     pub default_label_domain: Option<String>,
     /// `default_labels`: per domain, the entries prepended to every label group.
     pub default_labels: Vec<(String, Vec<super::LabelAction>)>,
+    pub access_log: super::AccessLogOptions,
 }
 
 /// One of the Module's built-in Mappings (`liveness_probe`, `readiness_probe`, `diagnostics`).
@@ -584,9 +585,6 @@ const MODULE_NOT_YET: &[&str] = &[
     "cluster_idle_timeout_ms",
     "cluster_max_connection_lifetime_ms",
     "defaults",
-    "envoy_log_format",
-    "envoy_log_path",
-    "envoy_log_type",
     "envoy_validation_timeout",
     "error_response_overrides",
     "forward_client_cert_details",
@@ -671,6 +669,7 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
             .unwrap_or(false),
         proper_case: c.bool(cx, "proper_case").unwrap_or(false),
         circuit_breakers: Vec::new(),
+        access_log: super::observability::access_log_options(cx, &mut c),
         meta: None,
         ..Default::default()
     };

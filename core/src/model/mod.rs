@@ -7,13 +7,16 @@
 //! wrong types, missing required fields, unknown kinds and unknown fields
 //! become diagnostics, and an object that cannot be used is left out.
 
+mod ingress;
 mod kinds;
 mod mapping;
+mod observability;
 pub(crate) mod read;
 mod services;
 
 pub use kinds::*;
 pub use mapping::*;
+pub use observability::*;
 pub use read::Spanned;
 pub use services::*;
 
@@ -59,6 +62,8 @@ pub struct Objects {
     pub modules: Vec<Module>,
     pub auth_services: Vec<AuthService>,
     pub rate_limit_services: Vec<RateLimitService>,
+    pub log_services: Vec<LogService>,
+    pub tracing_services: Vec<TracingService>,
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
 }
@@ -73,11 +78,11 @@ const TRANSLATED: &[&str] = &[
     "TCPMapping",
     "AuthService",
     "RateLimitService",
+    "LogService",
+    "TracingService",
 ];
 /// getambassador.io kinds Emissary knows that are accepted but not translated yet.
 const NOT_YET: &[&str] = &[
-    "LogService",
-    "TracingService",
     "KubernetesEndpointResolver",
     "KubernetesServiceResolver",
     "ConsulResolver",
@@ -88,8 +93,15 @@ const NOT_YET: &[&str] = &[
 pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic>) -> Objects {
     let mut out = Objects::default();
     let mut order = 0u32;
+    let mut kube = ingress::Kube::default();
     for (_, doc) in docs {
-        load_node(&doc.root, opts, diags, &mut out, &mut order, 0);
+        load_node(&doc.root, opts, diags, &mut out, &mut order, 0, &mut kube);
+    }
+    // Ingresses last: their IngressClasses and Services may come later.
+    let generated = kube.generated(&opts.ambassador_id, diags);
+    let mut none = ingress::Kube::default();
+    for n in &generated {
+        load_node(n, opts, diags, &mut out, &mut order, 1, &mut none);
     }
     out
 }
@@ -101,6 +113,7 @@ fn load_node(
     out: &mut Objects,
     order: &mut u32,
     depth: u32,
+    kube: &mut ingress::Kube,
 ) {
     let Value::Map(_) = &node.value else {
         diags.push(
@@ -143,7 +156,7 @@ fn load_node(
         match node.get("items").map(|n| &n.value) {
             Some(Value::Seq(items)) => {
                 for it in items {
-                    load_node(it, opts, diags, out, order, depth + 1);
+                    load_node(it, opts, diags, out, order, depth + 1, kube);
                 }
             }
             Some(Value::Null) | None => {}
@@ -192,6 +205,8 @@ fn load_node(
         (false, "Secret") if api_version == "v1" => "Secret",
         (false, "Service") if api_version == "v1" => "Service",
         (false, "Endpoints") if api_version == "v1" => "Endpoints",
+        (false, "Ingress") if matches!(group, "networking.k8s.io" | "extensions") => "Ingress",
+        (false, "IngressClass") if group == "networking.k8s.io" => "IngressClass",
         (false, "EndpointSlice") if group == "discovery.k8s.io" => "EndpointSlice",
         (
             false,
@@ -307,6 +322,25 @@ fn load_node(
                 if let Some(s) = kinds::secret(&mut cx, &mut top, meta) {
                     out.secrets
                         .insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
+                }
+            }
+            "Service" | "Ingress" | "IngressClass" => {
+                top.ignore(&["spec"]);
+                match static_kind {
+                    "Service" => kube.service(node, &meta.namespace, &meta.name),
+                    "Ingress" => kube.ingress(node, &meta.name, &meta.namespace, &meta.labels),
+                    _ if !opts.single_namespace => {
+                        kube.ingress_class(node, &meta.name, &opts.ambassador_id)
+                    }
+                    _ => {}
+                }
+                if static_kind != "IngressClass" {
+                    let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
+                    top.finish(&mut cx, static_kind);
+                    for d in &docs {
+                        load_node(d, opts, cx.diags, out, order, depth + 1, kube);
+                    }
+                    return;
                 }
             }
             _ => {
@@ -447,6 +481,8 @@ fn load_spec(
     out.auth_services.append(&mut loaded.auth_services);
     out.rate_limit_services
         .append(&mut loaded.rate_limit_services);
+    out.log_services.append(&mut loaded.log_services);
+    out.tracing_services.append(&mut loaded.tracing_services);
 }
 
 fn read_spec(
@@ -484,6 +520,11 @@ fn read_spec(
         }
         "RateLimitService" => services::rate_limit_service(cx, &mut spec, meta)
             .map(|r| out.rate_limit_services.push(r)),
+        "LogService" => {
+            observability::log_service(cx, &mut spec, meta).map(|s| out.log_services.push(s))
+        }
+        "TracingService" => observability::tracing_service(cx, &mut spec, meta)
+            .map(|s| out.tracing_services.push(s)),
         other => {
             cx.warning(
                 "kind-not-supported",

@@ -1,9 +1,7 @@
 //! IR listeners → Envoy `Listener`s with HTTP connection managers or tcp_proxy.
 
-use super::pb::envoy::config::accesslog::v3 as al;
 use super::pb::envoy::config::core::v3 as core;
 use super::pb::envoy::config::listener::v3 as ls;
-use super::pb::envoy::extensions::access_loggers::file::v3 as file_log;
 use super::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy_protocol;
 use super::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
 use super::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
@@ -13,9 +11,6 @@ use super::route::Routes;
 use super::{Mode, any, duration_ms, sds, socket_address, tls_params};
 use crate::ir::{self, ChainKind};
 use std::collections::BTreeMap;
-
-/// Emissary's access-log line.
-const ACCESS_LOG_FORMAT: &str = "ACCESS [%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
 
 /// Route configurations by name, filled while listeners are built.
 pub(crate) type RouteConfigs =
@@ -128,6 +123,11 @@ pub(crate) fn build(
         address: Some(socket_address(&l.address, l.port)),
         listener_filters,
         filter_chains,
+        traffic_direction: if ir.tracing.is_some() {
+            core::TrafficDirection::Outbound as i32
+        } else {
+            0
+        },
         ..Default::default()
     }
 }
@@ -172,28 +172,7 @@ fn http_connection_manager(
             route_config_name: rc.name.clone(),
         }),
     };
-    let access_log = vec![al::AccessLog {
-        name: "envoy.access_loggers.file".into(),
-        config_type: Some(al::access_log::ConfigType::TypedConfig(any(
-            &file_log::FileAccessLog {
-                path: "/dev/stdout".into(),
-                access_log_format: Some(file_log::file_access_log::AccessLogFormat::LogFormat(
-                    core::SubstitutionFormatString {
-                        format: Some(core::substitution_format_string::Format::TextFormatSource(
-                            core::DataSource {
-                                specifier: Some(core::data_source::Specifier::InlineString(
-                                    ACCESS_LOG_FORMAT.into(),
-                                )),
-                                ..Default::default()
-                            },
-                        )),
-                        ..Default::default()
-                    },
-                )),
-            },
-        ))),
-        ..Default::default()
-    }];
+    let access_log = super::observability::access_logs(&ir.access_logs);
     let http_filters = super::filters::http_filters(ir);
     let common =
         (s.idle_timeout_ms.is_some() || s.headers_with_underscores_action.is_some()).then(|| {
@@ -218,6 +197,11 @@ fn http_connection_manager(
         route_specifier: Some(route_specifier),
         http_filters,
         access_log,
+        tracing: ir.tracing.as_ref().map(super::observability::tracing),
+        generate_request_id: ir
+            .tracing
+            .is_some()
+            .then_some(pbjson_types::BoolValue { value: true }),
         normalize_path: Some(pbjson_types::BoolValue { value: true }),
         use_remote_address: Some(pbjson_types::BoolValue { value: s.use_remote_address }),
         xff_num_trusted_hops: l.xff_num_trusted_hops,

@@ -9,6 +9,7 @@ mod cluster;
 mod filters;
 pub mod json;
 mod listener;
+mod observability;
 pub mod pb;
 mod route;
 pub mod yaml;
