@@ -235,23 +235,27 @@ fn node_id(node: Option<&emissary_core::xds::pb::envoy::config::core::v3::Node>)
     node.map(|n| n.id.clone()).unwrap_or_default()
 }
 
-/// Builds a NACK record: the rejected resources that Envoy's message names
-/// (or all rejected ones when it names none), capped, and their sources.
+/// Builds a NACK record: the resources of the rejected response that
+/// Envoy's message names, else those that changed since the last accepted
+/// response (`changed`), else all of them; capped, with their sources.
 fn nack_report(
     version: &str,
     nonce: &str,
     message: &str,
     sent: &[String],
+    changed: &[String],
     lookup: impl Fn(&str) -> Vec<String>,
 ) -> Nack {
     let mentioned: Vec<&String> = sent
         .iter()
         .filter(|n| !n.is_empty() && message.contains(n.as_str()))
         .collect();
-    let names: Vec<&String> = if mentioned.is_empty() {
-        sent.iter().collect()
-    } else {
+    let names: Vec<&String> = if !mentioned.is_empty() {
         mentioned
+    } else if !changed.is_empty() {
+        changed.iter().collect()
+    } else {
+        sent.iter().collect()
     };
     let mut sources = std::collections::BTreeSet::new();
     for n in names.iter().take(NACK_LIST_MAX) {

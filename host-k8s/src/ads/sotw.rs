@@ -35,6 +35,8 @@ struct Subscription {
     rejected: bool,
     /// Content the Envoy rejected: not sent again.
     nacked: Option<Content>,
+    /// Content the Envoy last accepted.
+    acked: Option<Content>,
 }
 
 struct Stream {
@@ -126,20 +128,37 @@ impl Stream {
                 match error {
                     None => {
                         sub.rejected = false;
+                        sub.acked = Some(sent.content.clone());
                         self.stats.acked(self.id, type_url, &sent.version);
                     }
                     Some(message) => {
                         sub.rejected = true;
                         sub.nacked = Some(sent.content.clone());
-                        let names: Vec<String> = sent.content.keys().cloned().collect();
-                        let nack =
-                            super::nack_report(&sent.version, &sent.nonce, &message, &names, |n| {
+                        // The culprits are among what changed since the last
+                        // accepted response (Envoy's message often names none).
+                        let all: Vec<String> = sent.content.keys().cloned().collect();
+                        let changed: Vec<String> = sent
+                            .content
+                            .iter()
+                            .filter(|(n, v)| {
+                                sub.acked.as_ref().is_none_or(|a| a.get(*n) != Some(*v))
+                            })
+                            .map(|(n, _)| n.clone())
+                            .collect();
+                        let nack = super::nack_report(
+                            &sent.version,
+                            &sent.nonce,
+                            &message,
+                            &all,
+                            &changed,
+                            |n| {
                                 sent.snapshot
                                     .get(type_url, n)
                                     .or_else(|| self.retained.get(n))
                                     .map(|r| r.sources.clone())
                                     .unwrap_or_default()
-                            });
+                            },
+                        );
                         super::log_nack(&self.node, type_url, &nack);
                         self.stats.nacked(self.id, type_url, nack);
                     }
