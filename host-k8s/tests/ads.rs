@@ -856,6 +856,8 @@ fn snapshot_versions_follow_content() {
         a.resources(CLUSTER).unwrap().digest,
         c.resources(CLUSTER).unwrap().digest
     );
+    assert!(a.same_content(&b));
+    assert!(!a.same_content(&c));
     let stats = a.stats();
     assert_eq!(stats.len(), 5);
     assert!(stats.iter().all(|s| (s.count == 0) == (s.bytes == 0)));

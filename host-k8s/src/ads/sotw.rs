@@ -223,6 +223,13 @@ impl Stream {
             let desired = content(&resources);
             let changed = sub.sent.as_ref().is_none_or(|s| s.content != desired);
             if !sub.respond && (!changed || sub.nacked.as_ref() == Some(&desired)) {
+                if !changed {
+                    // Same resources: look sources up in the newest snapshot
+                    // and let older snapshots go.
+                    if let Some(sent) = self.subs.get_mut(type_url).and_then(|s| s.sent.as_mut()) {
+                        sent.snapshot = snapshot.clone();
+                    }
+                }
                 continue;
             }
             let nonce = super::nonce();
