@@ -561,6 +561,14 @@ async fn sotw_ignores_stale_nonces() {
         ..Default::default()
     })
     .await;
+    // A nonce never sent, for a type not subscribed: no subscription either.
+    c.send(DiscoveryRequest {
+        type_url: ROUTE.into(),
+        response_nonce: "never-sent".into(),
+        resource_names: vec!["x".into()],
+        ..Default::default()
+    })
+    .await;
     c.probe(LISTENER).await;
     let json = server.stats.to_json();
     assert_eq!(json["counters"][CLUSTER]["nacks"], 0);
