@@ -1010,7 +1010,7 @@ fn envoy_log(e: &Envoy) -> String {
 
 /// Waits (bounded) until `f` holds, with Envoy's log in the failure.
 async fn eventually_envoy(e: &Envoy, what: &str, f: impl Fn() -> bool) {
-    for _ in 0..3000 {
+    for _ in 0..6000 {
         if f() {
             return;
         }
