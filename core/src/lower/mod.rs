@@ -6,11 +6,13 @@
 //! secure/insecure route variants) and TCPMappings. Every object that cannot
 //! be used is reported and left out; the rest is still translated.
 
+mod endpoints;
 mod globs;
 mod hosts;
 mod listeners;
 mod mappings;
 mod placeholder;
+mod tls;
 
 use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};

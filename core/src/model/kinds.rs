@@ -27,6 +27,7 @@ pub struct TlsSettings {
     pub ecdh_curves: Vec<String>,
     pub cert_required: Option<bool>,
     pub ca_secret: Option<String>,
+    pub crl_secret: Option<String>,
     pub sni: Option<String>,
 }
 
@@ -102,6 +103,10 @@ pub struct Module {
     pub use_ambassador_namespace_for_service_resolution: bool,
     pub proper_case: bool,
     pub circuit_breakers: Vec<CircuitBreaker>,
+    /// Default resolver name for Mappings without one.
+    pub resolver: Option<Spanned<String>>,
+    /// Default load balancer for Mappings without one.
+    pub load_balancer: Option<super::LoadBalancer>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +124,7 @@ pub struct TcpMapping {
     pub enable_ipv4: Option<bool>,
     pub enable_ipv6: Option<bool>,
     pub circuit_breakers: Vec<CircuitBreaker>,
+    pub resolver: Option<Spanned<String>>,
 }
 
 /// A `kubernetes.io/tls` Secret, decoded.
@@ -129,6 +135,8 @@ pub struct Secret {
     pub private_key: Option<String>,
     /// `ca.crt`, for client-certificate validation.
     pub ca_cert: Option<String>,
+    /// `crl.pem`, a certificate revocation list.
+    pub crl: Option<String>,
 }
 
 fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
@@ -163,6 +171,7 @@ fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings
             .collect(),
         cert_required: f.bool(cx, k("cert_required", "certRequired")),
         ca_secret: f.str(cx, k("ca_secret", "caSecret")).map(|s| s.value),
+        crl_secret: f.str(cx, k("crl_secret", "crlSecret")).map(|s| s.value),
         sni: f.str(cx, "sni").map(|s| s.value),
     };
     f.ignore(&[
@@ -170,7 +179,6 @@ fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings
         k("cert_chain_file", "certChainFile"),
         k("private_key_file", "privateKeyFile"),
         k("cacert_chain_file", "cacertChainFile"),
-        k("crl_secret", "crlSecret"),
         k("crl_file", "crlFile"),
         "v3CRLSecret",
     ]);
@@ -533,10 +541,8 @@ const MODULE_NOT_YET: &[&str] = &[
     "ip_deny",
     "keepalive",
     "liveness_probe",
-    "load_balancer",
     "lua_scripts",
     "readiness_probe",
-    "resolver",
     "set_current_client_cert_details",
     "statsd",
     "suppress_envoy_headers",
@@ -615,6 +621,8 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
             .unwrap_or(false),
         proper_case: c.bool(cx, "proper_case").unwrap_or(false),
         circuit_breakers: Vec::new(),
+        resolver: c.str(cx, "resolver"),
+        load_balancer: super::resolvers::load_balancer(cx, &mut c),
         meta: None,
     };
     if let Some(mut d) = c.object(cx, "diagnostics") {
@@ -676,12 +684,13 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
         enable_ipv4: f.bool(cx, "enable_ipv4"),
         enable_ipv6: f.bool(cx, "enable_ipv6"),
         circuit_breakers: circuit_breakers(cx, f),
+        resolver: f.str(cx, "resolver"),
         port: port.as_ref().map(|p| p.value as u16).unwrap_or(0),
         port_span: port.as_ref().map(|p| p.span).unwrap_or(span),
         service: service?,
         meta,
     };
-    f.ignore(&["cluster_tag", "stats_name", "resolver", "v2ExplicitTLS"]);
+    f.ignore(&["cluster_tag", "stats_name", "v2ExplicitTLS"]);
     port?;
     Some(m)
 }
@@ -697,13 +706,14 @@ pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         cert_chain: None,
         private_key: None,
         ca_cert: None,
+        crl: None,
     };
     if let Some(mut data) = f.object(cx, "data") {
         for (key, slot) in [
             ("tls.crt", 0),
             ("tls.key", 1),
             ("ca.crt", 2),
-            ("user.key", 3),
+            ("user.key", 4),
             ("crl.pem", 3),
         ] {
             let Some(v) = data.str(cx, key) else { continue };
@@ -723,6 +733,7 @@ pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
                 0 => s.cert_chain = Some(decoded),
                 1 => s.private_key = Some(decoded),
                 2 => s.ca_cert = Some(decoded),
+                3 => s.crl = Some(decoded),
                 _ => {}
             }
         }
@@ -737,6 +748,9 @@ pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         }
         if let Some(v) = sd.str(cx, "ca.crt") {
             s.ca_cert = Some(v.value);
+        }
+        if let Some(v) = sd.str(cx, "crl.pem") {
+            s.crl = Some(v.value);
         }
         sd.finish(cx, "Secret stringData");
     }

@@ -116,7 +116,9 @@ pub struct Mapping {
     pub tls_plain: bool,
     pub bypass_auth: bool,
     pub priority: Option<String>,
-    pub resolver: Option<String>,
+    pub resolver: Option<Spanned<String>>,
+    pub load_balancer: Option<super::LoadBalancer>,
+    pub health_checks: Vec<super::HealthCheck>,
 }
 
 impl Mapping {
@@ -130,6 +132,7 @@ impl Mapping {
             enable_ipv4: t.enable_ipv4,
             enable_ipv6: t.enable_ipv6,
             circuit_breakers: t.circuit_breakers.clone(),
+            resolver: t.resolver.clone(),
             ..Default::default()
         }
     }
@@ -142,10 +145,7 @@ const IGNORED: &[&str] = &[
     "add_linkerd_headers",
     "auth_context_extensions",
     "labels",
-    "load_balancer",
-    "health_checks",
     "v3StatsName",
-    "v3health_checks",
     "use_websocket",
     "rate_limits",
     "modules",
@@ -444,7 +444,9 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         tls_plain,
         bypass_auth: f.bool(cx, "bypass_auth").unwrap_or(false),
         priority: f.str(cx, "priority").map(|s| s.value),
-        resolver: f.str(cx, "resolver").map(|s| s.value),
+        resolver: f.str(cx, "resolver"),
+        load_balancer: super::resolvers::load_balancer(cx, f),
+        health_checks: super::resolvers::health_checks(cx, f),
         prefix: prefix?,
         service: service?,
         meta,

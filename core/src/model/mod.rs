@@ -10,10 +10,12 @@
 mod kinds;
 mod mapping;
 pub(crate) mod read;
+mod resolvers;
 
 pub use kinds::*;
 pub use mapping::*;
 pub use read::Spanned;
+pub use resolvers::*;
 
 use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};
@@ -57,6 +59,11 @@ pub struct Objects {
     pub modules: Vec<Module>,
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
+    pub resolvers: Vec<Resolver>,
+    /// Core Services (their ports), for endpoint routing.
+    pub services: Vec<Service>,
+    /// Endpoints and EndpointSlices, for endpoint routing.
+    pub endpoints: Vec<Endpoints>,
 }
 
 /// The getambassador.io kinds this version reads in full.
@@ -67,6 +74,9 @@ const TRANSLATED: &[&str] = &[
     "TLSContext",
     "Module",
     "TCPMapping",
+    "KubernetesEndpointResolver",
+    "KubernetesServiceResolver",
+    "ConsulResolver",
 ];
 /// getambassador.io kinds Emissary knows that are accepted but not translated yet.
 const NOT_YET: &[&str] = &[
@@ -74,9 +84,6 @@ const NOT_YET: &[&str] = &[
     "RateLimitService",
     "LogService",
     "TracingService",
-    "KubernetesEndpointResolver",
-    "KubernetesServiceResolver",
-    "ConsulResolver",
     "DevPortal",
 ];
 
@@ -305,6 +312,20 @@ fn load_node(
                         .insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
                 }
             }
+            "Service" | "Endpoints" | "EndpointSlice" => {
+                match resolvers::k8s_object(&mut cx, &mut top, meta) {
+                    resolvers::K8sObject::Service(s) => out.services.push(s),
+                    resolvers::K8sObject::Endpoints(e) => out.endpoints.push(e),
+                }
+                top.ignore(&[
+                    "spec",
+                    "data",
+                    "subsets",
+                    "endpoints",
+                    "addressType",
+                    "ports",
+                ]);
+            }
             _ => {
                 top.ignore(&[
                     "spec",
@@ -431,6 +452,7 @@ fn load_spec(
     out.listeners.append(&mut loaded.listeners);
     out.tls_contexts.append(&mut loaded.tls_contexts);
     out.modules.append(&mut loaded.modules);
+    out.resolvers.append(&mut loaded.resolvers);
 }
 
 fn read_spec(
@@ -463,6 +485,9 @@ fn read_spec(
         "Listener" => kinds::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
         "TLSContext" => kinds::tls_context(cx, &mut spec, meta).map(|t| out.tls_contexts.push(t)),
         "Module" => kinds::module(cx, &mut spec, meta).map(|m| out.modules.push(m)),
+        "KubernetesServiceResolver" | "KubernetesEndpointResolver" | "ConsulResolver" => {
+            resolvers::resolver(cx, &mut spec, meta).map(|r| out.resolvers.push(r))
+        }
         other => {
             cx.warning(
                 "kind-not-supported",
