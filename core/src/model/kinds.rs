@@ -157,18 +157,26 @@ fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings
             .collect(),
         min_tls_version: tls_version(cx, f, k("min_tls_version", "minTlsVersion")),
         max_tls_version: tls_version(cx, f, k("max_tls_version", "maxTlsVersion")),
-        cipher_suites: f
-            .str_list(cx, k("cipher_suites", "cipherSuites"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.value)
-            .collect(),
-        ecdh_curves: f
-            .str_list(cx, k("ecdh_curves", "ecdhCurves"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.value)
-            .collect(),
+        cipher_suites: known_only(
+            cx,
+            f,
+            k("cipher_suites", "cipherSuites"),
+            "tls-cipher-unknown",
+            |c| {
+                let inner = c.strip_prefix('[').and_then(|c| c.strip_suffix(']'));
+                inner
+                    .unwrap_or(c)
+                    .split('|')
+                    .all(|n| CIPHERS.contains(&n.trim()))
+            },
+        ),
+        ecdh_curves: known_only(
+            cx,
+            f,
+            k("ecdh_curves", "ecdhCurves"),
+            "tls-curve-unknown",
+            |c| CURVES.contains(&c),
+        ),
         cert_required: f.bool(cx, k("cert_required", "certRequired")),
         ca_secret: f.str(cx, k("ca_secret", "caSecret")).map(|s| s.value),
         crl_secret: f.str(cx, k("crl_secret", "crlSecret")).map(|s| s.value),
@@ -183,6 +191,69 @@ fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings
         "v3CRLSecret",
     ]);
     s
+}
+
+/// The cipher suites Envoy's TLS library accepts (TLS 1.2 and below; TLS 1.3
+/// suites are not configurable).
+const CIPHERS: &[&str] = &[
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+    "ECDHE-PSK-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-RSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-RSA-AES256-SHA",
+    "ECDHE-PSK-AES128-CBC-SHA",
+    "ECDHE-PSK-AES256-CBC-SHA",
+    "AES128-GCM-SHA256",
+    "AES256-GCM-SHA384",
+    "AES128-SHA",
+    "AES256-SHA",
+    "PSK-AES128-CBC-SHA",
+    "PSK-AES256-CBC-SHA",
+    "DES-CBC3-SHA",
+];
+
+/// The ECDH curves Envoy's TLS library accepts.
+const CURVES: &[&str] = &[
+    "X25519",
+    "P-256",
+    "prime256v1",
+    "P-384",
+    "P-521",
+    "X25519MLKEM768",
+];
+
+/// A list of names, without the ones Envoy would reject (each reported):
+/// one unknown name would make Envoy refuse the whole configuration.
+fn known_only(
+    cx: &mut Cx<'_>,
+    f: &mut Fields<'_>,
+    key: &str,
+    code: &'static str,
+    known: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in f.str_list(cx, key).unwrap_or_default() {
+        if known(&s.value) {
+            out.push(s.value);
+        } else {
+            cx.warning(
+                code,
+                &f.path(key),
+                Some(s.span),
+                format!(
+                    "`{}` is not known to Envoy's TLS library; it is left out",
+                    s.value
+                ),
+            );
+        }
+    }
+    out
 }
 
 fn tls_version(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Option<String> {

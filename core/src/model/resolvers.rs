@@ -5,6 +5,7 @@
 
 use super::Meta;
 use super::read::{Cx, Fields};
+use crate::diag::Span;
 use crate::source::{Node, Value};
 
 /// How a resolver finds the endpoints of a service.
@@ -243,7 +244,18 @@ pub(crate) fn health_checks(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<HealthCh
     for (i, it) in items.iter().enumerate() {
         let path = format!("{base}[{i}]");
         if let Some(hc) = health_check(cx, it, &path) {
-            out.push(hc);
+            if out.is_empty() {
+                out.push(hc);
+            } else {
+                // Envoy (1.40) requires names on several health checks of
+                // one cluster, which Emissary's schema cannot give.
+                cx.warning(
+                    "health-check-extra",
+                    &path,
+                    Some(it.span),
+                    "only the first valid health check of a Mapping is used; Envoy needs names to tell several apart",
+                );
+            }
         }
     }
     out
@@ -290,8 +302,8 @@ fn health_check(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<HealthCheck>
             let loc_path = loc.path("");
             let loc_path = loc_path.trim_end_matches('.').to_string();
             let target = match (http, grpc) {
-                (Some(h), None) => http_check(cx, h),
-                (None, Some(g)) => grpc_check(cx, g),
+                (Some(h), None) => http_check(cx, h, node.span),
+                (None, Some(g)) => grpc_check(cx, g, node.span),
                 (Some(_), Some(_)) => {
                     cx.warning(
                         "health-check-invalid",
@@ -334,7 +346,8 @@ fn health_check(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<HealthCheck>
     })
 }
 
-fn http_check(cx: &mut Cx<'_>, mut h: Fields<'_>) -> Option<HealthCheckTarget> {
+fn http_check(cx: &mut Cx<'_>, mut h: Fields<'_>, span: Span) -> Option<HealthCheckTarget> {
+    let path_key = h.path("path");
     let path = h.str(cx, "path").map(|s| s.value);
     let host = h.str(cx, "hostname").map(|s| s.value);
     let mut add = Vec::new();
@@ -392,8 +405,8 @@ fn http_check(cx: &mut Cx<'_>, mut h: Fields<'_>) -> Option<HealthCheckTarget> {
     let Some(path) = path.filter(|p| !p.is_empty()) else {
         cx.warning(
             "health-check-invalid",
-            "health_check.http.path",
-            None,
+            &path_key,
+            Some(span),
             "an HTTP health check needs a `path`; this health check is ignored",
         );
         return None;
@@ -407,15 +420,16 @@ fn http_check(cx: &mut Cx<'_>, mut h: Fields<'_>) -> Option<HealthCheckTarget> {
     })
 }
 
-fn grpc_check(cx: &mut Cx<'_>, mut g: Fields<'_>) -> Option<HealthCheckTarget> {
+fn grpc_check(cx: &mut Cx<'_>, mut g: Fields<'_>, span: Span) -> Option<HealthCheckTarget> {
+    let name_key = g.path("upstream_name");
     let name = g.str(cx, "upstream_name").map(|s| s.value);
     let authority = g.str(cx, "authority").map(|s| s.value);
     g.finish(cx, "health_check.grpc");
     let Some(service_name) = name else {
         cx.warning(
             "health-check-invalid",
-            "health_check.grpc.upstream_name",
-            None,
+            &name_key,
+            Some(span),
             "a gRPC health check needs an `upstream_name`; this health check is ignored",
         );
         return None;
