@@ -1,7 +1,8 @@
 //! Conformance with Emissary: translates each case of
 //! `../shared/conformance/emissary-unit` (and its `with-listeners/` copies)
 //! with the environment Emissary ran with, and has the routing kit compare our
-//! static Bootstrap with Emissary's output probe by probe.
+//! ADS resources (what the daemon serves: EDS clusters with their
+//! ClusterLoadAssignments, as Emissary's) with Emissary's output probe by probe.
 //!
 //! The agreement per case is ratcheted in `tests/conformance/baseline.json`:
 //! the test fails when a case agrees on fewer probes than recorded there.
@@ -175,7 +176,15 @@ fn run() -> Result<(), Failed> {
             }],
             options: c.options.clone(),
         });
-        let json = serde_json::to_string(&t.bootstrap()).map_err(|e| e.to_string())?;
+        // What the daemon serves over ADS (EDS clusters with their
+        // ClusterLoadAssignments, as Emissary's), plus the bootstrap's runtime.
+        let mut view = serde_json::to_value(t.resources(emissary_core::xds::Mode::Ads))
+            .map_err(|e| e.to_string())?;
+        let boot = serde_json::to_value(t.bootstrap()).map_err(|e| e.to_string())?;
+        if let (Some(v), Some(rt)) = (view.as_object_mut(), boot.get("layered_runtime")) {
+            v.insert("layered_runtime".into(), rt.clone());
+        }
+        let json = serde_json::to_string(&view).map_err(|e| e.to_string())?;
         std::fs::write(out.join(format!("{}.json", key(&c.label))), json)
             .map_err(|e| e.to_string())?;
         index.push_str(&format!(

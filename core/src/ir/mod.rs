@@ -13,8 +13,8 @@ pub use observability::*;
 
 use crate::diag::ObjectRef;
 use crate::model::{
-    AuthProto, CircuitBreaker, Cors, GrpcStats, Gzip, HeaderAdd, IncludeBody, IpPrincipal,
-    Keepalive, LabelAction, RetryPolicy,
+    AuthProto, CircuitBreaker, Cors, GrpcStats, Gzip, HashOn, HeaderAdd, HealthCheck, IncludeBody,
+    IpPrincipal, Keepalive, LabelAction, LbPolicy, RetryPolicy,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,6 +26,10 @@ pub struct Ir {
     pub routes: Vec<Route>,
     pub clusters: BTreeMap<String, Cluster>,
     pub secrets: BTreeMap<String, TlsSecret>,
+    /// Endpoints of the EDS clusters by service name (`k8s/<ns>/<svc>/<port>`,
+    /// `consul/<dc>/<svc>`): address and port, sorted. Empty when the input
+    /// has none (yet).
+    pub endpoints: BTreeMap<String, Vec<(String, u16)>>,
     pub http: HttpSettings,
     /// The HTTP filters of every connection manager, in order (router last).
     pub filters: Vec<HttpFilter>,
@@ -207,6 +211,8 @@ pub struct Forward {
     pub mirror: Option<(String, u32)>,
     pub upgrades: Vec<String>,
     pub priority_high: bool,
+    /// What a ring_hash / maglev cluster hashes on.
+    pub hash_policy: Option<HashOn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -218,21 +224,23 @@ pub struct HostRedirect {
     pub response_code: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub enum DnsType {
+    #[default]
     StrictDns,
     LogicalDns,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub enum DnsFamily {
+    #[default]
     V4Only,
     V6Only,
     All,
 }
 
-/// An upstream: one DNS name and port.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+/// An upstream: one DNS name and port, or an EDS service name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Cluster {
     pub name: String,
     pub sources: std::collections::BTreeSet<ObjectRef>,
@@ -249,10 +257,16 @@ pub struct Cluster {
     pub max_connection_lifetime_ms: Option<u64>,
     pub respect_dns_ttl: bool,
     pub stats_name: String,
+    /// Endpoint discovery by EDS under this service name (a key of
+    /// [`Ir::endpoints`]); `None` = DNS on `host`.
+    pub eds: Option<String>,
+    pub lb_policy: LbPolicy,
+    /// Active health checks (EDS clusters only).
+    pub health_checks: Vec<HealthCheck>,
 }
 
 /// TLS origination.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct UpstreamTls {
     pub sni: Option<String>,
     /// Client certificate (from the TLSContext's secret).
@@ -260,6 +274,55 @@ pub struct UpstreamTls {
     pub alpn_protocols: Vec<String>,
     pub min_tls_version: Option<String>,
     pub max_tls_version: Option<String>,
+    pub cipher_suites: Vec<String>,
+    pub ecdh_curves: Vec<String>,
+    /// Validation of the upstream's certificate (a CA-only secret).
+    pub ca_secret: Option<String>,
+}
+
+// Cluster names carry a hash of the cluster's settings. Settings added after
+// the first release join that hash only when set, so the names of clusters
+// that do not use them never change.
+impl std::hash::Hash for Cluster {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.name.hash(h);
+        self.sources.hash(h);
+        self.dns_type.hash(h);
+        self.host.hash(h);
+        self.port.hash(h);
+        self.tls.hash(h);
+        self.connect_timeout_ms.hash(h);
+        self.dns_family.hash(h);
+        self.http2.hash(h);
+        self.circuit_breakers.hash(h);
+        self.keepalive.hash(h);
+        self.idle_timeout_ms.hash(h);
+        self.max_connection_lifetime_ms.hash(h);
+        self.respect_dns_ttl.hash(h);
+        self.stats_name.hash(h);
+        if self.eds.is_some()
+            || self.lb_policy != LbPolicy::default()
+            || !self.health_checks.is_empty()
+        {
+            (&self.eds, self.lb_policy, &self.health_checks).hash(h);
+        }
+    }
+}
+
+impl std::hash::Hash for UpstreamTls {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.sni.hash(h);
+        self.client_secret.hash(h);
+        self.alpn_protocols.hash(h);
+        self.min_tls_version.hash(h);
+        self.max_tls_version.hash(h);
+        if !self.cipher_suites.is_empty()
+            || !self.ecdh_curves.is_empty()
+            || self.ca_secret.is_some()
+        {
+            (&self.cipher_suites, &self.ecdh_curves, &self.ca_secret).hash(h);
+        }
+    }
 }
 
 /// A certificate and key, PEM.
@@ -271,6 +334,8 @@ pub struct TlsSecret {
     pub private_key: String,
     /// A CA bundle only (for client validation); no key.
     pub ca_only: bool,
+    /// A certificate revocation list (PEM) checked with the CA bundle.
+    pub crl: Option<String>,
 }
 
 /// An HTTP filter of the connection managers, in Emissary's order:

@@ -176,19 +176,26 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
             (None, Some(inline)) => inline.clone(),
             (None, None) => TlsSettings::default(),
         };
-        let ca_secret = match &settings.ca_secret {
-            Some(ca) => {
-                let (n, cns) = (ca.clone(), ns.clone());
-                lw.resolve_ca_secret(&n, &cns, &obj)
-            }
-            None => None,
+        let (ctx_ns, namespacing) = match ctx {
+            Some(c) => (
+                c.meta.namespace.clone(),
+                c.secret_namespacing != Some(false),
+            ),
+            None => (h.meta.namespace.clone(), true),
         };
-        tls = Some(downstream(
+        let path = if ctx.is_some() {
+            "spec.tlsContext."
+        } else {
+            "spec.tls."
+        };
+        tls = Some(lw.downstream_tls(
             ctx.map(|c| c.meta.name.clone()).unwrap_or(ctx_name),
             secret,
             &settings,
-            ca_secret,
-        ));
+            (&ctx_ns, namespacing),
+            &obj,
+            path,
+        )?);
     } else if let Some(name) = &h.tls_context {
         // A Host naming only a TLSContext takes that context's secret.
         match lw.tls_context(&name.value) {
@@ -198,7 +205,14 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
                     if let Some(secret) =
                         lw.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(cs.span))
                     {
-                        tls = Some(downstream(c.meta.name.clone(), secret, &c.settings, None));
+                        tls = Some(lw.downstream_tls(
+                            c.meta.name.clone(),
+                            secret,
+                            &c.settings,
+                            (&c.meta.namespace, c.secret_namespacing != Some(false)),
+                            &obj,
+                            "spec.tlsContext.",
+                        )?);
                     }
                 } else {
                     lw.diags.push(
@@ -236,25 +250,6 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         insecure_action: h.insecure_action,
         mapping_selector: h.mapping_selector.as_ref(),
     })
-}
-
-fn downstream(
-    context: String,
-    secret: String,
-    s: &TlsSettings,
-    ca_secret: Option<String>,
-) -> DownstreamTls {
-    DownstreamTls {
-        context,
-        secret,
-        alpn_protocols: s.alpn_protocols.clone(),
-        min_tls_version: s.min_tls_version.clone(),
-        max_tls_version: s.max_tls_version.clone(),
-        cipher_suites: s.cipher_suites.clone(),
-        ecdh_curves: s.ecdh_curves.clone(),
-        require_client_certificate: ca_secret.is_some() && s.cert_required.unwrap_or(false),
-        ca_secret,
-    }
 }
 
 /// `name.namespace` secret references: Emissary splits on the last dot unless
@@ -308,6 +303,7 @@ impl<'a> Lower<'a> {
                 cert_chain: pem.to_string(),
                 private_key: key.unwrap_or_default().to_string(),
                 ca_only: key.is_none(),
+                crl: None,
             });
         sname
     }
@@ -366,29 +362,6 @@ impl<'a> Lower<'a> {
                     .with_path(path)
                     .with_span(span)
                     .with_help("create the kubernetes.io/tls Secret, or fix the name"),
-                );
-                None
-            }
-        }
-    }
-
-    fn resolve_ca_secret(&mut self, name: &str, ns: &str, by: &ObjectRef) -> Option<String> {
-        let (n, ns) = match name.rsplit_once('.') {
-            Some((n, ns2)) => (n.to_string(), ns2.to_string()),
-            None => (name.to_string(), ns.to_string()),
-        };
-        let s = self.objs.secrets.get(&(ns.clone(), n.clone()));
-        let pem = s.and_then(|s| s.ca_cert.clone().or_else(|| s.cert_chain.clone()));
-        match pem {
-            Some(pem) => {
-                let sname = self.add_secret("ca", &ns, &n, &pem, None);
-                Some(sname)
-            }
-            None => {
-                self.diags.push(
-                    Diagnostic::error("secret-not-found", format!("CA Secret `{ns}/{n}` does not exist; client certificates are not validated"))
-                        .with_object(by.clone())
-                        .with_path("ca_secret"),
                 );
                 None
             }

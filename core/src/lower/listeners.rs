@@ -404,17 +404,14 @@ fn tcp_chains(lw: &mut Lower<'_>, listener: &mut Listener, hosts: &[HostIr<'_>])
                     let (n, ns) =
                         super::hosts::split_secret(&secret.value, ctx, &ctx.meta.namespace);
                     let sec = lw.resolve_secret(&n, &ns, &t.meta.obj_ref(), "spec.host", None)?;
-                    Some(DownstreamTls {
-                        context: ctx.meta.name.clone(),
-                        secret: sec,
-                        alpn_protocols: ctx.settings.alpn_protocols.clone(),
-                        min_tls_version: ctx.settings.min_tls_version.clone(),
-                        max_tls_version: ctx.settings.max_tls_version.clone(),
-                        cipher_suites: ctx.settings.cipher_suites.clone(),
-                        ecdh_curves: ctx.settings.ecdh_curves.clone(),
-                        ca_secret: None,
-                        require_client_certificate: false,
-                    })
+                    lw.downstream_tls(
+                        ctx.meta.name.clone(),
+                        sec,
+                        &ctx.settings,
+                        (&ctx.meta.namespace, ctx.secret_namespacing != Some(false)),
+                        &ctx.meta.obj_ref(),
+                        "spec.",
+                    )
                 })
         });
         if sni.is_some() {

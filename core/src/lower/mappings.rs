@@ -11,7 +11,7 @@ use super::hosts::HostIr;
 use crate::diag::Diagnostic;
 use crate::ir::{
     Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route,
-    RouteAction, StringMatch, UpstreamTls,
+    RouteAction, StringMatch,
 };
 use crate::model::{HeaderAdd, Mapping};
 use std::cmp::Ordering;
@@ -295,6 +295,9 @@ fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
     if !new.labels.is_empty() && new.labels != first.labels {
         out.push("labels");
     }
+    if new.load_balancer.is_some() && new.load_balancer != first.load_balancer {
+        out.push("load_balancer");
+    }
     if new.prefix_regex != first.prefix_regex {
         out.push("prefix_regex");
     }
@@ -568,6 +571,11 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
                 .priority
                 .as_deref()
                 .is_some_and(|p| p.eq_ignore_ascii_case("high")),
+            hash_policy: lm
+                .load_balancer
+                .as_ref()
+                .or(lw.module.load_balancer.as_ref())
+                .and_then(|lb| lb.hash_on.clone()),
         };
         let route = Route {
             source: m.meta.obj_ref(),
@@ -769,15 +777,21 @@ impl Lower<'_> {
     pub(crate) fn cluster_for(&mut self, m: &Mapping) -> Option<String> {
         let obj = m.meta.obj_ref();
         let mut service = m.service.value.trim().to_string();
-        if let Some(r) = m.resolver.as_deref().filter(|r| *r != "kubernetes-service") {
+        let resolution = self.resolver_for(m)?;
+        if let Some(lb) = &m.load_balancer
+            && resolution.kind == crate::model::ResolverKind::KubernetesService
+        {
             self.diags.push(
-                Diagnostic::warning(
-                    "resolver-not-supported",
-                    format!("resolver `{r}` is not supported by this version; the service is resolved by DNS as with `kubernetes-service`"),
+                Diagnostic::error(
+                    "load-balancer-needs-endpoints",
+                    "`load_balancer` needs an endpoint or Consul resolver (the Kubernetes Service resolver leaves balancing to the Service); the Mapping is ignored",
                 )
-                .with_object(obj.clone())
-                .with_path("spec.resolver"),
+                .with_object(obj)
+                .with_path("spec.load_balancer")
+                .with_span(Some(lb.span))
+                .with_help("add `resolver: endpoint`, or remove `load_balancer`"),
             );
+            return None;
         }
         let ctx = match &m.tls {
             Some(name) => match self.tls_context(&name.value) {
@@ -865,7 +879,33 @@ impl Lower<'_> {
         } else {
             host
         };
+        let explicit_port = port.is_some();
         let port = port.unwrap_or(if tls { 443 } else { 80 });
+        let eds = match self.discovery(m, &resolution, &host, port, explicit_port)? {
+            super::endpoints::Discovery::Dns => None,
+            super::endpoints::Discovery::Eds(name) => Some(name),
+        };
+        let health_checks = if eds.is_some() {
+            m.health_checks.clone()
+        } else {
+            if !m.health_checks.is_empty() {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "health-checks-need-endpoints",
+                        "`health_checks` work only with an endpoint or Consul resolver; they are ignored",
+                    )
+                    .with_object(obj.clone())
+                    .with_path("spec.health_checks"),
+                );
+            }
+            Vec::new()
+        };
+        let lb_policy = m
+            .load_balancer
+            .as_ref()
+            .or(self.module.load_balancer.as_ref())
+            .map(|lb| lb.policy)
+            .unwrap_or_default();
         let ipv4 = m.enable_ipv4.or(self.module.enable_ipv4).unwrap_or(true);
         let ipv6 = m.enable_ipv6.or(self.module.enable_ipv6).unwrap_or(false);
         let dns_family = match (ipv4, ipv6) {
@@ -873,23 +913,11 @@ impl Lower<'_> {
             (false, true) => DnsFamily::V6Only,
             _ => DnsFamily::V4Only,
         };
-        let upstream_tls = tls.then(|| UpstreamTls {
-            sni: ctx.and_then(|c| c.settings.sni.clone()),
-            client_secret: None,
-            alpn_protocols: ctx
-                .map(|c| c.settings.alpn_protocols.clone())
-                .unwrap_or_default(),
-            min_tls_version: ctx.and_then(|c| c.settings.min_tls_version.clone()),
-            max_tls_version: ctx.and_then(|c| c.settings.max_tls_version.clone()),
-        });
-        let mut upstream_tls = upstream_tls;
-        if let (Some(t), Some(c)) = (upstream_tls.as_mut(), ctx)
-            && let Some(s) = &c.secret
-        {
-            let (n, ns) = super::hosts::split_secret(&s.value, c, &c.meta.namespace);
-            t.client_secret =
-                self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(s.span));
-        }
+        let upstream_tls = if tls {
+            Some(self.upstream_tls(ctx, &obj)?)
+        } else {
+            None
+        };
         let stats_name = m
             .stats_name
             .clone()
@@ -918,6 +946,9 @@ impl Lower<'_> {
             max_connection_lifetime_ms: m.cluster_max_connection_lifetime_ms,
             respect_dns_ttl: m.respect_dns_ttl,
             stats_name,
+            eds,
+            lb_policy,
+            health_checks,
         };
         let digest = {
             use std::hash::{Hash, Hasher};

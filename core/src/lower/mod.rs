@@ -6,6 +6,7 @@
 //! secure/insecure route variants) and TCPMappings. Every object that cannot
 //! be used is reported and left out; the rest is still translated.
 
+mod endpoints;
 mod filters;
 mod globs;
 mod hosts;
@@ -13,6 +14,7 @@ mod listeners;
 mod mappings;
 mod observability;
 mod placeholder;
+mod tls;
 
 use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};

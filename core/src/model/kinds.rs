@@ -27,6 +27,7 @@ pub struct TlsSettings {
     pub ecdh_curves: Vec<String>,
     pub cert_required: Option<bool>,
     pub ca_secret: Option<String>,
+    pub crl_secret: Option<String>,
     pub sni: Option<String>,
 }
 
@@ -110,6 +111,10 @@ pub struct Module {
     /// `default_labels`: per domain, the entries prepended to every label group.
     pub default_labels: Vec<(String, Vec<super::LabelAction>)>,
     pub access_log: super::AccessLogOptions,
+    /// Default resolver name for Mappings without one.
+    pub resolver: Option<Spanned<String>>,
+    /// Default load balancer for Mappings without one.
+    pub load_balancer: Option<super::LoadBalancer>,
 }
 
 /// One of the Module's built-in Mappings (`liveness_probe`, `readiness_probe`, `diagnostics`).
@@ -189,6 +194,7 @@ pub struct TcpMapping {
     pub enable_ipv4: Option<bool>,
     pub enable_ipv6: Option<bool>,
     pub circuit_breakers: Vec<CircuitBreaker>,
+    pub resolver: Option<Spanned<String>>,
 }
 
 /// A `kubernetes.io/tls` Secret, decoded.
@@ -199,6 +205,8 @@ pub struct Secret {
     pub private_key: Option<String>,
     /// `ca.crt`, for client-certificate validation.
     pub ca_cert: Option<String>,
+    /// `crl.pem`, a certificate revocation list.
+    pub crl: Option<String>,
 }
 
 fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
@@ -219,20 +227,29 @@ fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings
             .collect(),
         min_tls_version: tls_version(cx, f, k("min_tls_version", "minTlsVersion")),
         max_tls_version: tls_version(cx, f, k("max_tls_version", "maxTlsVersion")),
-        cipher_suites: f
-            .str_list(cx, k("cipher_suites", "cipherSuites"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.value)
-            .collect(),
-        ecdh_curves: f
-            .str_list(cx, k("ecdh_curves", "ecdhCurves"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.value)
-            .collect(),
+        cipher_suites: known_only(
+            cx,
+            f,
+            k("cipher_suites", "cipherSuites"),
+            "tls-cipher-unknown",
+            |c| {
+                let inner = c.strip_prefix('[').and_then(|c| c.strip_suffix(']'));
+                inner
+                    .unwrap_or(c)
+                    .split('|')
+                    .all(|n| CIPHERS.contains(&n.trim()))
+            },
+        ),
+        ecdh_curves: known_only(
+            cx,
+            f,
+            k("ecdh_curves", "ecdhCurves"),
+            "tls-curve-unknown",
+            |c| CURVES.contains(&c),
+        ),
         cert_required: f.bool(cx, k("cert_required", "certRequired")),
         ca_secret: f.str(cx, k("ca_secret", "caSecret")).map(|s| s.value),
+        crl_secret: f.str(cx, k("crl_secret", "crlSecret")).map(|s| s.value),
         sni: f.str(cx, "sni").map(|s| s.value),
     };
     f.ignore(&[
@@ -240,11 +257,73 @@ fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings
         k("cert_chain_file", "certChainFile"),
         k("private_key_file", "privateKeyFile"),
         k("cacert_chain_file", "cacertChainFile"),
-        k("crl_secret", "crlSecret"),
         k("crl_file", "crlFile"),
         "v3CRLSecret",
     ]);
     s
+}
+
+/// The cipher suites Envoy's TLS library accepts (TLS 1.2 and below; TLS 1.3
+/// suites are not configurable).
+const CIPHERS: &[&str] = &[
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+    "ECDHE-PSK-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-RSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-RSA-AES256-SHA",
+    "ECDHE-PSK-AES128-CBC-SHA",
+    "ECDHE-PSK-AES256-CBC-SHA",
+    "AES128-GCM-SHA256",
+    "AES256-GCM-SHA384",
+    "AES128-SHA",
+    "AES256-SHA",
+    "PSK-AES128-CBC-SHA",
+    "PSK-AES256-CBC-SHA",
+    "DES-CBC3-SHA",
+];
+
+/// The ECDH curves Envoy's TLS library accepts.
+const CURVES: &[&str] = &[
+    "X25519",
+    "P-256",
+    "prime256v1",
+    "P-384",
+    "P-521",
+    "X25519MLKEM768",
+];
+
+/// A list of names, without the ones Envoy would reject (each reported):
+/// one unknown name would make Envoy refuse the whole configuration.
+fn known_only(
+    cx: &mut Cx<'_>,
+    f: &mut Fields<'_>,
+    key: &str,
+    code: &'static str,
+    known: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in f.str_list(cx, key).unwrap_or_default() {
+        if known(&s.value) {
+            out.push(s.value);
+        } else {
+            cx.warning(
+                code,
+                &f.path(key),
+                Some(s.span),
+                format!(
+                    "`{}` is not known to Envoy's TLS library; it is left out",
+                    s.value
+                ),
+            );
+        }
+    }
+    out
 }
 
 fn tls_version(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Option<String> {
@@ -590,8 +669,6 @@ const MODULE_NOT_YET: &[&str] = &[
     "forward_client_cert_details",
     "header_case_overrides",
     "keepalive",
-    "load_balancer",
-    "resolver",
     "set_current_client_cert_details",
     "statsd",
     "use_proxy_proto",
@@ -670,6 +747,8 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         proper_case: c.bool(cx, "proper_case").unwrap_or(false),
         circuit_breakers: Vec::new(),
         access_log: super::observability::access_log_options(cx, &mut c),
+        resolver: c.str(cx, "resolver"),
+        load_balancer: super::resolvers::load_balancer(cx, &mut c),
         meta: None,
         ..Default::default()
     };
@@ -1009,12 +1088,13 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
         enable_ipv4: f.bool(cx, "enable_ipv4"),
         enable_ipv6: f.bool(cx, "enable_ipv6"),
         circuit_breakers: circuit_breakers(cx, f),
+        resolver: f.str(cx, "resolver"),
         port: port.as_ref().map(|p| p.value as u16).unwrap_or(0),
         port_span: port.as_ref().map(|p| p.span).unwrap_or(span),
         service: service?,
         meta,
     };
-    f.ignore(&["cluster_tag", "stats_name", "resolver", "v2ExplicitTLS"]);
+    f.ignore(&["cluster_tag", "stats_name", "v2ExplicitTLS"]);
     port?;
     Some(m)
 }
@@ -1030,13 +1110,14 @@ pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         cert_chain: None,
         private_key: None,
         ca_cert: None,
+        crl: None,
     };
     if let Some(mut data) = f.object(cx, "data") {
         for (key, slot) in [
             ("tls.crt", 0),
             ("tls.key", 1),
             ("ca.crt", 2),
-            ("user.key", 3),
+            ("user.key", 4),
             ("crl.pem", 3),
         ] {
             let Some(v) = data.str(cx, key) else { continue };
@@ -1056,6 +1137,7 @@ pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
                 0 => s.cert_chain = Some(decoded),
                 1 => s.private_key = Some(decoded),
                 2 => s.ca_cert = Some(decoded),
+                3 => s.crl = Some(decoded),
                 _ => {}
             }
         }
@@ -1070,6 +1152,9 @@ pub(crate) fn secret(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         }
         if let Some(v) = sd.str(cx, "ca.crt") {
             s.ca_cert = Some(v.value);
+        }
+        if let Some(v) = sd.str(cx, "crl.pem") {
+            s.crl = Some(v.value);
         }
         sd.finish(cx, "Secret stringData");
     }

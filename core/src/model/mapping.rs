@@ -120,7 +120,9 @@ pub struct Mapping {
     /// `labels`: rate-limit descriptors per domain.
     pub labels: super::Labels,
     pub priority: Option<String>,
-    pub resolver: Option<String>,
+    pub resolver: Option<Spanned<String>>,
+    pub load_balancer: Option<super::LoadBalancer>,
+    pub health_checks: Vec<super::HealthCheck>,
 }
 
 impl Mapping {
@@ -134,6 +136,7 @@ impl Mapping {
             enable_ipv4: t.enable_ipv4,
             enable_ipv6: t.enable_ipv6,
             circuit_breakers: t.circuit_breakers.clone(),
+            resolver: t.resolver.clone(),
             ..Default::default()
         }
     }
@@ -144,10 +147,7 @@ const IGNORED: &[&str] = &[
     "envoy_override",
     "bypass_error_response_overrides",
     "add_linkerd_headers",
-    "load_balancer",
-    "health_checks",
     "v3StatsName",
-    "v3health_checks",
     "use_websocket",
     "rate_limits",
     "modules",
@@ -457,7 +457,9 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         },
         labels: super::services::read_labels(cx, f),
         priority: f.str(cx, "priority").map(|s| s.value),
-        resolver: f.str(cx, "resolver").map(|s| s.value),
+        resolver: f.str(cx, "resolver"),
+        load_balancer: super::resolvers::load_balancer(cx, f),
+        health_checks: super::resolvers::health_checks(cx, f),
         prefix: prefix?,
         service: service?,
         meta,

@@ -12,12 +12,14 @@ mod kinds;
 mod mapping;
 mod observability;
 pub(crate) mod read;
+mod resolvers;
 mod services;
 
 pub use kinds::*;
 pub use mapping::*;
 pub use observability::*;
 pub use read::Spanned;
+pub use resolvers::*;
 pub use services::*;
 
 use crate::api::Options;
@@ -66,6 +68,11 @@ pub struct Objects {
     pub tracing_services: Vec<TracingService>,
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
+    pub resolvers: Vec<Resolver>,
+    /// Core Services (their ports), for endpoint routing.
+    pub services: Vec<Service>,
+    /// Endpoints and EndpointSlices, for endpoint routing.
+    pub endpoints: Vec<Endpoints>,
 }
 
 /// The getambassador.io kinds this version reads in full.
@@ -76,16 +83,16 @@ const TRANSLATED: &[&str] = &[
     "TLSContext",
     "Module",
     "TCPMapping",
+    "KubernetesEndpointResolver",
+    "KubernetesServiceResolver",
+    "ConsulResolver",
+];
+/// getambassador.io kinds Emissary knows that are accepted but not translated yet.
+const NOT_YET: &[&str] = &[
     "AuthService",
     "RateLimitService",
     "LogService",
     "TracingService",
-];
-/// getambassador.io kinds Emissary knows that are accepted but not translated yet.
-const NOT_YET: &[&str] = &[
-    "KubernetesEndpointResolver",
-    "KubernetesServiceResolver",
-    "ConsulResolver",
     "DevPortal",
 ];
 
@@ -324,17 +331,30 @@ fn load_node(
                         .insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
                 }
             }
-            "Service" | "Ingress" | "IngressClass" => {
-                top.ignore(&["spec"]);
+            "Service" | "Ingress" | "IngressClass" | "Endpoints" | "EndpointSlice" => {
                 match static_kind {
                     "Service" => kube.service(node, &meta.namespace, &meta.name),
                     "Ingress" => kube.ingress(node, &meta.name, &meta.namespace, &meta.labels),
-                    _ if !opts.single_namespace => {
+                    "IngressClass" if !opts.single_namespace => {
                         kube.ingress_class(node, &meta.name, &opts.ambassador_id)
                     }
                     _ => {}
                 }
-                if static_kind != "IngressClass" {
+                if matches!(static_kind, "Service" | "Endpoints" | "EndpointSlice") {
+                    match resolvers::k8s_object(&mut cx, &mut top, meta.clone()) {
+                        resolvers::K8sObject::Service(s) => out.services.push(s),
+                        resolvers::K8sObject::Endpoints(e) => out.endpoints.push(e),
+                    }
+                }
+                top.ignore(&[
+                    "spec",
+                    "data",
+                    "subsets",
+                    "endpoints",
+                    "addressType",
+                    "ports",
+                ]);
+                if matches!(static_kind, "Service" | "Ingress") {
                     let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
                     top.finish(&mut cx, static_kind);
                     for d in &docs {
@@ -483,6 +503,7 @@ fn load_spec(
         .append(&mut loaded.rate_limit_services);
     out.log_services.append(&mut loaded.log_services);
     out.tracing_services.append(&mut loaded.tracing_services);
+    out.resolvers.append(&mut loaded.resolvers);
 }
 
 fn read_spec(
@@ -525,6 +546,9 @@ fn read_spec(
         }
         "TracingService" => observability::tracing_service(cx, &mut spec, meta)
             .map(|s| out.tracing_services.push(s)),
+        "KubernetesServiceResolver" | "KubernetesEndpointResolver" | "ConsulResolver" => {
+            resolvers::resolver(cx, &mut spec, meta).map(|r| out.resolvers.push(r))
+        }
         other => {
             cx.warning(
                 "kind-not-supported",

@@ -6,6 +6,7 @@
 //! Envoy runs as is: routes inline, secrets static).
 
 mod cluster;
+mod endpoint;
 mod filters;
 pub mod json;
 mod listener;
@@ -66,9 +67,14 @@ pub fn build(ir: &Ir, mode: Mode) -> Resources {
         clusters: ir
             .clusters
             .values()
-            .map(|c| cluster::build(c, mode))
+            .map(|c| cluster::build(c, &ir.endpoints, mode))
             .collect(),
-        endpoints: Vec::new(),
+        // In static mode the endpoints are inline in `STATIC` clusters.
+        endpoints: if mode == Mode::Ads {
+            endpoint::build(ir)
+        } else {
+            Vec::new()
+        },
         secrets: ir.secrets.values().map(cluster::secret).collect(),
     }
 }

@@ -263,6 +263,9 @@ fn build(r: &ir::Route, m: Matcher, action: Action) -> rt::Route {
                     ..Default::default()
                 });
             }
+            if let Some(h) = &f.hash_policy {
+                ra.hash_policy = vec![hash_policy(h)];
+            }
             if let Some((cluster, pct)) = &f.mirror {
                 ra.request_mirror_policies = vec![rt::route_action::RequestMirrorPolicy {
                     cluster: cluster.clone(),
@@ -303,4 +306,29 @@ fn build(r: &ir::Route, m: Matcher, action: Action) -> rt::Route {
         }
     }
     out
+}
+
+/// A ring_hash / maglev route's hash policy.
+fn hash_policy(h: &crate::model::HashOn) -> rt::route_action::HashPolicy {
+    use crate::model::HashOn;
+    use rt::route_action::hash_policy as hp;
+    let spec = match h {
+        HashOn::Header(name) => hp::PolicySpecifier::Header(hp::Header {
+            header_name: name.clone(),
+            ..Default::default()
+        }),
+        HashOn::Cookie { name, path, ttl } => hp::PolicySpecifier::Cookie(hp::Cookie {
+            name: name.clone(),
+            path: path.clone().unwrap_or_default(),
+            ttl: ttl.as_deref().and_then(super::parse_duration),
+            ..Default::default()
+        }),
+        HashOn::SourceIp => {
+            hp::PolicySpecifier::ConnectionProperties(hp::ConnectionProperties { source_ip: true })
+        }
+    };
+    rt::route_action::HashPolicy {
+        policy_specifier: Some(spec),
+        ..Default::default()
+    }
 }
