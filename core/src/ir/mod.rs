@@ -55,6 +55,11 @@ pub struct HttpSettings {
     pub proper_case: bool,
     /// RE2 program size limit, also written to the bootstrap runtime.
     pub regex_max_size: u64,
+    pub forward_client_cert_details: Option<String>,
+    /// subject, cert, chain, dns, uri.
+    pub set_current_client_cert_details: Option<[bool; 5]>,
+    /// Listener per-connection buffer limit.
+    pub buffer_limit_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -46,6 +46,9 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
         headers_with_underscores_action: module.headers_with_underscores_action.clone(),
         proper_case: module.proper_case,
         regex_max_size: module.regex_max_size.unwrap_or(200),
+        forward_client_cert_details: module.forward_client_cert_details.clone(),
+        set_current_client_cert_details: module.set_current_client_cert_details,
+        buffer_limit_bytes: module.buffer_limit_bytes,
     };
     let internal = internal_mappings(&module, opts);
     let mut lw = Lower {

@@ -107,6 +107,10 @@ pub struct Module {
     pub probes: [Probe; 3],
     pub filters: ModuleFilters,
     pub suppress_envoy_headers: bool,
+    pub forward_client_cert_details: Option<String>,
+    /// `set_current_client_cert_details`: subject, cert, chain, dns, uri.
+    pub set_current_client_cert_details: Option<[bool; 5]>,
+    pub buffer_limit_bytes: Option<u64>,
     pub default_label_domain: Option<String>,
     /// `default_labels`: per domain, the entries prepended to every label group.
     pub default_labels: Vec<(String, Vec<super::LabelAction>)>,
@@ -659,17 +663,14 @@ const MODULE_NOT_YET: &[&str] = &[
     "admin_port",
     "allow_chunked_length",
     "auth_service",
-    "buffer_limit_bytes",
     "circuit_breakers",
     "cluster_idle_timeout_ms",
     "cluster_max_connection_lifetime_ms",
     "defaults",
     "envoy_validation_timeout",
     "error_response_overrides",
-    "forward_client_cert_details",
     "header_case_overrides",
     "keepalive",
-    "set_current_client_cert_details",
     "statsd",
     "use_proxy_proto",
     "x_forwarded_proto_redirect",
@@ -917,6 +918,40 @@ fn module_filters(cx: &mut Cx<'_>, c: &mut Fields<'_>, m: &mut Module) {
         (None, None) => None,
     };
     m.suppress_envoy_headers = c.bool(cx, "suppress_envoy_headers").unwrap_or(false);
+    m.buffer_limit_bytes = c
+        .uint(cx, "buffer_limit_bytes", u32::MAX as u64)
+        .map(|s| s.value);
+    m.forward_client_cert_details = c.str(cx, "forward_client_cert_details").and_then(|v| {
+        const VALID: &[&str] = &[
+            "SANITIZE",
+            "FORWARD_ONLY",
+            "APPEND_FORWARD",
+            "SANITIZE_SET",
+            "ALWAYS_FORWARD_ONLY",
+        ];
+        if VALID.contains(&v.value.as_str()) {
+            Some(v.value)
+        } else {
+            cx.error(
+                "module-value",
+                "spec.config.forward_client_cert_details",
+                Some(v.span),
+                format!("`{}` must be one of {}", v.value, VALID.join(", ")),
+            );
+            None
+        }
+    });
+    if let Some(mut d) = c.object(cx, "set_current_client_cert_details") {
+        let mut v = [false; 5];
+        for (i, k) in ["subject", "cert", "chain", "dns", "uri"]
+            .into_iter()
+            .enumerate()
+        {
+            v[i] = d.bool(cx, k).unwrap_or(false);
+        }
+        d.finish(cx, "set_current_client_cert_details");
+        m.set_current_client_cert_details = Some(v);
+    }
     m.default_label_domain = c
         .str(cx, "default_label_domain")
         .map(|s| s.value)

@@ -128,6 +128,7 @@ pub(crate) fn build(
         } else {
             0
         },
+        per_connection_buffer_limit_bytes: ir.http.buffer_limit_bytes.map(super::u32_value),
         ..Default::default()
     }
 }
@@ -223,6 +224,23 @@ fn http_connection_manager(
         }),
         common_http_protocol_options: common,
         max_request_headers_kb: s.max_request_headers_kb.map(super::u32_value),
+        forward_client_cert_details: s
+            .forward_client_cert_details
+            .as_deref()
+            .and_then(hcm::http_connection_manager::ForwardClientCertDetails::from_str_name)
+            .map_or(0, |v| v as i32),
+        set_current_client_cert_details: s.set_current_client_cert_details.map(
+            |[subject, cert, chain, dns, uri]| {
+                hcm::http_connection_manager::SetCurrentClientCertDetails {
+                    subject: Some(pbjson_types::BoolValue { value: subject }),
+                    cert,
+                    chain,
+                    dns,
+                    uri,
+                    ..Default::default()
+                }
+            },
+        ),
         ..Default::default()
     }
 }
