@@ -34,9 +34,6 @@ struct Inner {
     buckets: [u64; BUCKETS.len()],
     duration_sum: f64,
     duration_count: u64,
-    snapshot_version: u64,
-    /// Resource counts of the snapshot being served, by kind.
-    snapshot_resources: BTreeMap<&'static str, u64>,
     input_bytes: u64,
     /// Diagnostics of the latest translation, by severity.
     diagnostics: BTreeMap<&'static str, u64>,
@@ -62,12 +59,6 @@ impl Metrics {
         let mut m = self.inner.lock().expect("metrics lock");
         m.diagnostics = counts;
         m.input_bytes = input_bytes;
-    }
-
-    pub(crate) fn published(&self, version: u64, resources: BTreeMap<&'static str, u64>) {
-        let mut m = self.inner.lock().expect("metrics lock");
-        m.snapshot_version = version;
-        m.snapshot_resources = resources;
     }
 
     pub(crate) fn envoy_started(&self) {
@@ -119,22 +110,6 @@ impl Metrics {
             c = m.duration_count,
             s = m.duration_sum
         );
-        family(
-            out,
-            "emissary_snapshot_version",
-            "gauge",
-            "Version of the snapshot being served (0 before the first).",
-        );
-        let _ = writeln!(out, "emissary_snapshot_version {}", m.snapshot_version);
-        family(
-            out,
-            "emissary_snapshot_resources",
-            "gauge",
-            "Objects in the snapshot being served, by kind.",
-        );
-        for (kind, n) in &m.snapshot_resources {
-            let _ = writeln!(out, "emissary_snapshot_resources{{kind=\"{kind}\"}} {n}");
-        }
         family(
             out,
             "emissary_input_bytes",
@@ -228,6 +203,9 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
     let mut out = String::new();
     s.metrics.render(&mut out);
+    if let Some(snap) = s.snapshots.borrow().clone() {
+        snap.render_prometheus(&mut out);
+    }
     s.stats.render_prometheus(&mut out);
     (
         [(

@@ -11,7 +11,6 @@ mod backend;
 mod envoy;
 mod serve;
 mod source;
-mod stub;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};

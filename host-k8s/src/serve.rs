@@ -22,8 +22,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::admin::{Attempt, Metrics, ReportCell};
 use crate::source::{self, Source};
-use crate::stub::ads::{self, AdsStats};
-use crate::stub::snapshot::Snapshot;
+use emissary_k8s::ads::{self, AdsStats};
+use emissary_k8s::snapshot::{self, Snapshot};
 
 /// Which ADS variant the supervised Envoy asks for.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -145,7 +145,10 @@ async fn main(args: Args) -> Result<()> {
         metrics: Metrics::default(),
         report: Default::default(),
     });
+    // Two phases: Envoy and the translator stop first; the servers after
+    // Envoy is gone, so that it keeps its ADS stream while it drains.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (servers_stop_tx, servers_stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
@@ -163,11 +166,11 @@ async fn main(args: Args) -> Result<()> {
         ads_listener,
         snap_rx,
         shared.stats.clone(),
-        stopped(stop_rx.clone()),
+        stopped(servers_stop_rx.clone()),
     ));
     let admin_task = tokio::spawn({
         let app = crate::admin::router(shared.clone());
-        let stop = stopped(stop_rx.clone());
+        let stop = stopped(servers_stop_rx.clone());
         async move {
             axum::serve(admin_listener, app)
                 .with_graceful_shutdown(stop)
@@ -180,7 +183,7 @@ async fn main(args: Args) -> Result<()> {
             backends.push(tokio::spawn(crate::backend::serve(
                 SocketAddr::from(([127, 0, 0, 1], port)),
                 name.into(),
-                stopped(stop_rx.clone()),
+                stopped(servers_stop_rx.clone()),
             )));
         }
     }
@@ -225,6 +228,7 @@ async fn main(args: Args) -> Result<()> {
     if let Some(t) = envoy_task {
         log_outcome("envoy supervisor", t.await);
     }
+    let _ = servers_stop_tx.send(true);
     log_outcome("ADS server", ads_task.await);
     log_outcome(
         "admin server",
@@ -394,31 +398,34 @@ impl Translator {
                 self.record(shared, attempt, false);
             }
             Verdict::Use => {
-                let version = self.version + 1;
-                let snap = Snapshot::from_translation(version, &t);
-                let resources = BTreeMap::from([
-                    ("listeners", t.ir.listeners.len() as u64),
-                    ("routes", t.ir.routes.len() as u64),
-                    ("clusters", t.ir.clusters.len() as u64),
-                    ("secrets", t.ir.secrets.len() as u64),
-                ]);
+                let snap = Snapshot::from_translation(self.version + 1, &t);
                 self.listeners = t.ir.listeners.len();
                 drop(t);
-                self.version = version;
                 self.input_hash = Some(hash);
-                shared.snapshots.send_replace(Some(Arc::new(snap)));
-                shared.metrics.published(version, resources);
+                let current = shared.snapshots.borrow().clone();
                 let took = started.elapsed();
+                attempt.duration_ms = took.as_secs_f64() * 1e3;
+                if current.is_some_and(|c| same_content(&c, &snap)) {
+                    tracing::info!(
+                        version = self.version,
+                        "translation unchanged; version kept"
+                    );
+                    shared.metrics.translated("unchanged", took);
+                    attempt.outcome = "unchanged";
+                    self.record(shared, attempt, false);
+                    return;
+                }
+                self.version += 1;
+                shared.snapshots.send_replace(Some(Arc::new(snap)));
                 shared.metrics.translated("published", took);
                 tracing::info!(
-                    version,
+                    version = self.version,
                     took_ms = took.as_millis() as u64,
                     errors = attempt.errors,
                     warnings = attempt.warnings,
                     "snapshot published"
                 );
                 attempt.outcome = "published";
-                attempt.duration_ms = took.as_secs_f64() * 1e3;
                 self.record(shared, attempt, true);
             }
         }
@@ -431,6 +438,13 @@ impl Translator {
         }
         r.last = Some(attempt);
     }
+}
+
+/// True when two snapshots hold the same resources (their per-type digests agree).
+fn same_content(a: &Snapshot, b: &Snapshot) -> bool {
+    snapshot::TYPE_ORDER
+        .iter()
+        .all(|t| a.resources(t).map(|r| &r.digest) == b.resources(t).map(|r| &r.digest))
 }
 
 /// A fingerprint of everything a translation depends on.

@@ -1,0 +1,335 @@
+//! Incremental (delta) ADS: responses carry only the resources that changed
+//! since what the client has, and the names of those it must drop.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use emissary_core::xds::pb::envoy::service::discovery::v3::Resource as DeltaResource;
+use tonic::Streaming;
+
+use super::stats::Protocol;
+use super::{AdsStats, DeltaDiscoveryRequest, DeltaDiscoveryResponse, Event, StreamIo};
+use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Snapshot, TYPE_ORDER};
+
+/// Responses of one type remembered while unanswered (older ones are
+/// dropped: their answers will be treated as stale).
+const MAX_OUTSTANDING: usize = 8;
+
+/// A response not answered yet.
+struct Outstanding {
+    nonce: String,
+    version: String,
+    /// Names of the resources it carried (updated or removed).
+    names: Vec<String>,
+    snapshot: Arc<Snapshot>,
+}
+
+#[derive(Default)]
+struct Subscription {
+    wildcard: bool,
+    names: BTreeSet<String>,
+    /// What the client has, name → version: what it told us at the start
+    /// plus everything sent since (rejected content included, so that it is
+    /// not sent again).
+    has: BTreeMap<String, String>,
+    /// The first request of this type awaits an answer.
+    respond: bool,
+    /// Some response of this type was sent.
+    sent_any: bool,
+    outstanding: VecDeque<Outstanding>,
+    /// The last answer was a NACK.
+    rejected: bool,
+}
+
+struct Stream {
+    id: u64,
+    node: String,
+    stats: Arc<AdsStats>,
+    subs: BTreeMap<&'static str, Subscription>,
+}
+
+pub(super) async fn run(
+    mut inbound: Streaming<DeltaDiscoveryRequest>,
+    mut io: StreamIo<DeltaDiscoveryResponse>,
+    stats: Arc<AdsStats>,
+) {
+    let Some(first) = io.first(&mut inbound).await else {
+        return;
+    };
+    let node = super::node_id(first.node.as_ref());
+    let id = stats.open(&node, Protocol::Delta);
+    tracing::info!(node, stream = id, "Envoy connected (delta ADS)");
+    let mut stream = Stream {
+        id,
+        node,
+        stats: stats.clone(),
+        subs: BTreeMap::new(),
+    };
+    stream.handle(first);
+    let mut snapshot = io.snapshot();
+    loop {
+        if let Some(s) = &snapshot {
+            let responses = stream.respond(s);
+            if !io.send(responses).await {
+                break;
+            }
+        }
+        match io.next(&mut inbound).await {
+            Event::Request(r) => stream.handle(r),
+            Event::Snapshot => snapshot = io.snapshot(),
+            Event::End => break,
+        }
+    }
+    tracing::info!(
+        node = stream.node,
+        stream = id,
+        "Envoy disconnected (delta ADS)"
+    );
+    stats.close(id);
+}
+
+impl Stream {
+    fn handle(&mut self, req: DeltaDiscoveryRequest) {
+        let Some(type_url) = TYPE_ORDER.iter().copied().find(|t| *t == req.type_url) else {
+            tracing::debug!(
+                node = self.node,
+                type_url = req.type_url,
+                "request for an unknown type ignored"
+            );
+            return;
+        };
+        let first = !self.subs.contains_key(type_url);
+        let sub = self.subs.entry(type_url).or_default();
+        if first {
+            sub.respond = true;
+            sub.has = req.initial_resource_versions.clone().into_iter().collect();
+            // Legacy wildcard: a first LDS/CDS request that names nothing.
+            sub.wildcard =
+                req.resource_names_subscribe.is_empty() && snapshot::is_wildcard_type(type_url);
+        }
+        if !req.response_nonce.is_empty() {
+            self.answer(type_url, &req);
+        }
+        let sub = self.subs.get_mut(type_url).expect("subscribed");
+        for n in req.resource_names_subscribe {
+            if n == "*" {
+                sub.wildcard = true;
+            } else {
+                sub.names.insert(n);
+            }
+        }
+        for n in req.resource_names_unsubscribe {
+            if n == "*" {
+                sub.wildcard = false;
+                let names = &sub.names;
+                sub.has.retain(|k, _| names.contains(k));
+            } else {
+                sub.names.remove(&n);
+                if !sub.wildcard {
+                    sub.has.remove(&n);
+                }
+            }
+        }
+        self.check_ready();
+    }
+
+    /// An ACK or NACK of the response with `req.response_nonce`.
+    fn answer(&mut self, type_url: &'static str, req: &DeltaDiscoveryRequest) {
+        let sub = self.subs.get_mut(type_url).expect("subscribed");
+        let Some(i) = sub
+            .outstanding
+            .iter()
+            .position(|o| o.nonce == req.response_nonce)
+        else {
+            tracing::debug!(
+                node = self.node,
+                type_url,
+                nonce = req.response_nonce,
+                "stale nonce: ACK/NACK ignored"
+            );
+            return;
+        };
+        // Envoy answers in order: anything older was answered already.
+        let answered = sub.outstanding.drain(..=i).next_back().expect("non-empty");
+        match &req.error_detail {
+            None => {
+                sub.rejected = false;
+                self.stats.acked(self.id, type_url, &answered.version);
+            }
+            Some(e) => {
+                sub.rejected = true;
+                let nack = super::nack_report(
+                    &answered.version,
+                    &answered.nonce,
+                    &e.message,
+                    &answered.names,
+                    |n| {
+                        answered
+                            .snapshot
+                            .get(type_url, n)
+                            .map(|r| r.sources.clone())
+                            .unwrap_or_default()
+                    },
+                );
+                super::log_nack(&self.node, type_url, &nack);
+                self.stats.nacked(self.id, type_url, nack);
+            }
+        }
+        if let Some(newest) = sub.outstanding.back() {
+            // Still waiting for a later response of this type.
+            self.stats.set_pending(self.id, type_url, &newest.nonce);
+        }
+    }
+
+    /// Clusters, listeners and every other subscribed type answered with an
+    /// ACK: the Envoy runs a snapshot.
+    fn check_ready(&self) {
+        let all = [CLUSTER, LISTENER]
+            .iter()
+            .all(|t| self.subs.contains_key(t))
+            && self
+                .subs
+                .values()
+                .all(|s| s.sent_any && s.outstanding.is_empty() && !s.rejected);
+        if all {
+            self.stats.set_ready();
+        }
+    }
+
+    /// Listeners and routes run what they were last sent, with nothing more
+    /// to send: clusters they no longer use can be removed.
+    fn settled(&self, snapshot: &Snapshot) -> bool {
+        [LISTENER, ROUTE].iter().all(|t| match self.subs.get(t) {
+            None => true,
+            Some(sub) => {
+                sub.outstanding.is_empty()
+                    && !sub.rejected
+                    && updates(sub, t, snapshot).is_empty()
+                    && removals(sub, t, snapshot).is_empty()
+            }
+        })
+    }
+
+    /// The responses due for this snapshot: every type's adds and updates,
+    /// in push order, then every type's removals (those of clusters only once
+    /// listeners and routes are settled).
+    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
+        let mut out = Vec::new();
+        for type_url in TYPE_ORDER {
+            let Some(sub) = self.subs.get(type_url) else {
+                continue;
+            };
+            let changed: Vec<DeltaResource> = updates(sub, type_url, snapshot)
+                .into_iter()
+                .map(|r| DeltaResource {
+                    name: r.name.clone(),
+                    version: r.version.clone(),
+                    resource: Some(r.any.clone()),
+                    ..Default::default()
+                })
+                .collect();
+            if changed.is_empty() && !sub.respond {
+                continue;
+            }
+            out.push(self.push(type_url, snapshot, changed, Vec::new()));
+        }
+        let settled = self.settled(snapshot);
+        for type_url in TYPE_ORDER {
+            let Some(sub) = self.subs.get(type_url) else {
+                continue;
+            };
+            if type_url == CLUSTER && !settled {
+                continue;
+            }
+            let removed = removals(sub, type_url, snapshot);
+            if !removed.is_empty() {
+                out.push(self.push(type_url, snapshot, Vec::new(), removed));
+            }
+        }
+        out
+    }
+
+    fn push(
+        &mut self,
+        type_url: &'static str,
+        snapshot: &Arc<Snapshot>,
+        resources: Vec<DeltaResource>,
+        removed: Vec<String>,
+    ) -> DeltaDiscoveryResponse {
+        let sub = self.subs.get_mut(type_url).expect("subscribed");
+        let nonce = super::nonce();
+        let version = snapshot.version_info();
+        for r in &resources {
+            sub.has.insert(r.name.clone(), r.version.clone());
+        }
+        for n in &removed {
+            sub.has.remove(n);
+        }
+        let names = resources
+            .iter()
+            .map(|r| r.name.clone())
+            .chain(removed.iter().cloned())
+            .collect();
+        sub.outstanding.push_back(Outstanding {
+            nonce: nonce.clone(),
+            version: version.clone(),
+            names,
+            snapshot: snapshot.clone(),
+        });
+        if sub.outstanding.len() > MAX_OUTSTANDING {
+            sub.outstanding.pop_front();
+        }
+        sub.respond = false;
+        sub.sent_any = true;
+        self.stats
+            .pushed(self.id, type_url, &nonce, resources.len());
+        tracing::debug!(
+            node = self.node,
+            type_url,
+            version,
+            nonce,
+            resources = resources.len(),
+            removed = removed.len(),
+            "push"
+        );
+        DeltaDiscoveryResponse {
+            system_version_info: version,
+            resources,
+            type_url: type_url.to_string(),
+            removed_resources: removed,
+            nonce,
+            ..Default::default()
+        }
+    }
+}
+
+/// Subscribed resources of the snapshot whose version the client lacks.
+fn updates<'a>(
+    sub: &Subscription,
+    type_url: &str,
+    snapshot: &'a Snapshot,
+) -> Vec<&'a snapshot::Resource> {
+    let Some(all) = snapshot.resources(type_url) else {
+        return Vec::new();
+    };
+    let differs = |r: &&snapshot::Resource| sub.has.get(&r.name) != Some(&r.version);
+    if sub.wildcard {
+        all.resources.values().filter(differs).collect()
+    } else {
+        sub.names
+            .iter()
+            .filter_map(|n| all.resources.get(n))
+            .filter(differs)
+            .collect()
+    }
+}
+
+/// Names the client has that the snapshot no longer holds.
+fn removals(sub: &Subscription, type_url: &str, snapshot: &Snapshot) -> Vec<String> {
+    let all = snapshot.resources(type_url);
+    sub.has
+        .keys()
+        .filter(|n| all.is_none_or(|a| !a.resources.contains_key(*n)))
+        .cloned()
+        .collect()
+}

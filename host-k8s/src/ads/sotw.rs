@@ -1,0 +1,284 @@
+//! State-of-the-world ADS: every response carries the complete set of a
+//! type's resources that the Envoy subscribed to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tonic::Streaming;
+
+use super::stats::Protocol;
+use super::{AdsStats, DiscoveryRequest, DiscoveryResponse, Event, StreamIo};
+use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Resource, Snapshot, TYPE_ORDER};
+
+/// Name → per-resource version: what a response held.
+type Content = BTreeMap<String, String>;
+
+/// The last response of one type.
+struct Sent {
+    nonce: String,
+    version: String,
+    content: Content,
+    /// Where its resources' sources can be looked up.
+    snapshot: Arc<Snapshot>,
+}
+
+#[derive(Default)]
+struct Subscription {
+    wildcard: bool,
+    names: BTreeSet<String>,
+    /// A request with no nonce (the first for this type) awaits an answer.
+    respond: bool,
+    sent: Option<Sent>,
+    /// The last response is not answered yet.
+    pending: bool,
+    /// The last answer was a NACK.
+    rejected: bool,
+    /// Content the Envoy rejected: not sent again.
+    nacked: Option<Content>,
+}
+
+struct Stream {
+    id: u64,
+    node: String,
+    stats: Arc<AdsStats>,
+    subs: BTreeMap<&'static str, Subscription>,
+    /// Clusters gone from the snapshot that are still sent until the
+    /// listeners and routes that used them are replaced.
+    retained: BTreeMap<String, Resource>,
+}
+
+pub(super) async fn run(
+    mut inbound: Streaming<DiscoveryRequest>,
+    mut io: StreamIo<DiscoveryResponse>,
+    stats: Arc<AdsStats>,
+) {
+    let Some(first) = io.first(&mut inbound).await else {
+        return;
+    };
+    let node = super::node_id(first.node.as_ref());
+    let id = stats.open(&node, Protocol::Sotw);
+    tracing::info!(node, stream = id, "Envoy connected (SotW ADS)");
+    let mut stream = Stream {
+        id,
+        node,
+        stats: stats.clone(),
+        subs: BTreeMap::new(),
+        retained: BTreeMap::new(),
+    };
+    stream.handle(first);
+    let mut snapshot = io.snapshot();
+    loop {
+        if let Some(s) = &snapshot {
+            let responses = stream.respond(s);
+            if !io.send(responses).await {
+                break;
+            }
+        }
+        match io.next(&mut inbound).await {
+            Event::Request(r) => stream.handle(r),
+            Event::Snapshot => snapshot = io.snapshot(),
+            Event::End => break,
+        }
+    }
+    tracing::info!(
+        node = stream.node,
+        stream = id,
+        "Envoy disconnected (SotW ADS)"
+    );
+    stats.close(id);
+}
+
+impl Stream {
+    fn handle(&mut self, req: DiscoveryRequest) {
+        let Some(type_url) = TYPE_ORDER.iter().copied().find(|t| *t == req.type_url) else {
+            tracing::debug!(
+                node = self.node,
+                type_url = req.type_url,
+                "request for an unknown type ignored"
+            );
+            return;
+        };
+        let sub = self.subs.entry(type_url).or_default();
+        if req.response_nonce.is_empty() {
+            // A first request for this type (on this stream): answer it even
+            // if the content is what was sent before.
+            sub.respond = true;
+        } else {
+            let Some(sent) = sub.sent.as_ref().filter(|s| s.nonce == req.response_nonce) else {
+                tracing::debug!(
+                    node = self.node,
+                    type_url,
+                    nonce = req.response_nonce,
+                    "stale nonce ignored"
+                );
+                return;
+            };
+            if sub.pending {
+                sub.pending = false;
+                let error = match &req.error_detail {
+                    Some(e) => Some(e.message.clone()),
+                    None if req.version_info != sent.version => Some(format!(
+                        "version_info {:?} does not match the version sent, {:?}",
+                        req.version_info, sent.version
+                    )),
+                    None => None,
+                };
+                match error {
+                    None => {
+                        sub.rejected = false;
+                        self.stats.acked(self.id, type_url, &sent.version);
+                    }
+                    Some(message) => {
+                        sub.rejected = true;
+                        sub.nacked = Some(sent.content.clone());
+                        let names: Vec<String> = sent.content.keys().cloned().collect();
+                        let nack =
+                            super::nack_report(&sent.version, &sent.nonce, &message, &names, |n| {
+                                sent.snapshot
+                                    .get(type_url, n)
+                                    .or_else(|| self.retained.get(n))
+                                    .map(|r| r.sources.clone())
+                                    .unwrap_or_default()
+                            });
+                        super::log_nack(&self.node, type_url, &nack);
+                        self.stats.nacked(self.id, type_url, nack);
+                    }
+                }
+            }
+        }
+        let names: BTreeSet<String> = req.resource_names.into_iter().collect();
+        sub.wildcard =
+            names.contains("*") || (names.is_empty() && snapshot::is_wildcard_type(type_url));
+        sub.names = names;
+        self.check_ready();
+    }
+
+    /// Clusters, listeners and every other subscribed type answered with an
+    /// ACK: the Envoy runs a snapshot.
+    fn check_ready(&self) {
+        let all = [CLUSTER, LISTENER]
+            .iter()
+            .all(|t| self.subs.contains_key(t))
+            && self
+                .subs
+                .values()
+                .all(|s| s.sent.is_some() && !s.pending && !s.rejected);
+        if all {
+            self.stats.set_ready();
+        }
+    }
+
+    /// Listeners and routes run what they were last sent: clusters they no
+    /// longer use can go.
+    fn settled(&self, snapshot: &Snapshot) -> bool {
+        [LISTENER, ROUTE].iter().all(|t| match self.subs.get(t) {
+            None => true,
+            Some(sub) => {
+                !sub.pending
+                    && !sub.rejected
+                    && sub
+                        .sent
+                        .as_ref()
+                        .is_some_and(|s| s.content == content(&select(sub, t, snapshot)))
+            }
+        })
+    }
+
+    /// The responses due for this snapshot, in push order.
+    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
+        let settled = self.settled(snapshot);
+        let mut out = Vec::new();
+        for type_url in TYPE_ORDER {
+            if !self.subs.contains_key(type_url) {
+                continue;
+            }
+            if type_url == CLUSTER {
+                self.update_retained(settled, snapshot);
+            }
+            let sub = &self.subs[type_url];
+            let mut resources = select(sub, type_url, snapshot);
+            if type_url == CLUSTER && !self.retained.is_empty() {
+                resources.extend(self.retained.values());
+                resources.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+            let desired = content(&resources);
+            let changed = sub.sent.as_ref().is_none_or(|s| s.content != desired);
+            if !sub.respond && (!changed || sub.nacked.as_ref() == Some(&desired)) {
+                continue;
+            }
+            let nonce = super::nonce();
+            let version = snapshot.version_info();
+            out.push(DiscoveryResponse {
+                version_info: version.clone(),
+                resources: resources.iter().map(|r| r.any.clone()).collect(),
+                type_url: type_url.to_string(),
+                nonce: nonce.clone(),
+                ..Default::default()
+            });
+            self.stats
+                .pushed(self.id, type_url, &nonce, resources.len());
+            tracing::debug!(
+                node = self.node,
+                type_url,
+                version,
+                nonce,
+                resources = resources.len(),
+                "push"
+            );
+            let sub = self.subs.get_mut(type_url).expect("subscribed");
+            sub.respond = false;
+            sub.pending = true;
+            sub.sent = Some(Sent {
+                nonce,
+                version,
+                content: desired,
+                snapshot: snapshot.clone(),
+            });
+        }
+        out
+    }
+
+    /// Recomputes the clusters sent before that the snapshot lost and that
+    /// listeners and routes may still use (none once they are settled).
+    fn update_retained(&mut self, settled: bool, snapshot: &Snapshot) {
+        let sent = self.subs.get(CLUSTER).and_then(|s| s.sent.as_ref());
+        let kept = match sent {
+            Some(sent) if !settled => sent
+                .content
+                .keys()
+                .filter(|name| snapshot.get(CLUSTER, name).is_none())
+                .filter_map(|name| {
+                    let r = sent
+                        .snapshot
+                        .get(CLUSTER, name)
+                        .or_else(|| self.retained.get(name))?;
+                    Some((name.clone(), r.clone()))
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        self.retained = kept;
+    }
+}
+
+/// The resources of `type_url` in `snapshot` that `sub` asks for.
+fn select<'a>(sub: &Subscription, type_url: &str, snapshot: &'a Snapshot) -> Vec<&'a Resource> {
+    let Some(all) = snapshot.resources(type_url) else {
+        return Vec::new();
+    };
+    if sub.wildcard {
+        all.resources.values().collect()
+    } else {
+        sub.names
+            .iter()
+            .filter_map(|n| all.resources.get(n))
+            .collect()
+    }
+}
+
+fn content(resources: &[&Resource]) -> Content {
+    resources
+        .iter()
+        .map(|r| (r.name.clone(), r.version.clone()))
+        .collect()
+}

@@ -1,0 +1,321 @@
+//! What the ADS server knows about its Envoys, for readiness, a debug
+//! endpoint and Prometheus metrics.
+//!
+//! One entry per ADS stream (an Envoy's node id can appear on several streams,
+//! e.g. across reconnects or when several Envoys share an id). Entries of
+//! closed streams are kept, marked disconnected, up to
+//! [`MAX_CLOSED_STREAMS`], so the last NACK of an Envoy that went away can
+//! still be read.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::snapshot::TYPE_ORDER;
+
+/// How many closed streams' entries are kept.
+pub const MAX_CLOSED_STREAMS: usize = 64;
+
+/// The last rejection of one type by one Envoy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nack {
+    /// The snapshot version of the rejected response.
+    pub version: String,
+    /// The rejected response's nonce.
+    pub nonce: String,
+    /// Envoy's error message (`error_detail.message`).
+    pub message: String,
+    /// Names of the resources the rejection is about: those of the rejected
+    /// response that the message mentions, else all of them (capped).
+    pub resources: Vec<String>,
+    /// The source objects of those resources (`Kind/namespace/name`).
+    pub sources: Vec<String>,
+}
+
+/// The xDS protocol variant of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    Sotw,
+    Delta,
+}
+
+impl Protocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Sotw => "sotw",
+            Protocol::Delta => "delta",
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct TypeState {
+    acked_version: Option<String>,
+    pending_nonce: Option<String>,
+    last_nack: Option<Nack>,
+}
+
+#[derive(Debug)]
+struct StreamEntry {
+    node: String,
+    protocol: Protocol,
+    connected: bool,
+    types: BTreeMap<String, TypeState>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    pushes: u64,
+    acks: u64,
+    nacks: u64,
+    resources_sent: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// By stream id (increasing: the oldest closed ones are dropped first).
+    streams: BTreeMap<u64, StreamEntry>,
+    /// By type URL (only the known types).
+    counters: BTreeMap<&'static str, Counters>,
+    next_stream: u64,
+}
+
+/// Shared ADS statistics: per stream state and counters per type URL.
+/// `Send + Sync`; share it in an `Arc` between the ADS server and whatever
+/// reports on it.
+#[derive(Debug, Default)]
+pub struct AdsStats {
+    inner: Mutex<Inner>,
+    ready: AtomicBool,
+}
+
+impl AdsStats {
+    /// Empty statistics, not ready.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True once some Envoy has ACKed a snapshot: on one stream, clusters,
+    /// listeners and every other type it subscribed to were ACKed with
+    /// nothing pending. Stays true.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Per stream: node id, protocol (`sotw` or `delta`), whether connected,
+    /// and per type URL the ACKed version, the nonce awaiting an answer and
+    /// the last NACK; plus the counters per type URL and the number of
+    /// connected Envoys:
+    ///
+    /// ```json
+    /// {"ready": true, "connected": 1,
+    ///  "nodes": [{"id": "envoy-1", "stream": 3, "protocol": "sotw", "connected": true,
+    ///             "types": {"type.googleapis.com/…Cluster": {"acked_version": "4",
+    ///                       "pending_nonce": null, "last_nack": null}}}],
+    ///  "counters": {"type.googleapis.com/…Cluster": {"pushes": 2, "acks": 2,
+    ///               "nacks": 0, "resources_sent": 6}}}
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let inner = self.lock();
+        let nodes: Vec<Value> = inner
+            .streams
+            .iter()
+            .map(|(id, s)| {
+                let types: serde_json::Map<String, Value> = s
+                    .types
+                    .iter()
+                    .map(|(t, st)| {
+                        let nack = st.last_nack.as_ref().map(|n| {
+                            json!({
+                                "version": n.version,
+                                "nonce": n.nonce,
+                                "message": n.message,
+                                "resources": n.resources,
+                                "sources": n.sources,
+                            })
+                        });
+                        (
+                            t.clone(),
+                            json!({
+                                "acked_version": st.acked_version,
+                                "pending_nonce": st.pending_nonce,
+                                "last_nack": nack,
+                            }),
+                        )
+                    })
+                    .collect();
+                json!({
+                    "id": s.node,
+                    "stream": id,
+                    "protocol": s.protocol.as_str(),
+                    "connected": s.connected,
+                    "types": types,
+                })
+            })
+            .collect();
+        let counters: serde_json::Map<String, Value> = TYPE_ORDER
+            .iter()
+            .map(|t| {
+                let c = inner.counters.get(t).copied().unwrap_or_default();
+                (
+                    (*t).to_string(),
+                    json!({
+                        "pushes": c.pushes,
+                        "acks": c.acks,
+                        "nacks": c.nacks,
+                        "resources_sent": c.resources_sent,
+                    }),
+                )
+            })
+            .collect();
+        json!({
+            "ready": self.ready(),
+            "connected": inner.streams.values().filter(|s| s.connected).count(),
+            "nodes": nodes,
+            "counters": counters,
+        })
+    }
+
+    /// Appends Prometheus text: counters `emissary_xds_pushes_total`,
+    /// `emissary_xds_acks_total`, `emissary_xds_nacks_total` and
+    /// `emissary_xds_resources_sent_total` by `type_url`, and the gauge
+    /// `emissary_xds_connected_envoys`.
+    pub fn render_prometheus(&self, out: &mut String) {
+        let inner = self.lock();
+        type Field = fn(&Counters) -> u64;
+        let families: [(&str, &str, Field); 4] = [
+            (
+                "emissary_xds_pushes_total",
+                "xDS responses sent to Envoys, by type.",
+                |c| c.pushes,
+            ),
+            (
+                "emissary_xds_acks_total",
+                "xDS responses Envoys accepted, by type.",
+                |c| c.acks,
+            ),
+            (
+                "emissary_xds_nacks_total",
+                "xDS responses Envoys rejected, by type.",
+                |c| c.nacks,
+            ),
+            (
+                "emissary_xds_resources_sent_total",
+                "Resources sent to Envoys in xDS responses, by type.",
+                |c| c.resources_sent,
+            ),
+        ];
+        for (name, help, field) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for t in TYPE_ORDER {
+                let c = inner.counters.get(t).copied().unwrap_or_default();
+                let _ = writeln!(out, "{name}{{type_url=\"{t}\"}} {}", field(&c));
+            }
+        }
+        let connected = inner.streams.values().filter(|s| s.connected).count();
+        let _ = writeln!(
+            out,
+            "# HELP emissary_xds_connected_envoys ADS streams currently open.\n\
+             # TYPE emissary_xds_connected_envoys gauge\n\
+             emissary_xds_connected_envoys {connected}"
+        );
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Nothing here can leave the data half-updated; a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new stream; returns its id.
+    pub(crate) fn open(&self, node: &str, protocol: Protocol) -> u64 {
+        let mut inner = self.lock();
+        inner.next_stream += 1;
+        let id = inner.next_stream;
+        inner.streams.insert(
+            id,
+            StreamEntry {
+                node: node.to_string(),
+                protocol,
+                connected: true,
+                types: BTreeMap::new(),
+            },
+        );
+        id
+    }
+
+    /// Marks a stream closed and forgets the oldest closed streams.
+    pub(crate) fn close(&self, stream: u64) {
+        let mut inner = self.lock();
+        if let Some(s) = inner.streams.get_mut(&stream) {
+            s.connected = false;
+        }
+        let closed: Vec<u64> = inner
+            .streams
+            .iter()
+            .filter(|(_, s)| !s.connected)
+            .map(|(id, _)| *id)
+            .collect();
+        if closed.len() > MAX_CLOSED_STREAMS {
+            for id in &closed[..closed.len() - MAX_CLOSED_STREAMS] {
+                inner.streams.remove(id);
+            }
+        }
+    }
+
+    fn with_type(&self, stream: u64, type_url: &str, f: impl FnOnce(&mut TypeState)) {
+        let mut inner = self.lock();
+        if let Some(s) = inner.streams.get_mut(&stream) {
+            f(s.types.entry(type_url.to_string()).or_default());
+        }
+    }
+
+    fn count(&self, type_url: &str, f: impl FnOnce(&mut Counters)) {
+        if let Some(t) = TYPE_ORDER.iter().find(|t| **t == type_url) {
+            f(self.lock().counters.entry(t).or_default());
+        }
+    }
+
+    /// A response was sent.
+    pub(crate) fn pushed(&self, stream: u64, type_url: &str, nonce: &str, resources: usize) {
+        self.count(type_url, |c| {
+            c.pushes += 1;
+            c.resources_sent += resources as u64;
+        });
+        self.with_type(stream, type_url, |t| {
+            t.pending_nonce = Some(nonce.to_string());
+        });
+    }
+
+    /// A response sent earlier still awaits its answer.
+    pub(crate) fn set_pending(&self, stream: u64, type_url: &str, nonce: &str) {
+        self.with_type(stream, type_url, |t| {
+            t.pending_nonce = Some(nonce.to_string());
+        });
+    }
+
+    /// The response with the pending nonce was accepted.
+    pub(crate) fn acked(&self, stream: u64, type_url: &str, version: &str) {
+        self.count(type_url, |c| c.acks += 1);
+        self.with_type(stream, type_url, |t| {
+            t.pending_nonce = None;
+            t.acked_version = Some(version.to_string());
+        });
+    }
+
+    /// The response with the pending nonce was rejected.
+    pub(crate) fn nacked(&self, stream: u64, type_url: &str, nack: Nack) {
+        self.count(type_url, |c| c.nacks += 1);
+        self.with_type(stream, type_url, |t| {
+            t.pending_nonce = None;
+            t.last_nack = Some(nack);
+        });
+    }
+
+    /// Some stream has every subscribed type ACKed.
+    pub(crate) fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+}

@@ -1,0 +1,412 @@
+//! Versioned snapshots of the Envoy configuration the ADS server hands out.
+//!
+//! A [`Snapshot`] is built once per good translation
+//! ([`Snapshot::from_translation`]) and shared read-only (`Arc`) by every ADS
+//! stream. It holds, per xDS type URL, the resources by name, each already
+//! packed as an `Any` with a per-resource version (a hash of its encoded
+//! bytes) and the source objects it came from (for NACK reports). Streams
+//! compare per-resource versions to decide what changed, so a snapshot whose
+//! content is unchanged for a type causes no push of that type.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use emissary_core::Translation;
+use emissary_core::diag::ObjectRef;
+use emissary_core::ir::{ChainKind, Ir};
+use emissary_core::xds::pb::Any;
+use emissary_core::xds::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
+use emissary_core::xds::{self, Mode};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+/// `type.googleapis.com/envoy.config.listener.v3.Listener` (LDS).
+pub const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
+/// `type.googleapis.com/envoy.config.route.v3.RouteConfiguration` (RDS).
+pub const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+/// `type.googleapis.com/envoy.config.cluster.v3.Cluster` (CDS).
+pub const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+/// `type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment` (EDS).
+pub const ENDPOINT: &str = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+/// `type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret` (SDS).
+pub const SECRET: &str = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+
+/// Every type a snapshot holds, in make-before-break push order: clusters
+/// first, then their endpoints, then secrets, then listeners, then the route
+/// configurations the listeners name.
+pub const TYPE_ORDER: [&str; 5] = [CLUSTER, ENDPOINT, SECRET, LISTENER, ROUTE];
+
+/// Whether an empty `resource_names` list means "everything" for this type
+/// (LDS and CDS; the other types are requested by name).
+pub fn is_wildcard_type(type_url: &str) -> bool {
+    type_url == LISTENER || type_url == CLUSTER
+}
+
+/// A short human name for a type URL (`clusters`, `listeners`, …), as used in
+/// [`Snapshot::to_json`].
+pub fn type_short_name(type_url: &str) -> &'static str {
+    match type_url {
+        LISTENER => "listeners",
+        ROUTE => "routes",
+        CLUSTER => "clusters",
+        ENDPOINT => "endpoints",
+        SECRET => "secrets",
+        _ => "unknown",
+    }
+}
+
+/// One resource, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// The resource's name (`cluster_name` for a ClusterLoadAssignment).
+    pub name: String,
+    /// Hex content hash of the encoded message: changes iff the bytes change.
+    pub version: String,
+    /// The encoded message.
+    pub any: Any,
+    /// The objects it came from, as `Kind/namespace/name`, sorted; empty
+    /// when the IR does not record them.
+    pub sources: Vec<String>,
+}
+
+/// The resources of one type, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TypeResources {
+    /// By name.
+    pub resources: BTreeMap<String, Resource>,
+    /// Hex hash over every name and version: equal iff the contents are.
+    pub digest: String,
+    /// Total encoded bytes.
+    pub bytes: usize,
+}
+
+/// Count and size of one type's resources, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeStats {
+    /// The type URL.
+    pub type_url: &'static str,
+    /// Number of resources.
+    pub count: usize,
+    /// Their encoded size in bytes.
+    pub bytes: usize,
+}
+
+/// One complete, immutable configuration with a version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Increases with every new snapshot; sent as `version_info`.
+    pub version: u64,
+    /// Indexed like [`TYPE_ORDER`].
+    types: [TypeResources; 5],
+}
+
+impl Snapshot {
+    /// Builds the snapshot of a translation's ADS resources
+    /// ([`Mode::Ads`]: routes by RDS, secrets by SDS).
+    pub fn from_translation(version: u64, t: &Translation) -> Snapshot {
+        let res = t.resources(Mode::Ads);
+        let src = Sources::new(&t.ir);
+        let mut b = Builder::default();
+        for l in &res.listeners {
+            b.add(LISTENER, &l.name, xds::any(l), src.listener(&l.name));
+        }
+        for r in &res.routes {
+            b.add(ROUTE, &r.name, xds::any(r), src.route(&r.name));
+        }
+        for c in &res.clusters {
+            b.add(CLUSTER, &c.name, xds::any(c), src.cluster(&c.name));
+        }
+        for e in &res.endpoints {
+            b.add(
+                ENDPOINT,
+                &e.cluster_name,
+                xds::any(e),
+                src.cluster(&e.cluster_name),
+            );
+        }
+        for s in &res.secrets {
+            b.add(SECRET, &s.name, xds::any(s), src.secret(&s.name));
+        }
+        b.finish(version)
+    }
+
+    /// A snapshot from resources already packed, per type URL (types outside
+    /// [`TYPE_ORDER`] are ignored). For tests and tools.
+    pub fn from_resources<'a>(
+        version: u64,
+        resources: impl IntoIterator<Item = (&'a str, String, Any, Vec<String>)>,
+    ) -> Snapshot {
+        let mut b = Builder::default();
+        for (type_url, name, any, sources) in resources {
+            b.add(type_url, &name, any, sources);
+        }
+        b.finish(version)
+    }
+
+    /// The version as sent in `version_info`.
+    pub fn version_info(&self) -> String {
+        self.version.to_string()
+    }
+
+    /// The resources of a type (`None` for a type outside [`TYPE_ORDER`]).
+    pub fn resources(&self, type_url: &str) -> Option<&TypeResources> {
+        let i = TYPE_ORDER.iter().position(|t| *t == type_url)?;
+        Some(&self.types[i])
+    }
+
+    /// One resource by type URL and name.
+    pub fn get(&self, type_url: &str, name: &str) -> Option<&Resource> {
+        self.resources(type_url)?.resources.get(name)
+    }
+
+    /// Count and bytes per type, in [`TYPE_ORDER`].
+    pub fn stats(&self) -> Vec<TypeStats> {
+        TYPE_ORDER
+            .iter()
+            .zip(&self.types)
+            .map(|(t, r)| TypeStats {
+                type_url: t,
+                count: r.resources.len(),
+                bytes: r.bytes,
+            })
+            .collect()
+    }
+
+    /// Prometheus text for this snapshot: its version and, per type URL, the
+    /// resource count and encoded bytes (gauges).
+    pub fn render_prometheus(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP emissary_snapshot_version Version of the configuration served over ADS.\n\
+             # TYPE emissary_snapshot_version gauge\n\
+             emissary_snapshot_version {}",
+            self.version
+        );
+        out.push_str(
+            "# HELP emissary_snapshot_resources Resources in the served configuration, by type.\n\
+             # TYPE emissary_snapshot_resources gauge\n",
+        );
+        for s in self.stats() {
+            let _ = writeln!(
+                out,
+                "emissary_snapshot_resources{{type_url=\"{}\"}} {}",
+                s.type_url, s.count
+            );
+        }
+        out.push_str(
+            "# HELP emissary_snapshot_bytes Encoded size of the served configuration, by type.\n\
+             # TYPE emissary_snapshot_bytes gauge\n",
+        );
+        for s in self.stats() {
+            let _ = writeln!(
+                out,
+                "emissary_snapshot_bytes{{type_url=\"{}\"}} {}",
+                s.type_url, s.bytes
+            );
+        }
+    }
+
+    /// The configuration as Envoy-style JSON (canonical proto3 JSON, `Any`
+    /// expanded with `@type`), for a debug endpoint:
+    /// `{"version": "7", "listeners": [...], "routes": [...], "clusters":
+    /// [...], "endpoints": [...], "secrets": [...]}`, each list sorted by
+    /// name. Private keys of secrets are replaced by `"[redacted]"`, as in
+    /// Envoy's own config dump.
+    pub fn to_json(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert("version".into(), Value::String(self.version_info()));
+        for (t, r) in TYPE_ORDER.iter().zip(&self.types) {
+            let items: Vec<Value> = r
+                .resources
+                .values()
+                .map(|res| {
+                    let any = if *t == SECRET {
+                        redact(&res.any)
+                    } else {
+                        res.any.clone()
+                    };
+                    xds::json::to_value(&any)
+                        .unwrap_or_else(|e| json!({"name": res.name, "error": e.to_string()}))
+                })
+                .collect();
+            out.insert(type_short_name(t).into(), Value::Array(items));
+        }
+        Value::Object(out)
+    }
+}
+
+/// A secret with its private key (and any key password) redacted.
+fn redact(any: &Any) -> Any {
+    let Some(mut s) = any.unpack::<tls::Secret>() else {
+        return any.clone();
+    };
+    let redacted = || emissary_core::xds::pb::envoy::config::core::v3::DataSource {
+        specifier: Some(
+            emissary_core::xds::pb::envoy::config::core::v3::data_source::Specifier::InlineString(
+                "[redacted]".into(),
+            ),
+        ),
+        ..Default::default()
+    };
+    if let Some(tls::secret::Type::TlsCertificate(c)) = &mut s.r#type {
+        if c.private_key.is_some() {
+            c.private_key = Some(redacted());
+        }
+        if c.password.is_some() {
+            c.password = Some(redacted());
+        }
+    }
+    xds::any(&s)
+}
+
+/// Lower-case hex of the first 16 bytes of a SHA-256.
+fn hex_hash(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let digest = h.finalize();
+    let mut s = String::with_capacity(32);
+    for b in &digest[..16] {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[derive(Default)]
+struct Builder {
+    types: [BTreeMap<String, Resource>; 5],
+}
+
+impl Builder {
+    fn add(&mut self, type_url: &str, name: &str, any: Any, sources: Vec<String>) {
+        let Some(i) = TYPE_ORDER.iter().position(|t| *t == type_url) else {
+            return;
+        };
+        debug_assert_eq!(any.type_url, type_url);
+        let version = hex_hash(&[&any.value]);
+        self.types[i].insert(
+            name.to_string(),
+            Resource {
+                name: name.to_string(),
+                version,
+                any,
+                sources,
+            },
+        );
+    }
+
+    fn finish(self, version: u64) -> Snapshot {
+        let types = self.types.map(|resources| {
+            let mut parts: Vec<&[u8]> = Vec::with_capacity(resources.len() * 2);
+            for r in resources.values() {
+                parts.push(r.name.as_bytes());
+                parts.push(r.version.as_bytes());
+            }
+            TypeResources {
+                digest: hex_hash(&parts),
+                bytes: resources.values().map(|r| r.any.value.len()).sum(),
+                resources,
+            }
+        });
+        Snapshot { version, types }
+    }
+}
+
+/// Which objects each resource came from, as far as the IR records it.
+struct Sources<'a> {
+    ir: &'a Ir,
+    /// Route configuration name → the Hosts and Mappings it serves.
+    routes: BTreeMap<&'a str, BTreeSet<&'a ObjectRef>>,
+}
+
+impl<'a> Sources<'a> {
+    fn new(ir: &'a Ir) -> Self {
+        let mut routes: BTreeMap<&str, BTreeSet<&ObjectRef>> = BTreeMap::new();
+        for l in &ir.listeners {
+            for c in &l.chains {
+                if let ChainKind::Http {
+                    route_config,
+                    vhosts,
+                } = &c.kind
+                {
+                    let set = routes.entry(route_config.as_str()).or_default();
+                    for v in vhosts {
+                        set.insert(&v.host);
+                        for r in &v.routes {
+                            if let Some(route) = ir.routes.get(r.route as usize) {
+                                set.insert(&route.source);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Sources { ir, routes }
+    }
+
+    fn listener(&self, name: &str) -> Vec<String> {
+        let set: BTreeSet<&ObjectRef> = self
+            .ir
+            .listeners
+            .iter()
+            .filter(|l| l.name == name)
+            .flat_map(|l| &l.sources)
+            .collect();
+        refs(set)
+    }
+
+    fn route(&self, name: &str) -> Vec<String> {
+        self.routes.get(name).cloned().map(refs).unwrap_or_default()
+    }
+
+    fn cluster(&self, name: &str) -> Vec<String> {
+        self.ir
+            .clusters
+            .get(name)
+            .map(|c| refs(c.sources.iter().collect()))
+            .unwrap_or_default()
+    }
+
+    fn secret(&self, name: &str) -> Vec<String> {
+        self.ir
+            .secrets
+            .get(name)
+            .map(|s| vec![object_ref(&s.source)])
+            .unwrap_or_default()
+    }
+}
+
+fn refs(set: BTreeSet<&ObjectRef>) -> Vec<String> {
+    let out: BTreeSet<String> = set.into_iter().map(object_ref).collect();
+    out.into_iter().collect()
+}
+
+/// `Kind/namespace/name` (or `Kind/name` without a namespace).
+pub fn object_ref(o: &ObjectRef) -> String {
+    if o.namespace.is_empty() {
+        format!("{}/{}", o.kind, o.name)
+    } else {
+        format!("{}/{}/{}", o.kind, o.namespace, o.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Name as _;
+
+    #[test]
+    fn type_urls_are_the_generated_ones() {
+        use emissary_core::xds::pb::envoy::config;
+        assert_eq!(config::listener::v3::Listener::type_url(), LISTENER);
+        assert_eq!(config::route::v3::RouteConfiguration::type_url(), ROUTE);
+        assert_eq!(config::cluster::v3::Cluster::type_url(), CLUSTER);
+        assert_eq!(
+            config::endpoint::v3::ClusterLoadAssignment::type_url(),
+            ENDPOINT
+        );
+        assert_eq!(tls::Secret::type_url(), SECRET);
+    }
+}
