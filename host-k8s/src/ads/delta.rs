@@ -163,6 +163,7 @@ impl Stream {
                     &answered.nonce,
                     &e.message,
                     &answered.names,
+                    &answered.names,
                     |n| {
                         answered
                             .snapshot

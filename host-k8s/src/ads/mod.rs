@@ -235,23 +235,24 @@ fn node_id(node: Option<&emissary_core::xds::pb::envoy::config::core::v3::Node>)
     node.map(|n| n.id.clone()).unwrap_or_default()
 }
 
-/// Builds a NACK record: the rejected resources that Envoy's message names
-/// (or all rejected ones when it names none), capped, and their sources.
+/// Builds a NACK record: the resources of the rejected response that
+/// Envoy's message names, else those that changed since the last accepted
+/// response (`changed`), else all of them; capped, with their sources.
 fn nack_report(
     version: &str,
     nonce: &str,
     message: &str,
     sent: &[String],
+    changed: &[String],
     lookup: impl Fn(&str) -> Vec<String>,
 ) -> Nack {
-    let mentioned: Vec<&String> = sent
-        .iter()
-        .filter(|n| !n.is_empty() && message.contains(n.as_str()))
-        .collect();
-    let names: Vec<&String> = if mentioned.is_empty() {
-        sent.iter().collect()
-    } else {
+    let mentioned: Vec<&String> = sent.iter().filter(|n| mentions(message, n)).collect();
+    let names: Vec<&String> = if !mentioned.is_empty() {
         mentioned
+    } else if !changed.is_empty() {
+        changed.iter().collect()
+    } else {
+        sent.iter().collect()
     };
     let mut sources = std::collections::BTreeSet::new();
     for n in names.iter().take(NACK_LIST_MAX) {
@@ -266,6 +267,18 @@ fn nack_report(
     }
 }
 
+/// Whether `message` contains `name` as a whole word (not inside a longer
+/// name: `listener-80` is not in `listener-8080`).
+fn mentions(message: &str, name: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+    !name.is_empty()
+        && message.match_indices(name).any(|(i, _)| {
+            let before = message[..i].chars().next_back();
+            let after = message[i + name.len()..].chars().next();
+            !before.is_some_and(part) && !after.is_some_and(part)
+        })
+}
+
 /// Logs a NACK with everything needed to find the bad object.
 fn log_nack(node: &str, type_url: &str, nack: &Nack) {
     tracing::warn!(
@@ -278,4 +291,44 @@ fn log_nack(node: &str, type_url: &str, nack: &Nack) {
         sources = ?nack.sources,
         "Envoy rejected the configuration"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mentions, nack_report};
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn nack_report_prefers_named_then_changed_then_all() {
+        let sent = names(&["a", "b", "c"]);
+        let lookup = |n: &str| vec![format!("Mapping/default/{n}")];
+        let r = nack_report(
+            "2",
+            "9",
+            "cluster 'b' is bad",
+            &sent,
+            &names(&["c"]),
+            lookup,
+        );
+        assert_eq!(r.resources, names(&["b"]));
+        assert_eq!(r.sources, names(&["Mapping/default/b"]));
+        assert_eq!((r.version.as_str(), r.nonce.as_str()), ("2", "9"));
+        let r = nack_report("2", "9", "bad duration", &sent, &names(&["c"]), lookup);
+        assert_eq!(r.resources, names(&["c"]));
+        let r = nack_report("2", "9", "bad duration", &sent, &[], lookup);
+        assert_eq!(r.resources, sent);
+        assert_eq!(r.sources.len(), 3);
+    }
+
+    #[test]
+    fn mentions_whole_names_only() {
+        assert!(mentions("listener 'listener-80': bad", "listener-80"));
+        assert!(mentions("listener-80", "listener-80"));
+        assert!(!mentions("listener 'listener-8080': bad", "listener-80"));
+        assert!(!mentions("xlistener-80", "listener-80"));
+        assert!(!mentions("anything", ""));
+    }
 }

@@ -35,6 +35,8 @@ struct Subscription {
     rejected: bool,
     /// Content the Envoy rejected: not sent again.
     nacked: Option<Content>,
+    /// Content the Envoy last accepted.
+    acked: Option<Content>,
 }
 
 struct Stream {
@@ -98,51 +100,71 @@ impl Stream {
             );
             return;
         };
+        let known = self
+            .subs
+            .get(type_url)
+            .and_then(|s| s.sent.as_ref())
+            .is_some_and(|s| s.nonce == req.response_nonce);
+        if !req.response_nonce.is_empty() && !known {
+            tracing::debug!(
+                node = self.node,
+                type_url,
+                nonce = req.response_nonce,
+                "stale nonce ignored"
+            );
+            return;
+        }
         let sub = self.subs.entry(type_url).or_default();
         if req.response_nonce.is_empty() {
             // A first request for this type (on this stream): answer it even
             // if the content is what was sent before.
             sub.respond = true;
-        } else {
-            let Some(sent) = sub.sent.as_ref().filter(|s| s.nonce == req.response_nonce) else {
-                tracing::debug!(
-                    node = self.node,
-                    type_url,
-                    nonce = req.response_nonce,
-                    "stale nonce ignored"
-                );
-                return;
+        } else if let Some(sent) = sub.sent.as_ref()
+            && sub.pending
+        {
+            sub.pending = false;
+            let error = match &req.error_detail {
+                Some(e) => Some(e.message.clone()),
+                None if req.version_info != sent.version => Some(format!(
+                    "version_info {:?} does not match the version sent, {:?}",
+                    req.version_info, sent.version
+                )),
+                None => None,
             };
-            if sub.pending {
-                sub.pending = false;
-                let error = match &req.error_detail {
-                    Some(e) => Some(e.message.clone()),
-                    None if req.version_info != sent.version => Some(format!(
-                        "version_info {:?} does not match the version sent, {:?}",
-                        req.version_info, sent.version
-                    )),
-                    None => None,
-                };
-                match error {
-                    None => {
-                        sub.rejected = false;
-                        self.stats.acked(self.id, type_url, &sent.version);
-                    }
-                    Some(message) => {
-                        sub.rejected = true;
-                        sub.nacked = Some(sent.content.clone());
-                        let names: Vec<String> = sent.content.keys().cloned().collect();
-                        let nack =
-                            super::nack_report(&sent.version, &sent.nonce, &message, &names, |n| {
-                                sent.snapshot
-                                    .get(type_url, n)
-                                    .or_else(|| self.retained.get(n))
-                                    .map(|r| r.sources.clone())
-                                    .unwrap_or_default()
-                            });
-                        super::log_nack(&self.node, type_url, &nack);
-                        self.stats.nacked(self.id, type_url, nack);
-                    }
+            match error {
+                None => {
+                    sub.rejected = false;
+                    sub.acked = Some(sent.content.clone());
+                    self.stats.acked(self.id, type_url, &sent.version);
+                }
+                Some(message) => {
+                    sub.rejected = true;
+                    sub.nacked = Some(sent.content.clone());
+                    // The culprits are among what changed since the last
+                    // accepted response (Envoy's message often names none).
+                    let all: Vec<String> = sent.content.keys().cloned().collect();
+                    let changed: Vec<String> = sent
+                        .content
+                        .iter()
+                        .filter(|(n, v)| sub.acked.as_ref().is_none_or(|a| a.get(*n) != Some(*v)))
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    let nack = super::nack_report(
+                        &sent.version,
+                        &sent.nonce,
+                        &message,
+                        &all,
+                        &changed,
+                        |n| {
+                            sent.snapshot
+                                .get(type_url, n)
+                                .or_else(|| self.retained.get(n))
+                                .map(|r| r.sources.clone())
+                                .unwrap_or_default()
+                        },
+                    );
+                    super::log_nack(&self.node, type_url, &nack);
+                    self.stats.nacked(self.id, type_url, nack);
                 }
             }
         }
@@ -204,6 +226,13 @@ impl Stream {
             let desired = content(&resources);
             let changed = sub.sent.as_ref().is_none_or(|s| s.content != desired);
             if !sub.respond && (!changed || sub.nacked.as_ref() == Some(&desired)) {
+                if !changed {
+                    // Same resources: look sources up in the newest snapshot
+                    // and let older snapshots go.
+                    if let Some(sent) = self.subs.get_mut(type_url).and_then(|s| s.sent.as_mut()) {
+                        sent.snapshot = snapshot.clone();
+                    }
+                }
                 continue;
             }
             let nonce = super::nonce();
