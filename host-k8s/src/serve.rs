@@ -23,7 +23,7 @@ use tokio::sync::{Notify, watch};
 use crate::admin::{Attempt, Metrics, ReportCell};
 use crate::source::{self, Source};
 use emissary_k8s::ads::{self, AdsStats};
-use emissary_k8s::snapshot::{self, Snapshot};
+use emissary_k8s::snapshot::Snapshot;
 
 /// Which ADS variant the supervised Envoy asks for.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -405,7 +405,7 @@ impl Translator {
                 let current = shared.snapshots.borrow().clone();
                 let took = started.elapsed();
                 attempt.duration_ms = took.as_secs_f64() * 1e3;
-                if current.is_some_and(|c| same_content(&c, &snap)) {
+                if current.is_some_and(|c| c.same_content(&snap)) {
                     tracing::info!(
                         version = self.version,
                         "translation unchanged; version kept"
@@ -438,13 +438,6 @@ impl Translator {
         }
         r.last = Some(attempt);
     }
-}
-
-/// True when two snapshots hold the same resources (their per-type digests agree).
-fn same_content(a: &Snapshot, b: &Snapshot) -> bool {
-    snapshot::TYPE_ORDER
-        .iter()
-        .all(|t| a.resources(t).map(|r| &r.digest) == b.resources(t).map(|r| &r.digest))
 }
 
 /// A fingerprint of everything a translation depends on.
