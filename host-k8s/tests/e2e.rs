@@ -64,6 +64,14 @@ fn supervised_envoy_routes_to_a_backend_and_stops_on_sigterm() {
     assert!(metrics.contains("emissary_envoy_up 1"), "{metrics}");
     let config = plane.admin_json("/debug/config");
     assert!(config.to_string().contains("listener-"), "{config}");
+    // Envoy dies: the daemon starts it again and it serves the routes again.
+    let quit = post(envoy_admin, "/quitquitquit").expect("Envoy's admin answers");
+    assert_eq!(quit.status, 200);
+    wait_for("a second Envoy start", LONG, || {
+        let m = plane.admin_get("/metrics").body;
+        m.contains("emissary_envoy_starts_total 2").then_some(())
+    });
+    wait_route(listen, "/alpha/again", "backend=alpha");
     // SIGTERM: Envoy is drained and stopped, the daemon exits 0.
     serve.signal(nix::sys::signal::Signal::SIGTERM);
     let status = serve

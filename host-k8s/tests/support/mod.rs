@@ -372,13 +372,13 @@ impl Conn {
 
     /// Sends a GET and reads the whole response.
     pub fn get(&mut self, path: &str) -> std::io::Result<Response> {
-        self.request(path, false)
+        self.request("GET", path, false)
     }
 
-    fn request(&mut self, path: &str, close: bool) -> std::io::Result<Response> {
+    fn request(&mut self, method: &str, path: &str, close: bool) -> std::io::Result<Response> {
         let conn = if close { "close" } else { "keep-alive" };
         let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: example.local\r\nUser-Agent: e2e\r\nConnection: {conn}\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: example.local\r\nUser-Agent: e2e\r\nContent-Length: 0\r\nConnection: {conn}\r\n\r\n"
         );
         self.reader.get_mut().write_all(req.as_bytes())?;
         read_response(&mut self.reader)
@@ -387,7 +387,12 @@ impl Conn {
 
 /// One request on a fresh connection.
 pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
-    Conn::open(port)?.request(path, true)
+    Conn::open(port)?.request("GET", path, true)
+}
+
+/// One POST without a body on a fresh connection.
+pub fn post(port: u16, path: &str) -> std::io::Result<Response> {
+    Conn::open(port)?.request("POST", path, true)
 }
 
 fn bad(msg: String) -> std::io::Error {
