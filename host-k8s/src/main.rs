@@ -1,14 +1,22 @@
-//! The `emissary` binary: `translate` and `validate` manifests into Envoy
-//! configuration (the daemon, `serve`, comes with its own module).
+//! The `emissary` binary: `serve` (the control plane daemon with its
+//! supervised Envoy), and `translate` / `validate` for manifests on disk.
 //!
-//! Exit codes: 0 = no errors, 1 = errors found (output is still printed for
-//! the parts that translated), 2 = usage or IO failure.
+//! Exit codes of `translate` / `validate`: 0 = no errors, 1 = errors found
+//! (output is still printed for the parts that translated), 2 = usage or IO
+//! failure. `serve` exits 0 after a clean shutdown (SIGTERM or SIGINT) and 2
+//! when it cannot start.
+
+mod admin;
+mod backend;
+mod envoy;
+mod serve;
+mod source;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use emissary_core::{Inputs, Options, SourceFile, xds};
 use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -22,7 +30,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Debug)]
 struct Env {
     /// Only objects whose `ambassador_id` lists this id are used.
     #[arg(long, env = "AMBASSADOR_ID", default_value = "default")]
@@ -48,6 +56,9 @@ fn parse_env_bool(s: &str) -> Result<bool, String> {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the control plane: watch manifests, serve them to Envoy over ADS,
+    /// and supervise an Envoy.
+    Serve(Box<serve::Args>),
     /// Translate manifests into Envoy configuration.
     Translate {
         /// What to print.
@@ -71,6 +82,33 @@ enum Command {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         env: Env,
+    },
+    /// Print the Bootstrap for an Envoy that takes its configuration from `emissary serve`.
+    AdsBootstrap {
+        /// Node id the Envoy announces.
+        #[arg(long, default_value = "emissary")]
+        node_id: String,
+        /// Address of the ADS server.
+        #[arg(long, default_value = "127.0.0.1")]
+        ads_address: String,
+        #[arg(long, default_value_t = 18000)]
+        ads_port: u16,
+        /// Envoy's admin port.
+        #[arg(long, default_value_t = xds::ADMIN_PORT)]
+        admin_port: u16,
+        #[arg(long, value_enum, default_value_t = serve::XdsProtocol::Sotw)]
+        xds_protocol: serve::XdsProtocol,
+    },
+    /// A tiny echo HTTP server for examples and tests.
+    #[command(hide = true)]
+    ExampleBackend {
+        #[arg(long)]
+        port: u16,
+        /// Name it answers with (default `backend-PORT`).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
     },
 }
 
@@ -105,6 +143,37 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve::run(*args),
+        Command::AdsBootstrap {
+            node_id,
+            ads_address,
+            ads_port,
+            admin_port,
+            xds_protocol,
+        } => {
+            use xds::ads_bootstrap::{AdsBootstrap, AdsProtocol, ads_bootstrap};
+            let b = ads_bootstrap(&AdsBootstrap {
+                node_id,
+                ads_host: ads_address,
+                ads_port,
+                admin_port,
+                protocol: match xds_protocol {
+                    serve::XdsProtocol::Sotw => AdsProtocol::Sotw,
+                    serve::XdsProtocol::Delta => AdsProtocol::Delta,
+                },
+                ..Default::default()
+            });
+            println!("{}", serde_json::to_string_pretty(&b)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExampleBackend {
+            port,
+            name,
+            address,
+        } => {
+            backend::run(port, name, address)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Translate {
             output,
             format,
@@ -211,44 +280,17 @@ fn read_inputs(paths: &[PathBuf], env: &Env) -> Result<Inputs> {
             });
         } else if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found)?;
+            source::walk(p, &mut found)?;
             found.sort();
             for f in found {
-                files.push(read_file(&f)?);
+                files.push(source::read_file(&f)?);
             }
         } else {
-            files.push(read_file(p)?);
+            files.push(source::read_file(p)?);
         }
     }
     Ok(Inputs {
         files,
         options: options(env),
     })
-}
-
-fn read_file(p: &Path) -> Result<SourceFile> {
-    let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", p.display()))?;
-    Ok(SourceFile {
-        name: p.display().to_string(),
-        text,
-    })
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in
-        std::fs::read_dir(dir).with_context(|| format!("reading directory {}", dir.display()))?
-    {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -5,6 +5,7 @@
 //! for RDS, certificates come by SDS) and [`Mode::Static`] (one Bootstrap that
 //! Envoy runs as is: routes inline, secrets static).
 
+pub mod ads_bootstrap;
 mod cluster;
 mod endpoint;
 mod filters;

@@ -1,0 +1,342 @@
+//! End-to-end tests of `emissary serve` with the real Envoy: routing, live
+//! changes, broken input, NACKs, control-plane restarts, several Envoys, and
+//! both ADS variants. Every test has its own ports and directory, and stops
+//! its processes when it ends (or fails).
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use support::*;
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// Polls `GET path` through Envoy until the body contains `want`.
+fn wait_route(port: u16, path: &str, want: &str) -> Response {
+    wait_for(&format!("GET {path} answering {want:?}"), LONG, || {
+        get(port, path)
+            .ok()
+            .filter(|r| r.status == 200 && r.body.contains(want))
+    })
+}
+
+#[test]
+fn supervised_envoy_routes_to_a_backend_and_stops_on_sigterm() {
+    let w = Workdir::new();
+    let [listen, backend_port, envoy_admin] = free_ports(3)[..] else {
+        unreachable!()
+    };
+    let _b = backend(w.path(), "alpha", backend_port);
+    w.write("listener.yaml", &listener_yaml(listen));
+    w.write(
+        "mappings.yaml",
+        &mapping_yaml("alpha", "/alpha/", backend_port),
+    );
+    let plane = Plane::new();
+    let envoy = emissary_tests::envoy_bin().unwrap();
+    let mut serve = plane.start(
+        w.path(),
+        &w.config(),
+        &[
+            "--envoy",
+            envoy.to_str().unwrap(),
+            "--envoy-admin-port",
+            &envoy_admin.to_string(),
+            "--node-id",
+            "supervised",
+            "--envoy-drain-seconds",
+            "1",
+        ],
+    );
+    let r = wait_route(listen, "/alpha/hello", "backend=alpha");
+    // Emissary's default rewrite replaces the prefix with `/`.
+    assert!(r.body.contains("path=/hello"), "{}", r.body);
+    // Envoy acknowledged the snapshot: the control plane is ready.
+    wait_for("/readyz 200", LONG, || {
+        get(plane.admin, "/readyz").ok().filter(|r| r.status == 200)
+    });
+    let metrics = plane.admin_get("/metrics").body;
+    assert!(
+        metrics.contains("emissary_translations_total{outcome=\"published\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("emissary_envoy_up 1"), "{metrics}");
+    let config = plane.admin_json("/debug/config");
+    assert!(config.to_string().contains("listener-"), "{config}");
+    // Envoy dies: the daemon starts it again and it serves the routes again.
+    let quit = post(envoy_admin, "/quitquitquit").expect("Envoy's admin answers");
+    assert_eq!(quit.status, 200);
+    wait_for("a second Envoy start", LONG, || {
+        let m = plane.admin_get("/metrics").body;
+        m.contains("emissary_envoy_starts_total 2").then_some(())
+    });
+    wait_route(listen, "/alpha/again", "backend=alpha");
+    // SIGTERM: Envoy is drained and stopped, the daemon exits 0.
+    serve.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = serve
+        .wait_exit(Duration::from_secs(20))
+        .expect("the daemon exits after SIGTERM");
+    assert!(status.success(), "{status:?}\n{}", serve.log_text());
+    assert!(
+        get(envoy_admin, "/ready").is_err(),
+        "Envoy's admin still answers after the daemon stopped"
+    );
+    assert!(get(listen, "/alpha/").is_err(), "Envoy still serves");
+}
+
+#[test]
+fn editing_a_mapping_reroutes_without_dropping_connections_delta() {
+    let w = Workdir::new();
+    let [listen, a, b] = free_ports(3)[..] else {
+        unreachable!()
+    };
+    let _ba = backend(w.path(), "alpha", a);
+    let _bb = backend(w.path(), "beta", b);
+    w.write("listener.yaml", &listener_yaml(listen));
+    w.write("mappings.yaml", &mapping_yaml("svc", "/svc/", a));
+    let plane = Plane::new();
+    let _serve = plane.start(w.path(), &w.config(), &[]);
+    let envoy = Envoy::start(w.path(), &plane, "delta-node", AdsProtocol::Delta);
+    envoy.wait_live(LONG);
+    wait_route(listen, "/svc/", "backend=alpha");
+
+    // A keep-alive connection opened before the change, and a slow request in flight.
+    let mut keep = Conn::open(listen).unwrap();
+    let first = keep.get("/svc/one").unwrap();
+    assert!(first.body.contains("backend=alpha"), "{}", first.body);
+    let slow = std::thread::spawn(move || get(listen, "/svc/slow?delay_ms=2000"));
+    std::thread::sleep(Duration::from_millis(300));
+
+    w.write_in_place("mappings.yaml", &mapping_yaml("svc", "/svc/", b));
+    wait_route(listen, "/svc/", "backend=beta");
+
+    let next = keep
+        .get("/svc/two")
+        .expect("the keep-alive connection is still open");
+    assert_eq!(next.status, 200);
+    assert!(next.body.contains("backend=beta"), "{}", next.body);
+    assert_ne!(next.header("connection"), Some("close"));
+    let slow = slow.join().unwrap().expect("the slow request completes");
+    assert_eq!(slow.status, 200, "{slow:?}");
+    assert!(slow.body.contains("backend=alpha"), "{}", slow.body);
+    // The delta stream was used, and Envoy acknowledged.
+    let ads = plane.admin_json("/debug/diagnostics")["ads"].to_string();
+    assert!(ads.contains("delta-node"), "{ads}");
+}
+
+#[test]
+fn a_broken_manifest_keeps_the_old_routes_until_fixed_sotw() {
+    let w = Workdir::new();
+    let [listen, a, b] = free_ports(3)[..] else {
+        unreachable!()
+    };
+    let _ba = backend(w.path(), "alpha", a);
+    let _bb = backend(w.path(), "beta", b);
+    w.write("listener.yaml", &listener_yaml(listen));
+    w.write("mappings.yaml", &mapping_yaml("one", "/one/", a));
+    let plane = Plane::new();
+    let _serve = plane.start(w.path(), &w.config(), &[]);
+    let envoy = Envoy::start(w.path(), &plane, "sotw-node", AdsProtocol::Sotw);
+    envoy.wait_live(LONG);
+    wait_route(listen, "/one/", "backend=alpha");
+
+    // Half-written YAML: rejected, reported, and the old routes keep serving.
+    w.write(
+        "mappings.yaml",
+        "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata: {name: one\n  spec: [\n",
+    );
+    let report = wait_for("a rejected translation", LONG, || {
+        let d = plane.admin_json("/debug/diagnostics");
+        (d["last"]["outcome"] == "rejected").then_some(d)
+    });
+    assert!(
+        report["last"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("mappings.yaml"),
+        "{report}"
+    );
+    assert!(
+        report["last"]["rendered"]
+            .as_str()
+            .unwrap()
+            .contains("yaml-syntax"),
+        "{report}"
+    );
+    assert_eq!(report["serving_version"], 1);
+    for _ in 0..5 {
+        let r = get(listen, "/one/").unwrap();
+        assert!(r.body.contains("backend=alpha"), "{r:?}");
+    }
+    let metrics = plane.admin_get("/metrics").body;
+    assert!(
+        metrics.contains("emissary_translations_total{outcome=\"rejected\"} 1"),
+        "{metrics}"
+    );
+
+    // Fixed, with a second route: both are served.
+    w.write(
+        "mappings.yaml",
+        &format!(
+            "{}{}",
+            mapping_yaml("one", "/one/", a),
+            mapping_yaml("two", "/two/", b)
+        ),
+    );
+    wait_route(listen, "/two/", "backend=beta");
+    wait_route(listen, "/one/", "backend=alpha");
+    assert_eq!(plane.admin_json("/debug/diagnostics")["serving_version"], 2);
+}
+
+#[test]
+fn a_config_envoy_rejects_is_nacked_and_the_previous_one_keeps_serving() {
+    let w = Workdir::new();
+    let [listen, a] = free_ports(2)[..] else {
+        unreachable!()
+    };
+    // A port someone else holds: the core cannot know, Envoy cannot bind it.
+    let squatter = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    let _ba = backend(w.path(), "alpha", a);
+    w.write("listener.yaml", &listener_yaml(listen));
+    w.write("mappings.yaml", &mapping_yaml("one", "/one/", a));
+    let plane = Plane::new();
+    let _serve = plane.start(w.path(), &w.config(), &[]);
+    let envoy = Envoy::start(w.path(), &plane, "nack-node", AdsProtocol::Delta);
+    envoy.wait_live(LONG);
+    wait_route(listen, "/one/", "backend=alpha");
+
+    w.write("taken.yaml", &listener_only_yaml(taken));
+    let nack = wait_for("a NACK on the admin endpoint", LONG, || {
+        let d = plane.admin_json("/debug/diagnostics");
+        d["ads"]["nodes"].as_array()?.iter().find_map(|n| {
+            n["types"].as_object()?.values().find_map(|t| {
+                let m = t["last_nack"]["message"].as_str()?;
+                m.contains(&taken.to_string()).then(|| m.to_string())
+            })
+        })
+    });
+    assert!(nack.contains("listener"), "{nack}");
+    let metrics = plane.admin_get("/metrics").body;
+    let nacks = metrics
+        .lines()
+        .find(|l| l.starts_with("emissary_xds_nacks_total") && l.contains("listener.v3.Listener"))
+        .unwrap_or_else(|| panic!("no NACK counter in /metrics:\n{metrics}"));
+    assert!(!nacks.ends_with(" 0"), "{nacks}");
+    for _ in 0..5 {
+        let r = get(listen, "/one/").unwrap();
+        assert!(r.body.contains("backend=alpha"), "{r:?}");
+    }
+    drop(squatter);
+}
+
+#[test]
+fn envoy_keeps_serving_across_a_control_plane_restart() {
+    let w = Workdir::new();
+    let [listen, a, b] = free_ports(3)[..] else {
+        unreachable!()
+    };
+    let _ba = backend(w.path(), "alpha", a);
+    let _bb = backend(w.path(), "beta", b);
+    w.write("listener.yaml", &listener_yaml(listen));
+    w.write("mappings.yaml", &mapping_yaml("one", "/one/", a));
+    let plane = Plane::new();
+    let mut serve = plane.start(w.path(), &w.config(), &[]);
+    let envoy = Envoy::start(w.path(), &plane, "restart-node", AdsProtocol::Sotw);
+    envoy.wait_live(LONG);
+    wait_route(listen, "/one/", "backend=alpha");
+
+    // A steady stream of requests during the whole restart.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let stream = {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        std::thread::spawn(move || {
+            let mut errors = Vec::new();
+            for _ in 0..3000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match get(listen, "/one/") {
+                    Ok(r) if r.status == 200 => ok.fetch_add(1, Ordering::Relaxed),
+                    other => {
+                        errors.push(format!("{other:?}"));
+                        failed.fetch_add(1, Ordering::Relaxed)
+                    }
+                };
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            errors
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    serve.signal(nix::sys::signal::Signal::SIGKILL);
+    serve.wait_exit(Duration::from_secs(5)).expect("killed");
+    std::thread::sleep(Duration::from_secs(1));
+    let during_gap = ok.load(Ordering::Relaxed);
+    let _serve = plane.start(w.path(), &w.config(), &[]);
+    // Envoy resynchronises: a change after the restart reaches it.
+    w.write(
+        "mappings.yaml",
+        &format!(
+            "{}{}",
+            mapping_yaml("one", "/one/", a),
+            mapping_yaml("two", "/two/", b)
+        ),
+    );
+    wait_route(listen, "/two/", "backend=beta");
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let errors = stream.join().unwrap();
+    assert!(errors.is_empty(), "{} failed: {errors:?}", errors.len());
+    assert!(
+        ok.load(Ordering::Relaxed) > during_gap && during_gap > 10,
+        "ok={} before-restart={during_gap}",
+        ok.load(Ordering::Relaxed)
+    );
+    assert_eq!(failed.load(Ordering::Relaxed), 0);
+    wait_for("/readyz 200 after the restart", LONG, || {
+        get(plane.admin, "/readyz").ok().filter(|r| r.status == 200)
+    });
+}
+
+#[test]
+fn two_envoys_with_different_node_ids_converge_sotw_and_delta() {
+    let w = Workdir::new();
+    let [listen, a] = free_ports(2)[..] else {
+        unreachable!()
+    };
+    let _ba = backend(w.path(), "alpha", a);
+    w.write("listener.yaml", &listener_yaml(listen));
+    w.write("mappings.yaml", &mapping_yaml("one", "/one/", a));
+    let plane = Plane::new();
+    let _serve = plane.start(w.path(), &w.config(), &[]);
+    let e1 = Envoy::start(w.path(), &plane, "node-sotw", AdsProtocol::Sotw);
+    let e2 = Envoy::start(w.path(), &plane, "node-delta", AdsProtocol::Delta);
+    e1.wait_live(LONG);
+    e2.wait_live(LONG);
+    for e in [&e1, &e2] {
+        wait_for("the first routes in both Envoys", LONG, || {
+            e.routes_dump().contains("/one/").then_some(())
+        });
+    }
+    w.write(
+        "mappings.yaml",
+        &format!(
+            "{}{}",
+            mapping_yaml("one", "/one/", a),
+            mapping_yaml("two", "/converged/", a)
+        ),
+    );
+    for e in [&e1, &e2] {
+        wait_for("the new route in both Envoys", LONG, || {
+            e.routes_dump().contains("/converged/").then_some(())
+        });
+    }
+    let ads = plane.admin_json("/debug/diagnostics")["ads"].to_string();
+    assert!(
+        ads.contains("node-sotw") && ads.contains("node-delta"),
+        "{ads}"
+    );
+}
