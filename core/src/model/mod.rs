@@ -86,15 +86,13 @@ const TRANSLATED: &[&str] = &[
     "KubernetesEndpointResolver",
     "KubernetesServiceResolver",
     "ConsulResolver",
-];
-/// getambassador.io kinds Emissary knows that are accepted but not translated yet.
-const NOT_YET: &[&str] = &[
     "AuthService",
     "RateLimitService",
     "LogService",
     "TracingService",
-    "DevPortal",
 ];
+/// getambassador.io kinds Emissary knows that are accepted but not translated yet.
+const NOT_YET: &[&str] = &["DevPortal"];
 
 /// Reads every document into typed objects.
 pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic>) -> Objects {
