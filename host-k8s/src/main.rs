@@ -11,6 +11,8 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod explain;
+
 #[derive(Parser)]
 #[command(
     name = "emissary",
@@ -72,6 +74,8 @@ enum Command {
         #[command(flatten)]
         env: Env,
     },
+    /// Tell which Mapping serves a request, and why the routes before it do not.
+    Explain(explain::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -153,6 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("{e} error(s), {w} warning(s)");
             Ok(exit(t.has_errors()))
         }
+        Command::Explain(args) => explain::run(args),
     }
 }
 
