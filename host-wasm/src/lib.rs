@@ -7,7 +7,7 @@
 //! TypeScript declaration test).
 
 #[cfg(not(target_os = "wasi"))]
-mod web;
+pub mod web;
 
 #[cfg(target_os = "wasi")]
 mod component;

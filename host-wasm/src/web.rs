@@ -11,7 +11,7 @@ const TYPES: &str = include_str!("types.d.ts");
 #[wasm_bindgen(unchecked_return_type = "TranslateResult")]
 pub fn translate(
     manifests: &str,
-    #[wasm_bindgen(unchecked_param_type = "TranslateOptions")] options: Option<JsValue>,
+    #[wasm_bindgen(unchecked_optional_param_type = "TranslateOptions")] options: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
     let options: HostOptions = decode(options)?;
     parse(&api::translate_text(manifests, &options).to_json())
@@ -21,7 +21,7 @@ pub fn translate(
 #[wasm_bindgen(unchecked_return_type = "Diagnostic[]")]
 pub fn validate(
     manifests: &str,
-    #[wasm_bindgen(unchecked_param_type = "TranslateOptions")] options: Option<JsValue>,
+    #[wasm_bindgen(unchecked_optional_param_type = "TranslateOptions")] options: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
     let options: HostOptions = decode(options)?;
     encode(&api::validate_text(manifests, &options))
@@ -33,7 +33,7 @@ pub fn validate(
 pub fn explain(
     manifests: &str,
     #[wasm_bindgen(unchecked_param_type = "string | ExplainRequest")] request: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "TranslateOptions")] options: Option<JsValue>,
+    #[wasm_bindgen(unchecked_optional_param_type = "TranslateOptions")] options: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
     let request = match request.as_string() {
         Some(line) => Request::parse(&line, &[]),

@@ -6,6 +6,7 @@ use emissary_core::{api, diag, explain};
 use ts_rs::TS;
 
 fn generated() -> String {
+    let cfg = ts_rs::Config::new();
     let mut out = String::from(
         "// Generated from the Rust types of emissary-core by ts-rs\n\
          // (host-wasm/tests/typescript.rs); do not edit.\n\n\
@@ -13,19 +14,19 @@ fn generated() -> String {
          export type EnvoyJson = { [key: string]: any };\n",
     );
     for decl in [
-        api::HostOptions::decl(),
-        api::TranslatedText::decl(),
-        api::LocatedDiagnostic::decl(),
-        api::Range::decl(),
-        diag::Severity::decl(),
-        diag::ObjectRef::decl(),
-        explain::Request::decl(),
-        explain::Header::decl(),
-        explain::Explanation::decl(),
-        explain::Outcome::decl(),
-        explain::Seen::decl(),
-        explain::Target::decl(),
-        explain::RouteCheck::decl(),
+        api::HostOptions::decl(&cfg),
+        api::TranslatedText::decl(&cfg),
+        api::LocatedDiagnostic::decl(&cfg),
+        api::Range::decl(&cfg),
+        diag::Severity::decl(&cfg),
+        diag::ObjectRef::decl(&cfg),
+        explain::Request::decl(&cfg),
+        explain::Header::decl(&cfg),
+        explain::Explanation::decl(&cfg),
+        explain::Outcome::decl(&cfg),
+        explain::Seen::decl(&cfg),
+        explain::Target::decl(&cfg),
+        explain::RouteCheck::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);
