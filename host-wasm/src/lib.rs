@@ -9,7 +9,9 @@
 #[cfg(not(target_os = "wasi"))]
 pub mod web;
 
+// wit-bindgen's generated exports are `unsafe` (the only unsafe code of the crate).
 #[cfg(target_os = "wasi")]
+#[allow(unsafe_code)]
 mod component;
 
 /// TypeScript declarations of the API types, generated from the Rust types by
