@@ -61,14 +61,16 @@ test("the golden corpus is there", () => {
 
 for (const dir of cases) {
   const name = path.relative(path.join(root, "tests/golden"), dir);
-  test(`golden ${name}: translate is byte-identical to the CLI`, () => {
+  // Compared as JSON values: JavaScript numbers cannot tell `200.0` (what the
+  // CLI prints for a proto double) from `200`, so byte identity is not possible.
+  test(`golden ${name}: translate equals the CLI's output`, () => {
     const input = path.join(dir, "input.yaml");
     const text = fs.readFileSync(input, "utf8");
     const { options, args } = caseOptions(text);
     const r = wasm.translate(text, options);
     for (const output of ["xds", "bootstrap", "ir"]) {
       const native = runCli(["translate", "--output", output, "--format", "json", ...args, input]);
-      assert.equal(JSON.stringify(r[output]) + "\n", native, `${output} of ${name}`);
+      assert.deepStrictEqual(r[output], JSON.parse(native), `${output} of ${name}`);
     }
     const codes = JSON.parse(runCli(["translate", "--output", "diagnostics", "--format", "json", ...args, input]))
       .map((d) => d.code);
