@@ -31,6 +31,11 @@ fn every_module_has_a_doc_comment() {
         "core/benches",
         "core/tests",
         "host-k8s/src",
+        "host-wasm/src",
+        "host-wasm/tests",
+        "host-wasm/embed/src",
+        "host-wasm/embed/tests",
+        "host-wasm/embed/examples",
         "tests",
         "xtask/src",
     ] {

@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 /// How bad a diagnostic is. `Error` means some part of the input was not
 /// translated (or was translated in a restricted, fail-closed form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -35,6 +36,7 @@ impl Severity {
 
 /// Identifies a Kubernetes object: `Mapping default/quote`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ObjectRef {
     pub kind: String,
     pub namespace: String,

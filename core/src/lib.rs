@@ -9,10 +9,14 @@
 
 pub mod api;
 pub mod diag;
+pub mod explain;
 pub mod ir;
 pub mod lower;
 pub mod model;
 pub mod source;
 pub mod xds;
 
-pub use api::{Inputs, Options, SourceFile, Translation, translate};
+pub use api::{
+    HostOptions, Inputs, LocatedDiagnostic, Options, SourceFile, TranslatedText, Translation,
+    explain_text, translate, translate_text, validate_text,
+};

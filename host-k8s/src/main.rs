@@ -19,6 +19,8 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod explain;
+
 #[derive(Parser)]
 #[command(
     name = "emissary",
@@ -110,6 +112,8 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         address: std::net::IpAddr,
     },
+    /// Tell which Mapping serves a request, and why the routes before it do not.
+    Explain(explain::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -222,6 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("{e} error(s), {w} warning(s)");
             Ok(exit(t.has_errors()))
         }
+        Command::Explain(args) => explain::run(args),
     }
 }
 
