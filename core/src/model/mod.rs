@@ -91,6 +91,15 @@ const TRANSLATED: &[&str] = &[
     "LogService",
     "TracingService",
 ];
+/// The body fields of core Kubernetes objects, read (or not) by their own readers.
+const K8S_BODY_FIELDS: &[&str] = &[
+    "spec",
+    "data",
+    "subsets",
+    "endpoints",
+    "addressType",
+    "ports",
+];
 /// getambassador.io kinds Emissary knows that are accepted but not translated yet.
 const NOT_YET: &[&str] = &["DevPortal"];
 
@@ -344,14 +353,7 @@ fn load_node(
                         resolvers::K8sObject::Endpoints(e) => out.endpoints.push(e),
                     }
                 }
-                top.ignore(&[
-                    "spec",
-                    "data",
-                    "subsets",
-                    "endpoints",
-                    "addressType",
-                    "ports",
-                ]);
+                top.ignore(K8S_BODY_FIELDS);
                 if matches!(static_kind, "Service" | "Ingress") {
                     let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
                     top.finish(&mut cx, static_kind);
@@ -362,14 +364,7 @@ fn load_node(
                 }
             }
             _ => {
-                top.ignore(&[
-                    "spec",
-                    "data",
-                    "subsets",
-                    "endpoints",
-                    "addressType",
-                    "ports",
-                ]);
+                top.ignore(K8S_BODY_FIELDS);
             }
         }
         top.finish(&mut cx, static_kind);
