@@ -108,46 +108,56 @@ pub(crate) fn de_payload<M: Message + DeserializeOwned>(v: Value) -> Result<Vec<
 }
 
 /// Well-known types with a special JSON form, which an `Any` holds under
-/// `"value"`.
-fn wkt<S: Serializer>(full_name: &str) -> Option<(SerFn<S>, DeFn)> {
+/// `"value"`: their renderers. Kept apart from [`wkt_de`] so that rendering
+/// does not pull in the parsers (and, through `Any`, the parser of every
+/// message type of the registry).
+fn wkt_ser<S: Serializer>(full_name: &str) -> Option<SerFn<S>> {
     use pbjson_types as w;
     Some(match full_name {
-        "google.protobuf.Any" => (ser_wkt::<Any, S>, de_payload::<Any>),
-        "google.protobuf.Duration" => (ser_wkt::<w::Duration, S>, de_payload::<w::Duration>),
-        "google.protobuf.Timestamp" => (ser_wkt::<w::Timestamp, S>, de_payload::<w::Timestamp>),
-        "google.protobuf.Struct" => (ser_wkt::<Struct, S>, de_payload::<Struct>),
-        "google.protobuf.Value" => (ser_wkt::<PbValue, S>, de_payload::<PbValue>),
-        "google.protobuf.ListValue" => (ser_wkt::<ListValue, S>, de_payload::<ListValue>),
-        "google.protobuf.BoolValue" => (ser_wkt::<w::BoolValue, S>, de_payload::<w::BoolValue>),
-        "google.protobuf.StringValue" => {
-            (ser_wkt::<w::StringValue, S>, de_payload::<w::StringValue>)
-        }
-        "google.protobuf.BytesValue" => (ser_wkt::<w::BytesValue, S>, de_payload::<w::BytesValue>),
-        "google.protobuf.DoubleValue" => {
-            (ser_wkt::<w::DoubleValue, S>, de_payload::<w::DoubleValue>)
-        }
-        "google.protobuf.FloatValue" => (ser_wkt::<w::FloatValue, S>, de_payload::<w::FloatValue>),
-        "google.protobuf.Int32Value" => (ser_wkt::<w::Int32Value, S>, de_payload::<w::Int32Value>),
-        "google.protobuf.UInt32Value" => {
-            (ser_wkt::<w::UInt32Value, S>, de_payload::<w::UInt32Value>)
-        }
-        "google.protobuf.Int64Value" => (ser_wkt::<w::Int64Value, S>, de_payload::<w::Int64Value>),
-        "google.protobuf.UInt64Value" => {
-            (ser_wkt::<w::UInt64Value, S>, de_payload::<w::UInt64Value>)
-        }
+        "google.protobuf.Any" => ser_wkt::<Any, S>,
+        "google.protobuf.Duration" => ser_wkt::<w::Duration, S>,
+        "google.protobuf.Timestamp" => ser_wkt::<w::Timestamp, S>,
+        "google.protobuf.Struct" => ser_wkt::<Struct, S>,
+        "google.protobuf.Value" => ser_wkt::<PbValue, S>,
+        "google.protobuf.ListValue" => ser_wkt::<ListValue, S>,
+        "google.protobuf.BoolValue" => ser_wkt::<w::BoolValue, S>,
+        "google.protobuf.StringValue" => ser_wkt::<w::StringValue, S>,
+        "google.protobuf.BytesValue" => ser_wkt::<w::BytesValue, S>,
+        "google.protobuf.DoubleValue" => ser_wkt::<w::DoubleValue, S>,
+        "google.protobuf.FloatValue" => ser_wkt::<w::FloatValue, S>,
+        "google.protobuf.Int32Value" => ser_wkt::<w::Int32Value, S>,
+        "google.protobuf.UInt32Value" => ser_wkt::<w::UInt32Value, S>,
+        "google.protobuf.Int64Value" => ser_wkt::<w::Int64Value, S>,
+        "google.protobuf.UInt64Value" => ser_wkt::<w::UInt64Value, S>,
+        // Ordinary messages among the well-known types (outside the registry).
+        "google.protobuf.Empty" => ser_payload::<pbjson_types::Empty, S>,
         _ => return None,
     })
 }
 
-/// Ordinary messages among the well-known types (outside the registry).
-fn plain_wkt<S: Serializer>(full_name: &str) -> Option<(SerFn<S>, DeFn)> {
-    match full_name {
-        "google.protobuf.Empty" => Some((
-            ser_payload::<pbjson_types::Empty, S>,
-            de_payload::<pbjson_types::Empty>,
-        )),
-        _ => None,
-    }
+/// The parsers of the well-known types (see [`wkt_ser`]); `true` when the
+/// payload sits under `"value"`.
+fn wkt_de(full_name: &str) -> Option<(DeFn, bool)> {
+    use pbjson_types as w;
+    Some(match full_name {
+        "google.protobuf.Any" => (de_payload::<Any>, true),
+        "google.protobuf.Duration" => (de_payload::<w::Duration>, true),
+        "google.protobuf.Timestamp" => (de_payload::<w::Timestamp>, true),
+        "google.protobuf.Struct" => (de_payload::<Struct>, true),
+        "google.protobuf.Value" => (de_payload::<PbValue>, true),
+        "google.protobuf.ListValue" => (de_payload::<ListValue>, true),
+        "google.protobuf.BoolValue" => (de_payload::<w::BoolValue>, true),
+        "google.protobuf.StringValue" => (de_payload::<w::StringValue>, true),
+        "google.protobuf.BytesValue" => (de_payload::<w::BytesValue>, true),
+        "google.protobuf.DoubleValue" => (de_payload::<w::DoubleValue>, true),
+        "google.protobuf.FloatValue" => (de_payload::<w::FloatValue>, true),
+        "google.protobuf.Int32Value" => (de_payload::<w::Int32Value>, true),
+        "google.protobuf.UInt32Value" => (de_payload::<w::UInt32Value>, true),
+        "google.protobuf.Int64Value" => (de_payload::<w::Int64Value>, true),
+        "google.protobuf.UInt64Value" => (de_payload::<w::UInt64Value>, true),
+        "google.protobuf.Empty" => (de_payload::<pbjson_types::Empty>, false),
+        _ => return None,
+    })
 }
 
 impl Serialize for Any {
@@ -155,8 +165,8 @@ impl Serialize for Any {
         let name = self.type_name();
         let render = match registry::lookup_ser::<S>(name) {
             Some(f) => f,
-            None => match wkt::<S>(name).or_else(|| plain_wkt::<S>(name)) {
-                Some((f, _)) => f,
+            None => match wkt_ser::<S>(name) {
+                Some(f) => f,
                 None => {
                     return Err(S::Error::custom(format!(
                         "Any: unknown message type {:?}",
@@ -181,17 +191,18 @@ impl<'de> Deserialize<'de> for Any {
             value: Vec::new(),
         };
         let name = probe.type_name();
-        let value = if let Some(parse) = registry::lookup_de(name) {
-            parse(Value::Object(fields))
-        } else if let Some((_, parse)) = wkt::<serde_json::value::Serializer>(name) {
-            parse(fields.remove("value").unwrap_or(Value::Null))
-        } else if let Some((_, parse)) = plain_wkt::<serde_json::value::Serializer>(name) {
-            parse(Value::Object(fields))
-        } else {
-            return Err(D::Error::custom(format!(
-                "Any: unknown message type {:?}",
-                probe.type_url
-            )));
+        let value = match registry::lookup_de(name)
+            .map(|f| (f, false))
+            .or_else(|| wkt_de(name))
+        {
+            Some((parse, false)) => parse(Value::Object(fields)),
+            Some((parse, true)) => parse(fields.remove("value").unwrap_or(Value::Null)),
+            None => {
+                return Err(D::Error::custom(format!(
+                    "Any: unknown message type {:?}",
+                    probe.type_url
+                )));
+            }
         };
         let value = value.map_err(|e| D::Error::custom(format!("Any {}: {e}", probe.type_url)))?;
         Ok(Any {
