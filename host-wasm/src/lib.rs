@@ -6,6 +6,8 @@
 //! encodes the result. Natively the crate only builds (for lints and the
 //! TypeScript declaration test).
 
+pub mod text;
+
 #[cfg(not(target_os = "wasi"))]
 pub mod web;
 

@@ -40,6 +40,22 @@ xds: { listeners: EnvoyJson[]; routes: EnvoyJson[]; clusters: EnvoyJson[]; endpo
  */
 ir: EnvoyJson, diagnostics: Array<Diagnostic>, };
 
+export type TranslateTextResult = { 
+/**
+ * A complete static Envoy Bootstrap, as JSON text.
+ */
+bootstrap: string, 
+/**
+ * The resources as served over ADS (`{"listeners":[…],"routes":[…],
+ * "clusters":[…],"endpoints":[…],"secrets":[…]}`), as JSON text.
+ */
+xds: string, 
+/**
+ * The intermediate representation as JSON text (its shape may change
+ * between versions).
+ */
+ir: string, diagnostics: Array<Diagnostic>, };
+
 export type Diagnostic = { 
 /**
  * Stable kebab-case code, e.g. `mapping-no-host`.

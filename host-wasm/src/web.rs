@@ -1,6 +1,7 @@
 //! The npm package's exports (wasm-bindgen).
 
 use emissary_core::explain::Request;
+use crate::text::TranslatedJson;
 use emissary_core::{HostOptions, api};
 use wasm_bindgen::prelude::*;
 
@@ -15,6 +16,19 @@ pub fn translate(
 ) -> Result<JsValue, JsError> {
     let options: HostOptions = decode(options)?;
     parse(&api::translate_text(manifests, &options).to_json())
+}
+
+/// Translates manifests as [`translate`] does, with the Envoy configuration
+/// and the IR as JSON text, byte for byte what the CLI's
+/// `emissary translate --output bootstrap|xds|ir --format json` prints
+/// (without its final newline).
+#[wasm_bindgen(js_name = translateText, unchecked_return_type = "TranslateTextResult")]
+pub fn translate_text(
+    manifests: &str,
+    #[wasm_bindgen(unchecked_optional_param_type = "TranslateOptions")] options: Option<JsValue>,
+) -> Result<JsValue, JsError> {
+    let options: HostOptions = decode(options)?;
+    encode(&TranslatedJson::from(api::translate_text(manifests, &options)))
 }
 
 /// Checks manifests: diagnostics with 1-based lines and UTF-16 columns.

@@ -5,6 +5,11 @@
 use emissary_core::{api, diag, explain};
 use ts_rs::TS;
 
+// The crate's own result type, compiled here with `cfg(test)` so that it derives `TS`.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/text.rs"]
+mod text;
+
 fn generated() -> String {
     let cfg = ts_rs::Config::new();
     let mut out = String::from(
@@ -16,6 +21,7 @@ fn generated() -> String {
     for decl in [
         api::HostOptions::decl(&cfg),
         api::TranslatedText::decl(&cfg),
+        text::TranslatedJson::decl(&cfg),
         api::LocatedDiagnostic::decl(&cfg),
         api::Range::decl(&cfg),
         diag::Severity::decl(&cfg),

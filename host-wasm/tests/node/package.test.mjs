@@ -1,5 +1,6 @@
 // The built npm package (host-wasm/pkg, from host-wasm/build.sh) in Node:
-// every golden case translates byte for byte as the native CLI does, validate
+// every golden case translates byte for byte as the native CLI does
+// (`translateText`; `translate` gives the same as objects), validate
 // places diagnostics in UTF-16 columns, explain answers, and the web build
 // loads too. Run: node --test host-wasm/tests/node/
 // The CLI is $EMISSARY_BIN, else target/debug/emissary.
@@ -61,20 +62,24 @@ test("the golden corpus is there", () => {
 
 for (const dir of cases) {
   const name = path.relative(path.join(root, "tests/golden"), dir);
-  // Compared as JSON values: JavaScript numbers cannot tell `200.0` (what the
-  // CLI prints for a proto double) from `200`, so byte identity is not possible.
-  test(`golden ${name}: translate equals the CLI's output`, () => {
+  // `translateText` keeps the CLI's bytes (a proto double's `100.0` included,
+  // as in tracing/zipkin-tags-sampling); `translate` gives the same as JSON values.
+  test(`golden ${name}: translateText is byte-identical to the CLI's output`, () => {
     const input = path.join(dir, "input.yaml");
     const text = fs.readFileSync(input, "utf8");
     const { options, args } = caseOptions(text);
+    const t = wasm.translateText(text, options);
     const r = wasm.translate(text, options);
-    for (const output of ["xds", "bootstrap", "ir"]) {
+    for (const output of ["bootstrap", "xds", "ir"]) {
       const native = runCli(["translate", "--output", output, "--format", "json", ...args, input]);
-      assert.deepStrictEqual(r[output], JSON.parse(native), `${output} of ${name}`);
+      assert.equal(typeof t[output], "string", `${output} of ${name} is text`);
+      assert.equal(t[output] + "\n", native, `${output} of ${name} differs from the CLI's bytes`);
+      assert.deepStrictEqual(r[output], JSON.parse(t[output]), `${output} of ${name}: object form`);
     }
+    assert.deepStrictEqual(r.diagnostics, t.diagnostics);
     const codes = JSON.parse(runCli(["translate", "--output", "diagnostics", "--format", "json", ...args, input]))
       .map((d) => d.code);
-    assert.deepEqual(r.diagnostics.map((d) => d.code), codes);
+    assert.deepEqual(t.diagnostics.map((d) => d.code), codes);
   });
 }
 
@@ -120,5 +125,6 @@ test("the web build loads and agrees with the Node build", async () => {
   web.initSync({ module: fs.readFileSync(path.join(pkgDir, "web/emissary_wasm_bg.wasm")) });
   const text = fs.readFileSync(path.join(cases[0], "input.yaml"), "utf8");
   assert.deepEqual(web.translate(text), wasm.translate(text));
+  assert.deepEqual(web.translateText(text), wasm.translateText(text));
   assert.equal(web.version(), wasm.version());
 });
