@@ -10,26 +10,63 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 
+/// N Mappings on `127.0.0.1:backend`, each with its own cluster (a
+/// `cluster_tag` per Mapping), as N Services would give; the changed one, if
+/// any, gets a new prefix and a new cluster tag.
 fn mappings(n: usize, backend: u16, changed: Option<(usize, &str)>) -> String {
-    let mut s = String::with_capacity(n * 200);
+    let mut s = String::with_capacity(n * 220);
     for k in 0..n {
-        let prefix = match changed {
-            Some((c, p)) if c == k => p.to_string(),
-            _ => format!("/svc-{k}/"),
+        let (prefix, tag) = match changed {
+            Some((c, p)) if c == k => (p.to_string(), format!("c{}", p.trim_matches('/'))),
+            _ => (format!("/svc-{k}/"), format!("t{k}")),
         };
-        s.push_str(&mapping_yaml(&format!("m-{k}"), &prefix, backend));
+        s.push_str(&format!(
+            "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
+             metadata: {{name: m-{k}, namespace: default}}\n\
+             spec: {{hostname: \"*\", prefix: {prefix}, service: \"127.0.0.1:{backend}\", cluster_tag: {tag}}}\n"
+        ));
     }
     s
 }
 
-fn resources_sent(plane: &Plane) -> u64 {
-    plane
-        .admin_get("/metrics")
-        .body
-        .lines()
-        .filter(|l| l.starts_with("emissary_xds_resources_sent_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+/// Per ADS stream (in stream order): resources sent so far, summed over types.
+fn sent_per_stream(plane: &Plane) -> Vec<(String, u64)> {
+    let d = plane.admin_json("/debug/diagnostics");
+    d["ads"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["connected"] == true)
+        .map(|n| {
+            let sent = n["types"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, t)| t["resources_sent"].as_u64())
+                .sum();
+            (n["protocol"].as_str().unwrap_or("").to_string(), sent)
+        })
+        .collect()
+}
+
+/// Per connected stream: the RouteConfiguration version it has ACKed, or
+/// `None` while a response is pending.
+fn route_versions(plane: &Plane) -> Vec<Option<String>> {
+    const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+    let d = plane.admin_json("/debug/diagnostics");
+    d["ads"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["connected"] == true)
+        .map(|n| {
+            let t = &n["types"][ROUTE];
+            t["pending_nonce"]
+                .is_null()
+                .then(|| t["acked_version"].as_str().map(str::to_string))
+                .flatten()
+        })
+        .collect()
 }
 
 fn rss_kb(pid: i32) -> u64 {
@@ -45,7 +82,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-fn run(n: usize, rounds: usize) {
+fn run(n: usize, envoy_count: usize, rounds: usize) {
     let w = Workdir::new();
     let [listen, b] = free_ports(2)[..] else {
         unreachable!()
@@ -55,7 +92,9 @@ fn run(n: usize, rounds: usize) {
     w.write("mappings.yaml", &mappings(n, b, None));
     let plane = Plane::new();
     let serve = plane.start(w.path(), &w.config(), &[]);
-    let envoys: Vec<Envoy> = (0..4)
+    // Envoy 0 speaks Delta ADS, the others SotW; all share the listener
+    // port (SO_REUSEPORT), so a request reaches one of them.
+    let envoys: Vec<Envoy> = (0..envoy_count)
         .map(|i| {
             let proto = if i == 0 {
                 AdsProtocol::Delta
@@ -66,21 +105,26 @@ fn run(n: usize, rounds: usize) {
         })
         .collect();
     for e in &envoys {
-        e.wait_live(Duration::from_secs(300));
+        e.wait_live(Duration::from_secs(600));
     }
     let last = format!("/svc-{}/", n - 1);
-    wait_for("the last route", Duration::from_secs(300), || {
+    wait_for("the last route", Duration::from_secs(600), || {
         get(listen, &last).ok().filter(|r| r.status == 200)
     });
-    // Let every Envoy ACK before measuring.
-    std::thread::sleep(Duration::from_secs(2));
+    wait_for("every Envoy to ACK", Duration::from_secs(600), || {
+        let v = route_versions(&plane);
+        (v.len() == envoy_count && v.iter().all(|x| x.is_some())).then_some(())
+    });
     let rss = rss_kb(serve.pid());
 
-    let mut times = Vec::new();
-    let mut sent = Vec::new();
+    let mut served = Vec::new();
+    let mut acked = Vec::new();
+    let mut delta_sent = Vec::new();
+    let mut sotw_sent = Vec::new();
     for i in 0..rounds {
         let prefix = format!("/changed-{i}/");
-        let before = resources_sent(&plane);
+        let before = sent_per_stream(&plane);
+        let versions = route_versions(&plane);
         let text = mappings(n, b, Some((i % n, &prefix)));
         let t0 = Instant::now();
         w.write("mappings.yaml", &text);
@@ -89,27 +133,61 @@ fn run(n: usize, rounds: usize) {
                 break;
             }
             assert!(t0.elapsed() < Duration::from_secs(60), "route never served");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        served.push(t0.elapsed());
+        loop {
+            let now = route_versions(&plane);
+            if now.len() == envoy_count
+                && now
+                    .iter()
+                    .zip(&versions)
+                    .all(|(a, b)| a.is_some() && a != b)
+            {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(60), "never ACKed");
             std::thread::sleep(Duration::from_millis(2));
         }
-        times.push(t0.elapsed());
-        // All four Envoys get the change; settle, then count.
-        std::thread::sleep(Duration::from_millis(500));
-        sent.push(resources_sent(&plane) - before);
+        acked.push(t0.elapsed());
+        let after = sent_per_stream(&plane);
+        for ((proto, a), (_, b)) in after.iter().zip(&before) {
+            match proto.as_str() {
+                "delta" => delta_sent.push(a - b),
+                _ => sotw_sent.push(a - b),
+            }
+        }
     }
-    let delta_stats = plane.admin_json("/debug/diagnostics")["ads"].clone();
-    times.sort();
+    served.sort();
+    acked.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "N={n:>6} rounds={rounds} change->served p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms | daemon RSS with 4 Envoys {:.1} MB | resources sent per change (4 Envoys, 1 delta): {:?}",
-        pct(&times, 0.5).as_secs_f64() * 1e3,
-        pct(&times, 0.99).as_secs_f64() * 1e3,
-        times.last().unwrap().as_secs_f64() * 1e3,
+        "N={n:>6} Envoys={envoy_count} rounds={rounds}: change->served p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms | \
+         change->all ACKed p50 {:.1} ms, p99 {:.1} ms | daemon RSS {:.1} MB",
+        ms(pct(&served, 0.5)),
+        ms(pct(&served, 0.99)),
+        ms(*served.last().unwrap()),
+        ms(pct(&acked, 0.5)),
+        ms(pct(&acked, 0.99)),
         rss as f64 / 1024.0,
-        &sent[..sent.len().min(5)],
     );
-    let connected = delta_stats["connected"].as_u64().unwrap_or(0);
-    println!("         connected Envoys: {connected}");
+    delta_sent.sort_unstable();
+    sotw_sent.sort_unstable();
+    println!(
+        "         resources sent per change: delta stream min {} max {}; each SotW stream min {} max {}",
+        delta_sent.first().unwrap_or(&0),
+        delta_sent.last().unwrap_or(&0),
+        sotw_sent.first().unwrap_or(&0),
+        sotw_sent.last().unwrap_or(&0),
+    );
+    println!(
+        "         daemon RSS after the changes {:.1} MB",
+        rss_kb(serve.pid()) as f64 / 1024.0
+    );
 }
 
+/// `propagation [N...]`: for each N (default 1,000 and 10,000), one run
+/// with a single Delta Envoy, then one with four (one Delta, three SotW).
 fn main() {
     let ns: Vec<usize> = std::env::args()
         .skip(1)
@@ -117,6 +195,8 @@ fn main() {
         .collect();
     let ns = if ns.is_empty() { vec![1000, 10000] } else { ns };
     for n in ns {
-        run(n, if n > 5000 { 20 } else { 40 });
+        let rounds = if n > 5000 { 60 } else { 150 };
+        run(n, 1, rounds);
+        run(n, 4, rounds / 3);
     }
 }

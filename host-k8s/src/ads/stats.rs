@@ -56,6 +56,9 @@ struct TypeState {
     acked_version: Option<String>,
     pending_nonce: Option<String>,
     last_nack: Option<Nack>,
+    /// Resources sent on this stream (for delta: added or updated ones;
+    /// removals are not counted).
+    resources_sent: u64,
 }
 
 #[derive(Debug)]
@@ -114,7 +117,8 @@ impl AdsStats {
     /// {"ready": true, "connected": 1,
     ///  "nodes": [{"id": "envoy-1", "stream": 3, "protocol": "sotw", "connected": true,
     ///             "types": {"type.googleapis.com/…Cluster": {"acked_version": "4",
-    ///                       "pending_nonce": null, "last_nack": null}}}],
+    ///                       "pending_nonce": null, "last_nack": null,
+    ///                       "resources_sent": 3}}}],
     ///  "counters": {"type.googleapis.com/…Cluster": {"pushes": 2, "acks": 2,
     ///               "nacks": 0, "resources_sent": 6}}}
     /// ```
@@ -143,6 +147,7 @@ impl AdsStats {
                                 "acked_version": st.acked_version,
                                 "pending_nonce": st.pending_nonce,
                                 "last_nack": nack,
+                                "resources_sent": st.resources_sent,
                             }),
                         )
                     })
@@ -286,6 +291,7 @@ impl AdsStats {
         });
         self.with_type(stream, type_url, |t| {
             t.pending_nonce = Some(nonce.to_string());
+            t.resources_sent += resources as u64;
         });
     }
 
