@@ -3,10 +3,10 @@
 
 use emissary_wasm_embed::{Translator, component_path, default_options};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> wasmtime::Result<()> {
     let file = std::env::args()
         .nth(1)
-        .ok_or_else(|| anyhow::anyhow!("usage: translate FILE"))?;
+        .ok_or_else(|| wasmtime::format_err!("usage: translate FILE"))?;
     let text = std::fs::read_to_string(&file)?;
     let mut t = Translator::load(&component_path())?;
     let out = t.translate(&text, &default_options())?;

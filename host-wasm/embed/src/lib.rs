@@ -3,10 +3,10 @@
 //! library does; it gets an empty WASI context (no files, no network, no
 //! environment).
 
-use anyhow::{Context as _, Result};
 use std::path::{Path, PathBuf};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::error::Context as _;
+use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 wasmtime::component::bindgen!({ world: "emissary", path: "../wit" });
