@@ -77,6 +77,14 @@ fn rss_kb(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Wall-clock milliseconds since the Unix epoch (the daemon reports its
+/// translation start that way).
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -119,6 +127,11 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
 
     let mut served = Vec::new();
     let mut acked = Vec::new();
+    // Where the time goes: until translation starts (debounce and read),
+    // translation (to a published snapshot), then push and Envoy applying it.
+    let mut waited = Vec::new();
+    let mut translated = Vec::new();
+    let mut applied = Vec::new();
     let mut delta_sent = Vec::new();
     let mut sotw_sent = Vec::new();
     for i in 0..rounds {
@@ -126,6 +139,7 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
         let before = sent_per_stream(&plane);
         let versions = route_versions(&plane);
         let text = mappings(n, b, Some((i % n, &prefix)));
+        let wall0 = unix_ms();
         let t0 = Instant::now();
         w.write("mappings.yaml", &text);
         loop {
@@ -133,9 +147,16 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
                 break;
             }
             assert!(t0.elapsed() < Duration::from_secs(60), "route never served");
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(Duration::from_millis(2));
         }
         served.push(t0.elapsed());
+        let served_ms = wall0 + t0.elapsed().as_secs_f64() * 1e3;
+        let last = &plane.admin_json("/debug/diagnostics")["last"];
+        let start = last["unix_ms"].as_f64().unwrap_or(0.0);
+        let took = last["duration_ms"].as_f64().unwrap_or(0.0);
+        waited.push(Duration::from_secs_f64((start - wall0).max(0.0) / 1e3));
+        translated.push(Duration::from_secs_f64(took / 1e3));
+        applied.push(Duration::from_secs_f64((served_ms - start - took).max(0.0) / 1e3));
         loop {
             let now = route_versions(&plane);
             if now.len() == envoy_count
@@ -160,6 +181,9 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
     }
     served.sort();
     acked.sort();
+    waited.sort();
+    translated.sort();
+    applied.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "N={n:>6} Envoys={envoy_count} rounds={rounds}: change->served p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms | \
@@ -171,6 +195,14 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
         ms(pct(&acked, 0.99)),
         rss as f64 / 1024.0,
     );
+    println!(
+        "         p50 breakdown: change->translation start {:.1} ms, translation {:.1} ms (p99 {:.1}), push + Envoy applying {:.1} ms (p99 {:.1})",
+        ms(pct(&waited, 0.5)),
+        ms(pct(&translated, 0.5)),
+        ms(pct(&translated, 0.99)),
+        ms(pct(&applied, 0.5)),
+        ms(pct(&applied, 0.99)),
+    );
     delta_sent.sort_unstable();
     sotw_sent.sort_unstable();
     println!(
@@ -180,8 +212,10 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
         sotw_sent.first().unwrap_or(&0),
         sotw_sent.last().unwrap_or(&0),
     );
+    // Steady state: give the allocator a moment to return freed pages.
+    std::thread::sleep(Duration::from_secs(3));
     println!(
-        "         daemon RSS after the changes {:.1} MB",
+        "         daemon RSS 3 s after the last change {:.1} MB",
         rss_kb(serve.pid()) as f64 / 1024.0
     );
 }

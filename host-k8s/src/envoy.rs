@@ -3,6 +3,14 @@
 //! reaches the daemon, which then drains Envoy itself), restart it with
 //! backoff when it dies, and on shutdown drain its listeners, stop it and
 //! reap it within bounded time.
+//!
+//! A daemon that is killed outright (SIGKILL, OOM) cannot stop its Envoy,
+//! which keeps serving the last configuration: traffic goes on. So that the
+//! next daemon does not then fail to start its own Envoy on the same ports,
+//! the supervised Envoy's pid is kept in a file named after its admin port
+//! (`$TMPDIR/emissary-envoy-<admin port>.pid`), and a daemon starting up
+//! drains and stops an Envoy left there by a previous one (checked by its
+//! command line, so an unrelated process that reused the pid is left alone).
 
 use anyhow::{Context as _, Result};
 use emissary_core::xds::ads_bootstrap::{AdsBootstrap, ads_bootstrap};
@@ -56,9 +64,12 @@ pub(crate) struct Config {
     pub(crate) run_dir: PathBuf,
 }
 
+/// The Bootstrap's file name (in [`Config::run_dir`]).
+const BOOTSTRAP_FILE: &str = "envoy-bootstrap.json";
+
 /// Writes the Bootstrap and returns its path.
 pub(crate) fn write_bootstrap(cfg: &Config) -> Result<PathBuf> {
-    let path = cfg.run_dir.join("envoy-bootstrap.json");
+    let path = cfg.run_dir.join(BOOTSTRAP_FILE);
     let json = serde_json::to_vec_pretty(&ads_bootstrap(&cfg.bootstrap))?;
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
@@ -93,10 +104,17 @@ pub(crate) async fn supervise(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
     let bootstrap = write_bootstrap(&cfg)?;
+    let pid_file = pid_file(cfg.bootstrap.admin_port);
+    stop_leftover(&pid_file, &cfg).await;
     let mut backoff = Duration::from_millis(250);
     loop {
         let started = Instant::now();
         let mut child = spawn(&cfg, &bootstrap)?;
+        if let Some(pid) = child.id()
+            && let Err(e) = std::fs::write(&pid_file, format!("{pid}\n"))
+        {
+            tracing::warn!(error = %e, file = %pid_file.display(), "could not record Envoy's pid");
+        }
         tracing::info!(pid = child.id(), envoy = %cfg.binary.display(), bootstrap = %bootstrap.display(), "Envoy started");
         shared.metrics.envoy_started();
         let exited = tokio::select! {
@@ -106,6 +124,7 @@ pub(crate) async fn supervise(
         shared.metrics.envoy_exited();
         let Some(status) = exited else {
             stop(&mut child, &cfg).await;
+            let _ = std::fs::remove_file(&pid_file);
             return Ok(());
         };
         let status = status.context("waiting for Envoy")?;
@@ -122,6 +141,56 @@ pub(crate) async fn supervise(
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Where the supervised Envoy's pid is kept.
+pub(crate) fn pid_file(admin_port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("emissary-envoy-{admin_port}.pid"))
+}
+
+/// Whether `pid` is a live process whose command line runs this Bootstrap
+/// with Envoy.
+fn is_our_envoy(pid: i32, bootstrap_name: &str) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let envoy = args.first().is_some_and(|a| a.contains("envoy"));
+    envoy && args.iter().any(|a| a.ends_with(bootstrap_name))
+}
+
+/// Drains and stops an Envoy a previous daemon left running (see the module
+/// documentation), then forgets it.
+async fn stop_leftover(pid_file: &Path, cfg: &Config) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    if pid > 1 && is_our_envoy(pid, BOOTSTRAP_FILE) {
+        tracing::warn!(
+            pid,
+            "an Envoy left by a previous control plane is still running; draining and stopping it"
+        );
+        let admin = (cfg.bootstrap.admin_host.as_str(), cfg.bootstrap.admin_port);
+        if admin_post(admin, "/drain_listeners?graceful").await.is_ok() {
+            tokio::time::sleep(cfg.drain_time).await;
+        }
+        let target = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && is_our_envoy(pid, BOOTSTRAP_FILE) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if is_our_envoy(pid, BOOTSTRAP_FILE) {
+            let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    let _ = std::fs::remove_file(pid_file);
 }
 
 /// Drains Envoy's listeners, waits the drain time (or until it exits), then
