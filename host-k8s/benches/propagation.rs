@@ -156,7 +156,9 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
         let took = last["duration_ms"].as_f64().unwrap_or(0.0);
         waited.push(Duration::from_secs_f64((start - wall0).max(0.0) / 1e3));
         translated.push(Duration::from_secs_f64(took / 1e3));
-        applied.push(Duration::from_secs_f64((served_ms - start - took).max(0.0) / 1e3));
+        applied.push(Duration::from_secs_f64(
+            (served_ms - start - took).max(0.0) / 1e3,
+        ));
         loop {
             let now = route_versions(&plane);
             if now.len() == envoy_count
