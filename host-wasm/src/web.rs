@@ -1,7 +1,7 @@
 //! The npm package's exports (wasm-bindgen).
 
-use emissary_core::explain::Request;
 use crate::text::TranslatedJson;
+use emissary_core::explain::Request;
 use emissary_core::{HostOptions, api};
 use wasm_bindgen::prelude::*;
 
@@ -28,7 +28,9 @@ pub fn translate_text(
     #[wasm_bindgen(unchecked_optional_param_type = "TranslateOptions")] options: Option<JsValue>,
 ) -> Result<JsValue, JsError> {
     let options: HostOptions = decode(options)?;
-    encode(&TranslatedJson::from(api::translate_text(manifests, &options)))
+    encode(&TranslatedJson::from(api::translate_text(
+        manifests, &options,
+    )))
 }
 
 /// Checks manifests: diagnostics with 1-based lines and UTF-16 columns.
