@@ -29,14 +29,22 @@ fn mappings(n: usize, backend: u16, changed: Option<(usize, &str)>) -> String {
     s
 }
 
+/// The ADS streams still connected, as `/debug/diagnostics` shows them.
+fn connected_streams(plane: &Plane) -> Vec<serde_json::Value> {
+    let mut d = plane.admin_json("/debug/diagnostics");
+    match d["ads"]["nodes"].take() {
+        serde_json::Value::Array(nodes) => nodes
+            .into_iter()
+            .filter(|n| n["connected"] == true)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Per ADS stream (in stream order): resources sent so far, summed over types.
 fn sent_per_stream(plane: &Plane) -> Vec<(String, u64)> {
-    let d = plane.admin_json("/debug/diagnostics");
-    d["ads"]["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|n| n["connected"] == true)
+    connected_streams(plane)
+        .iter()
         .map(|n| {
             let sent = n["types"]
                 .as_object()
@@ -53,12 +61,8 @@ fn sent_per_stream(plane: &Plane) -> Vec<(String, u64)> {
 /// `None` while a response is pending.
 fn route_versions(plane: &Plane) -> Vec<Option<String>> {
     const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
-    let d = plane.admin_json("/debug/diagnostics");
-    d["ads"]["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|n| n["connected"] == true)
+    connected_streams(plane)
+        .iter()
         .map(|n| {
             let t = &n["types"][ROUTE];
             t["pending_nonce"]

@@ -21,24 +21,33 @@ fn wait_route(port: u16, path: &str, want: &str) -> Response {
     })
 }
 
-#[test]
-fn supervised_envoy_routes_to_a_backend_and_stops_on_sigterm() {
-    let w = Workdir::new();
-    let [listen, backend_port, envoy_admin] = free_ports(3)[..] else {
-        unreachable!()
-    };
-    let _b = backend(w.path(), "alpha", backend_port);
-    w.write("listener.yaml", &listener_yaml(listen));
-    w.write(
-        "mappings.yaml",
-        &mapping_yaml("alpha", "/alpha/", backend_port),
-    );
-    let plane = Plane::new();
-    let envoy = emissary_tests::envoy_bin().unwrap();
-    let mut serve = plane.start(
-        w.path(),
-        &w.config(),
-        &[
+/// A directory with a Listener on a free port and a Mapping `/alpha/` to a
+/// running backend "alpha", a control plane's ports, and the `serve`
+/// arguments that make it supervise Envoy (admin on a free port).
+struct Supervised {
+    // Dropped first: the backend stops before its directory goes.
+    _backend: Proc,
+    w: Workdir,
+    listen: u16,
+    envoy_admin: u16,
+    plane: Plane,
+    args: Vec<String>,
+}
+
+impl Supervised {
+    fn new() -> Supervised {
+        let w = Workdir::new();
+        let [listen, backend_port, envoy_admin] = free_ports(3)[..] else {
+            unreachable!()
+        };
+        let b = backend(w.path(), "alpha", backend_port);
+        w.write("listener.yaml", &listener_yaml(listen));
+        w.write(
+            "mappings.yaml",
+            &mapping_yaml("alpha", "/alpha/", backend_port),
+        );
+        let envoy = emissary_tests::envoy_bin().unwrap();
+        let args = [
             "--envoy",
             envoy.to_str().unwrap(),
             "--envoy-admin-port",
@@ -47,8 +56,31 @@ fn supervised_envoy_routes_to_a_backend_and_stops_on_sigterm() {
             "supervised",
             "--envoy-drain-seconds",
             "1",
-        ],
-    );
+        ]
+        .map(String::from)
+        .to_vec();
+        Supervised {
+            _backend: b,
+            w,
+            listen,
+            envoy_admin,
+            plane: Plane::new(),
+            args,
+        }
+    }
+
+    /// Starts `emissary serve` supervising Envoy.
+    fn start(&self) -> Proc {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.plane.start(self.w.path(), &self.w.config(), &args)
+    }
+}
+
+#[test]
+fn supervised_envoy_routes_to_a_backend_and_stops_on_sigterm() {
+    let s = Supervised::new();
+    let (listen, envoy_admin, plane) = (s.listen, s.envoy_admin, &s.plane);
+    let mut serve = s.start();
     let r = wait_route(listen, "/alpha/hello", "backend=alpha");
     // Emissary's default rewrite replaces the prefix with `/`.
     assert!(r.body.contains("path=/hello"), "{}", r.body);
@@ -98,30 +130,9 @@ fn alive(pid: i32) -> bool {
 
 #[test]
 fn a_daemon_killed_outright_leaves_envoy_serving_and_the_next_one_takes_over() {
-    let w = Workdir::new();
-    let [listen, backend_port, envoy_admin] = free_ports(3)[..] else {
-        unreachable!()
-    };
-    let _b = backend(w.path(), "alpha", backend_port);
-    w.write("listener.yaml", &listener_yaml(listen));
-    w.write(
-        "mappings.yaml",
-        &mapping_yaml("alpha", "/alpha/", backend_port),
-    );
-    let plane = Plane::new();
-    let envoy = emissary_tests::envoy_bin().unwrap();
-    let admin = envoy_admin.to_string();
-    let args = [
-        "--envoy",
-        envoy.to_str().unwrap(),
-        "--envoy-admin-port",
-        &admin,
-        "--node-id",
-        "supervised",
-        "--envoy-drain-seconds",
-        "1",
-    ];
-    let mut first = plane.start(w.path(), &w.config(), &args);
+    let s = Supervised::new();
+    let (listen, envoy_admin) = (s.listen, s.envoy_admin);
+    let mut first = s.start();
     wait_route(listen, "/alpha/one", "backend=alpha");
     let old = envoy_pid(envoy_admin).expect("the daemon records its Envoy's pid");
     assert!(alive(old));
@@ -131,7 +142,7 @@ fn a_daemon_killed_outright_leaves_envoy_serving_and_the_next_one_takes_over() {
     let r = get(listen, "/alpha/two").expect("Envoy still serves");
     assert_eq!(r.status, 200);
     // The next daemon stops the leftover Envoy and runs its own.
-    let mut second = plane.start(w.path(), &w.config(), &args);
+    let mut second = s.start();
     let new = wait_for("a new Envoy pid", LONG, || {
         envoy_pid(envoy_admin).filter(|p| *p != old)
     });
