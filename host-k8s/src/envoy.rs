@@ -144,13 +144,13 @@ pub(crate) async fn supervise(
 }
 
 /// Where the supervised Envoy's pid is kept.
-pub(crate) fn pid_file(admin_port: u16) -> PathBuf {
+fn pid_file(admin_port: u16) -> PathBuf {
     std::env::temp_dir().join(format!("emissary-envoy-{admin_port}.pid"))
 }
 
-/// Whether `pid` is a live process whose command line runs this Bootstrap
-/// with Envoy.
-fn is_our_envoy(pid: i32, bootstrap_name: &str) -> bool {
+/// Whether `pid` is a live process whose command line runs Envoy with a
+/// Bootstrap this daemon writes.
+fn is_our_envoy(pid: i32) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
@@ -159,7 +159,7 @@ fn is_our_envoy(pid: i32, bootstrap_name: &str) -> bool {
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     let envoy = args.first().is_some_and(|a| a.contains("envoy"));
-    envoy && args.iter().any(|a| a.ends_with(bootstrap_name))
+    envoy && args.iter().any(|a| a.ends_with(BOOTSTRAP_FILE))
 }
 
 /// Drains and stops an Envoy a previous daemon left running (see the module
@@ -171,7 +171,7 @@ async fn stop_leftover(pid_file: &Path, cfg: &Config) {
     else {
         return;
     };
-    if pid > 1 && is_our_envoy(pid, BOOTSTRAP_FILE) {
+    if pid > 1 && is_our_envoy(pid) {
         tracing::warn!(
             pid,
             "an Envoy left by a previous control plane is still running; draining and stopping it"
@@ -183,10 +183,10 @@ async fn stop_leftover(pid_file: &Path, cfg: &Config) {
         let target = nix::unistd::Pid::from_raw(pid);
         let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && is_our_envoy(pid, BOOTSTRAP_FILE) {
+        while Instant::now() < deadline && is_our_envoy(pid) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if is_our_envoy(pid, BOOTSTRAP_FILE) {
+        if is_our_envoy(pid) {
             let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
         }
     }
