@@ -54,46 +54,37 @@ spec: {{hostname: "*", prefix: "/api/v[0-9]+/.*", prefix_regex: true, service: a
         "GET http://example.com/api/v2/users",
         &[],
         expect![[r#"
-        GET http://example.com/api/v2/users
-        served by:
-          100%  Mapping default/api-v2-regex → api-v2:80 /
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /api/v2/users does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /api/v2/users does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /api/v2/users does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /api/v2/users does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /api/v2/users does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /api/v2/users does not start with /ambassador/v0/
-          - route 6 (Mapping default/api-v2-regex): header x-forwarded-proto is `http`, wanted: = https
-          - route 7 (Mapping default/api-v2-regex) matches: path ~ //api/v[0-9]+/.*/
-    "#]],
+            GET http://example.com/api/v2/users
+            served by:
+              100%  Mapping default/api-v2-regex → api-v2:80 /
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /api/v2/users does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /api/v2/users does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /api/v2/users does not start with /ambassador/v0/
+              - route 3 (Mapping default/api-v2-regex) matches: path ~ //api/v[0-9]+/.*/
+        "#]],
     );
     check(
         &m,
         "GET http://example.com/api/users",
         &[],
         expect![[r#"
-        GET http://example.com/api/users
-        served by:
-          100%  Mapping default/api → api:80 /users
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /api/users does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /api/users does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /api/users does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /api/users does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /api/users does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /api/users does not start with /ambassador/v0/
-          - route 6 (Mapping default/api-v2-regex): path /api/users does not match the regex //api/v[0-9]+/.*/
-          - route 7 (Mapping default/api-v2-regex): path /api/users does not match the regex //api/v[0-9]+/.*/
-          - route 8 (Mapping default/api): header x-forwarded-proto is `http`, wanted: = https
-          - route 9 (Mapping default/api) matches: prefix /api/
-    "#]],
+            GET http://example.com/api/users
+            served by:
+              100%  Mapping default/api → api:80 /users
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /api/users does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /api/users does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /api/users does not start with /ambassador/v0/
+              - route 3 (Mapping default/api-v2-regex): path /api/users does not match the regex //api/v[0-9]+/.*/
+              - route 4 (Mapping default/api) matches: prefix /api/
+        "#]],
     );
 }
 
@@ -135,98 +126,77 @@ spec: {hostname: "other.org", prefix: /, service: other}
         "GET http://foo.example.com/x",
         &[],
         expect![[r#"
-        GET http://foo.example.com/x
-        served by:
-          100%  Mapping default/foo → foo:80 /x
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host foo.example.com (default/foo): exact domain foo.example.com
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 6 (Mapping default/foo): header x-forwarded-proto is `http`, wanted: = https
-          - route 7 (Mapping default/foo) matches: prefix /, header :authority = foo.example.com
-    "#]],
+            GET http://foo.example.com/x
+            served by:
+              100%  Mapping default/foo → foo:80 /x
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host foo.example.com (default/foo): exact domain foo.example.com
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
+              - route 3 (Mapping default/foo) matches: prefix /, header :authority = foo.example.com
+        "#]],
     );
     check(
         m,
         "GET http://bar.example.com/x",
         &[],
         expect![[r#"
-        GET http://bar.example.com/x
-        served by:
-          100%  Mapping default/wild → wild:80 /x
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host *.example.com (default/wild): wildcard domain *.example.com (the longest suffix wildcard that matches; no exact domain)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 6 (Mapping default/foo): header :authority is `bar.example.com`, wanted: = foo.example.com
-          - route 7 (Mapping default/foo): header :authority is `bar.example.com`, wanted: = foo.example.com
-          - route 8 (Mapping default/wild): header x-forwarded-proto is `http`, wanted: = https
-          - route 9 (Mapping default/wild) matches: prefix /, header :authority ends with .example.com
-    "#]],
+            GET http://bar.example.com/x
+            served by:
+              100%  Mapping default/wild → wild:80 /x
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host *.example.com (default/wild): wildcard domain *.example.com (the longest suffix wildcard that matches; no exact domain)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
+              - route 3 (Mapping default/foo): header :authority is `bar.example.com`, wanted: = foo.example.com
+              - route 4 (Mapping default/wild) matches: prefix /, header :authority ends with .example.com
+        "#]],
     );
     check(
         m,
         "GET http://other.org/x",
         &[],
         expect![[r#"
-        GET http://other.org/x
-        served by:
-          100%  Mapping default/other → other:80 /x
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 6 (Mapping default/foo): header :authority is `other.org`, wanted: = foo.example.com
-          - route 7 (Mapping default/foo): header :authority is `other.org`, wanted: = foo.example.com
-          - route 8 (Mapping default/wild): header :authority is `other.org`, wanted: ends with .example.com
-          - route 9 (Mapping default/wild): header :authority is `other.org`, wanted: ends with .example.com
-          - route 10 (Mapping default/other): header x-forwarded-proto is `http`, wanted: = https
-          - route 11 (Mapping default/other) matches: prefix /, header :authority = other.org
-    "#]],
+            GET http://other.org/x
+            served by:
+              100%  Mapping default/other → other:80 /x
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
+              - route 3 (Mapping default/foo): header :authority is `other.org`, wanted: = foo.example.com
+              - route 4 (Mapping default/wild): header :authority is `other.org`, wanted: ends with .example.com
+              - route 5 (Mapping default/other) matches: prefix /, header :authority = other.org
+        "#]],
     );
     check(
         m,
         "GET http://nowhere.net/x",
         &[],
         expect![[r#"
-        GET http://nowhere.net/x
-        no route matches (404)
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
-          - route 6 (Mapping default/foo): header :authority is `nowhere.net`, wanted: = foo.example.com
-          - route 7 (Mapping default/foo): header :authority is `nowhere.net`, wanted: = foo.example.com
-          - route 8 (Mapping default/wild): header :authority is `nowhere.net`, wanted: ends with .example.com
-          - route 9 (Mapping default/wild): header :authority is `nowhere.net`, wanted: ends with .example.com
-          - route 10 (Mapping default/other): header :authority is `nowhere.net`, wanted: = other.org
-          - route 11 (Mapping default/other): header :authority is `nowhere.net`, wanted: = other.org
-          - no route matches: Envoy answers 404
-    "#]],
+            GET http://nowhere.net/x
+            no route matches (404)
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /x does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /x does not start with /ambassador/v0/
+              - route 3 (Mapping default/foo): header :authority is `nowhere.net`, wanted: = foo.example.com
+              - route 4 (Mapping default/wild): header :authority is `nowhere.net`, wanted: ends with .example.com
+              - route 5 (Mapping default/other): header :authority is `nowhere.net`, wanted: = other.org
+              - no route matches: Envoy answers 404
+        "#]],
     );
 }
 
@@ -258,13 +228,9 @@ spec: {{hostname: "*", prefix: /app/, service: app, rewrite: /v1/}}
               - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
               - virtual host * (default/any): catch-all domain * (no other domain matches)
               - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
-              - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
-              - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
-              - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
-              - route 4 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
-              - route 5 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
-              - route 6 (Mapping default/beta): header x-forwarded-proto is `http`, wanted: = https
-              - route 7 (Mapping default/beta) matches: prefix /app/, header x-beta = yes, header :method = POST
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
+              - route 3 (Mapping default/beta) matches: prefix /app/, header x-beta = yes, header :method = POST
         "#]],
     );
     check(
@@ -280,15 +246,10 @@ spec: {{hostname: "*", prefix: /app/, service: app, rewrite: /v1/}}
               - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
               - virtual host * (default/any): catch-all domain * (no other domain matches)
               - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
-              - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
-              - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
-              - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
-              - route 4 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
-              - route 5 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
-              - route 6 (Mapping default/beta): header x-beta is `no`, wanted: = yes
-              - route 7 (Mapping default/beta): header x-beta is `no`, wanted: = yes
-              - route 8 (Mapping default/app): header x-forwarded-proto is `http`, wanted: = https
-              - route 9 (Mapping default/app) matches: prefix /app/
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
+              - route 3 (Mapping default/beta): header x-beta is `no`, wanted: = yes
+              - route 4 (Mapping default/app) matches: prefix /app/
         "#]],
     );
     check(
@@ -296,24 +257,19 @@ spec: {{hostname: "*", prefix: /app/, service: app, rewrite: /v1/}}
         "GET http://example.com/app/x",
         &["x-beta: yes"],
         expect![[r#"
-        GET http://example.com/app/x
-        served by:
-          100%  Mapping default/app → app:80 /v1/x
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
-          - route 6 (Mapping default/beta): header :method is `GET`, wanted: = POST
-          - route 7 (Mapping default/beta): header :method is `GET`, wanted: = POST
-          - route 8 (Mapping default/app): header x-forwarded-proto is `http`, wanted: = https
-          - route 9 (Mapping default/app) matches: prefix /app/
-    "#]],
+            GET http://example.com/app/x
+            served by:
+              100%  Mapping default/app → app:80 /v1/x
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /app/x does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /app/x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /app/x does not start with /ambassador/v0/
+              - route 3 (Mapping default/beta): header :method is `GET`, wanted: = POST
+              - route 4 (Mapping default/app) matches: prefix /app/
+        "#]],
     );
 }
 
@@ -403,28 +359,22 @@ spec: {{hostname: "*", prefix: /shop/, service: shop-v3, weight: 20}}
         "GET http://example.com/shop/item",
         &[],
         expect![[r#"
-        GET http://example.com/shop/item
-        served by:
-           30%  Mapping default/v2 → shop-v2:80 /item
-           20%  Mapping default/v3 → shop-v3:80 /item
-           50%  Mapping default/v1 → shop-v1:80 /item
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /shop/item does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /shop/item does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /shop/item does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /shop/item does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /shop/item does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /shop/item does not start with /ambassador/v0/
-          - route 6 (Mapping default/v2): header x-forwarded-proto is `http`, wanted: = https
-          - route 7 (Mapping default/v2): takes 30% (runtime fraction 30/100, less what earlier routes take); the rest goes on
-          - route 8 (Mapping default/v3): header x-forwarded-proto is `http`, wanted: = https
-          - route 9 (Mapping default/v3): takes 20% (runtime fraction 50/100, less what earlier routes take); the rest goes on
-          - route 10 (Mapping default/v1): header x-forwarded-proto is `http`, wanted: = https
-          - route 11 (Mapping default/v1): takes the 50% that earlier routes leave
-    "#]],
+            GET http://example.com/shop/item
+            served by:
+               30%  Mapping default/v2 → shop-v2:80 /item
+               20%  Mapping default/v3 → shop-v3:80 /item
+               50%  Mapping default/v1 → shop-v1:80 /item
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /shop/item does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /shop/item does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /shop/item does not start with /ambassador/v0/
+              - route 3 (Mapping default/v2): takes 30% (runtime fraction 30/100, less what earlier routes take); the rest goes on
+              - route 4 (Mapping default/v3): takes 20% (runtime fraction 50/100, less what earlier routes take); the rest goes on
+              - route 5 (Mapping default/v1): takes the 50% that earlier routes leave
+        "#]],
     );
 }
 
@@ -443,44 +393,36 @@ spec: {{hostname: "*", prefix: /api/, service: api, case_sensitive: false}}
         "GET http://example.com/nothing",
         &[],
         expect![[r#"
-        GET http://example.com/nothing
-        no route matches (404)
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /nothing does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /nothing does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /nothing does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /nothing does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /nothing does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /nothing does not start with /ambassador/v0/
-          - route 6 (Mapping default/api): path /nothing does not start with /api/ (in any case)
-          - route 7 (Mapping default/api): path /nothing does not start with /api/ (in any case)
-          - no route matches: Envoy answers 404
-    "#]],
+            GET http://example.com/nothing
+            no route matches (404)
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /nothing does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /nothing does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /nothing does not start with /ambassador/v0/
+              - route 3 (Mapping default/api): path /nothing does not start with /api/ (in any case)
+              - no route matches: Envoy answers 404
+        "#]],
     );
     check(
         &m,
         "GET http://example.com/API/x",
         &[],
         expect![[r#"
-        GET http://example.com/API/x
-        served by:
-          100%  Mapping default/api → api:80 /x
-        why:
-          - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
-          - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
-          - virtual host * (default/any): catch-all domain * (no other domain matches)
-          - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /API/x does not start with /ambassador/v0/check_ready
-          - route 1 (Mapping default/internal-ambassador-v0-check_ready): path /API/x does not start with /ambassador/v0/check_ready
-          - route 2 (Mapping default/internal-ambassador-v0-check_alive): path /API/x does not start with /ambassador/v0/check_alive
-          - route 3 (Mapping default/internal-ambassador-v0-check_alive): path /API/x does not start with /ambassador/v0/check_alive
-          - route 4 (Mapping default/internal-ambassador-v0): path /API/x does not start with /ambassador/v0/
-          - route 5 (Mapping default/internal-ambassador-v0): path /API/x does not start with /ambassador/v0/
-          - route 6 (Mapping default/api): header x-forwarded-proto is `http`, wanted: = https
-          - route 7 (Mapping default/api) matches: prefix /api/ (any case)
-    "#]],
+            GET http://example.com/API/x
+            served by:
+              100%  Mapping default/api → api:80 /x
+            why:
+              - listener listener-8080: port 8080, the usual HTTP port with a cleartext HTTP chain (the URL gives no port; pass one to choose)
+              - filter chain http: no SNI; this chain has no server names, and it is the cleartext chain
+              - virtual host * (default/any): catch-all domain * (no other domain matches)
+              - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /API/x does not start with /ambassador/v0/check_ready
+              - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /API/x does not start with /ambassador/v0/check_alive
+              - route 2 (Mapping default/internal-ambassador-v0): path /API/x does not start with /ambassador/v0/
+              - route 3 (Mapping default/api) matches: prefix /api/ (any case)
+        "#]],
     );
     check(
         &m,

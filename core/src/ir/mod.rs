@@ -138,7 +138,8 @@ pub enum Matcher {
     Always,
     /// `x-forwarded-proto: https` only.
     XfpHttps,
-    /// Any request (the insecure variant; the secure one comes first).
+    /// Any request: the insecure variant (the secure one comes first), or
+    /// the only variant when both would do the same.
     XfpHttp,
 }
 

@@ -189,7 +189,31 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 let h = &hosts[*hi];
                 let list = chain.routes.entry(hostname.clone()).or_default();
                 for &ri in &by_host[*hi] {
-                    let acme = matches!(&lw.ir.routes[ri as usize].path, crate::ir::PathMatch::Prefix(p) if p == "/.well-known/acme-challenge/");
+                    let route = &lw.ir.routes[ri as usize];
+                    let acme = matches!(&route.path, crate::ir::PathMatch::Prefix(p) if p == "/.well-known/acme-challenge/");
+                    // Under XFP, Emissary emits the route twice when the
+                    // insecure action is Route: once for `x-forwarded-proto:
+                    // https`, then for any request, with the same action.
+                    // The first only matches requests the second matches
+                    // too, right after it, with the same outcome, so one
+                    // route serves both (half the routes for Envoy to build
+                    // on every update). Not when the Mapping matches on
+                    // `x-forwarded-proto` itself: the insecure variant drops
+                    // that condition, as Emissary does, so the two differ.
+                    let same_both_ways = l.security_model == SecurityModel::Xfp
+                        && (acme || h.insecure_action == InsecureAction::Route)
+                        && !route
+                            .headers
+                            .iter()
+                            .any(|m| m.name.eq_ignore_ascii_case("x-forwarded-proto"));
+                    if same_both_ways {
+                        list.push(RouteRef {
+                            route: ri,
+                            matcher: Matcher::XfpHttp,
+                            action: Action::Route,
+                        });
+                        continue;
+                    }
                     if l.security_model != SecurityModel::Insecure {
                         let matcher = if l.security_model == SecurityModel::Secure {
                             Matcher::Always
