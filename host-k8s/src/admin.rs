@@ -162,6 +162,11 @@ pub(crate) struct Attempt {
     pub(crate) reason: Option<String>,
     pub(crate) unix_ms: u64,
     pub(crate) duration_ms: f64,
+    /// Where `duration_ms` went, in order: `read` (the source), `translate`
+    /// (parse, load, lower), `diagnostics` (counting and rendering them),
+    /// `snapshot` (Envoy resources built, encoded and hashed). A phase not
+    /// reached is absent.
+    pub(crate) phases_ms: Vec<(&'static str, f64)>,
     pub(crate) files: usize,
     pub(crate) unreadable: Vec<String>,
     pub(crate) errors: usize,

@@ -347,6 +347,14 @@ impl Translator {
     /// Reads, translates, judges and publishes once.
     pub(crate) fn run_once(&mut self, source: &dyn Source, options: &Options, shared: &Shared) {
         let started = Instant::now();
+        let mut lap = started;
+        let mut phase = |attempt: &mut Attempt, name: &'static str| {
+            let now = Instant::now();
+            attempt
+                .phases_ms
+                .push((name, (now - lap).as_secs_f64() * 1e3));
+            lap = now;
+        };
         let content = source.read();
         let input_bytes: usize = content.files.iter().map(|f| f.text.len()).sum();
         let hash = input_hash(&content.files, options);
@@ -358,6 +366,7 @@ impl Translator {
             unreadable: content.unreadable.clone(),
             ..Default::default()
         };
+        phase(&mut attempt, "read");
         if content.unreadable.is_empty() && self.input_hash == Some(hash) {
             attempt.outcome = "unchanged";
             attempt.duration_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -372,6 +381,7 @@ impl Translator {
         };
         let t = emissary_core::translate(&inputs);
         drop(inputs);
+        phase(&mut attempt, "translate");
         let mut counts = BTreeMap::new();
         for d in &t.diagnostics {
             *counts.entry(d.severity.as_str()).or_insert(0u64) += 1;
@@ -381,6 +391,7 @@ impl Translator {
         attempt.rendered = t.render_diagnostics();
         attempt.diagnostics = t.diagnostics.clone();
         shared.metrics.diagnostics(counts, input_bytes as u64);
+        phase(&mut attempt, "diagnostics");
         if !attempt.rendered.is_empty() {
             if attempt.errors > 0 {
                 tracing::warn!("diagnostics:\n{}", attempt.rendered.trim_end());
@@ -401,6 +412,7 @@ impl Translator {
                 let snap = Snapshot::from_translation(self.version + 1, &t);
                 self.listeners = t.ir.listeners.len();
                 drop(t);
+                phase(&mut attempt, "snapshot");
                 self.input_hash = Some(hash);
                 let current = shared.snapshots.borrow().clone();
                 let took = started.elapsed();

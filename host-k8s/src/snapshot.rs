@@ -102,30 +102,22 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds the snapshot of a translation's ADS resources
-    /// ([`Mode::Ads`]: routes by RDS, secrets by SDS).
+    /// ([`Mode::Ads`]: routes by RDS, secrets by SDS). Encoding and hashing
+    /// (most of the time, with thousands of resources) is shared among the
+    /// available cores; the result does not depend on how.
     pub fn from_translation(version: u64, t: &Translation) -> Snapshot {
         let res = t.resources(Mode::Ads);
         let src = Sources::new(&t.ir);
+        // Biggest first, so that no worker is left with a large one at the end.
+        let mut jobs: Vec<Job<'_>> = Vec::new();
+        jobs.extend(res.routes.iter().map(Job::Route));
+        jobs.extend(res.listeners.iter().map(Job::Listener));
+        jobs.extend(res.secrets.iter().map(Job::Secret));
+        jobs.extend(res.clusters.iter().map(Job::Cluster));
+        jobs.extend(res.endpoints.iter().map(Job::Endpoint));
         let mut b = Builder::default();
-        for l in &res.listeners {
-            b.add(LISTENER, &l.name, xds::any(l), src.listener(&l.name));
-        }
-        for r in &res.routes {
-            b.add(ROUTE, &r.name, xds::any(r), src.route(&r.name));
-        }
-        for c in &res.clusters {
-            b.add(CLUSTER, &c.name, xds::any(c), src.cluster(&c.name));
-        }
-        for e in &res.endpoints {
-            b.add(
-                ENDPOINT,
-                &e.cluster_name,
-                xds::any(e),
-                src.cluster(&e.cluster_name),
-            );
-        }
-        for s in &res.secrets {
-            b.add(SECRET, &s.name, xds::any(s), src.secret(&s.name));
+        for (type_url, r) in encode_all(&jobs, &src) {
+            b.insert(type_url, r);
         }
         b.finish(version)
     }
@@ -283,6 +275,86 @@ fn hex_hash(parts: &[&[u8]]) -> String {
     s
 }
 
+/// One resource to encode.
+enum Job<'a> {
+    Listener(&'a xds::pb::envoy::config::listener::v3::Listener),
+    Route(&'a xds::pb::envoy::config::route::v3::RouteConfiguration),
+    Cluster(&'a xds::pb::envoy::config::cluster::v3::Cluster),
+    Endpoint(&'a xds::pb::envoy::config::endpoint::v3::ClusterLoadAssignment),
+    Secret(&'a tls::Secret),
+}
+
+impl Job<'_> {
+    fn run(&self, src: &Sources<'_>) -> (&'static str, Resource) {
+        let (type_url, name, any, sources) = match self {
+            Job::Listener(l) => (LISTENER, &l.name, xds::any(*l), src.listener(&l.name)),
+            Job::Route(r) => (ROUTE, &r.name, xds::any(*r), src.route(&r.name)),
+            Job::Cluster(c) => (CLUSTER, &c.name, xds::any(*c), src.cluster(&c.name)),
+            Job::Endpoint(e) => (
+                ENDPOINT,
+                &e.cluster_name,
+                xds::any(*e),
+                src.cluster(&e.cluster_name),
+            ),
+            Job::Secret(s) => (SECRET, &s.name, xds::any(*s), src.secret(&s.name)),
+        };
+        (type_url, Resource::new(name, any, sources))
+    }
+}
+
+/// Runs every job, on up to [`MAX_ENCODERS`] threads, in job order.
+fn encode_all(jobs: &[Job<'_>], src: &Sources<'_>) -> Vec<(&'static str, Resource)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_ENCODERS)
+        .min(jobs.len() / MIN_JOBS_PER_ENCODER)
+        .max(1);
+    if workers == 1 {
+        return jobs.iter().map(|j| j.run(src)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return done;
+            };
+            done.push((i, job.run(src)));
+        }
+    };
+    let mut all: Vec<(usize, (&'static str, Resource))> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            // A worker only panics if encoding does, which this thread would
+            // have done too: re-raise it.
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Threads that encode a snapshot at most: the daemon shares its cores
+/// with Envoy.
+const MAX_ENCODERS: usize = 4;
+/// Below this many resources per thread, one thread is faster.
+const MIN_JOBS_PER_ENCODER: usize = 256;
+
+impl Resource {
+    fn new(name: &str, any: Any, sources: Vec<String>) -> Resource {
+        Resource {
+            name: name.to_string(),
+            version: hex_hash(&[&any.value]),
+            any,
+            sources,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     types: [BTreeMap<String, Resource>; 5],
@@ -290,20 +362,15 @@ struct Builder {
 
 impl Builder {
     fn add(&mut self, type_url: &str, name: &str, any: Any, sources: Vec<String>) {
+        self.insert(type_url, Resource::new(name, any, sources));
+    }
+
+    fn insert(&mut self, type_url: &str, r: Resource) {
         let Some(i) = TYPE_ORDER.iter().position(|t| *t == type_url) else {
             return;
         };
-        debug_assert_eq!(any.type_url, type_url);
-        let version = hex_hash(&[&any.value]);
-        self.types[i].insert(
-            name.to_string(),
-            Resource {
-                name: name.to_string(),
-                version,
-                any,
-                sources,
-            },
-        );
+        debug_assert_eq!(r.any.type_url, type_url);
+        self.types[i].insert(r.name.clone(), r);
     }
 
     fn finish(self, version: u64) -> Snapshot {
@@ -417,5 +484,50 @@ mod tests {
             ENDPOINT
         );
         assert_eq!(tls::Secret::type_url(), SECRET);
+    }
+
+    #[test]
+    fn shared_encoding_gives_the_one_thread_result() {
+        use std::fmt::Write as _;
+        let mut text = String::from(
+            "---\napiVersion: getambassador.io/v3alpha1\nkind: Listener\n\
+             metadata: {name: l, namespace: default}\n\
+             spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n",
+        );
+        for k in 0..(MIN_JOBS_PER_ENCODER * 3) {
+            let _ = write!(
+                text,
+                "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
+                 metadata: {{name: m-{k}, namespace: default}}\n\
+                 spec: {{hostname: \"*\", prefix: /s-{k}/, service: \"svc-{k}:80\"}}\n"
+            );
+        }
+        let t = emissary_core::translate(&emissary_core::Inputs {
+            files: vec![emissary_core::SourceFile {
+                name: "m.yaml".into(),
+                text,
+            }],
+            options: Default::default(),
+        });
+        let shared = Snapshot::from_translation(1, &t);
+        let res = t.resources(Mode::Ads);
+        let src = Sources::new(&t.ir);
+        let mut one = Builder::default();
+        for r in &res.routes {
+            one.add(ROUTE, &r.name, xds::any(r), src.route(&r.name));
+        }
+        for l in &res.listeners {
+            one.add(LISTENER, &l.name, xds::any(l), src.listener(&l.name));
+        }
+        for c in &res.clusters {
+            one.add(CLUSTER, &c.name, xds::any(c), src.cluster(&c.name));
+        }
+        for e in &res.endpoints {
+            let name = &e.cluster_name;
+            one.add(ENDPOINT, name, xds::any(e), src.cluster(name));
+        }
+        let one = one.finish(1);
+        assert!(shared.resources(CLUSTER).unwrap().resources.len() > MIN_JOBS_PER_ENCODER * 2);
+        assert_eq!(shared, one);
     }
 }
