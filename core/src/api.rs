@@ -87,10 +87,18 @@ impl Translation {
 
 /// Parses every input file into documents, tagged with their file index.
 pub fn parse(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Vec<(u32, Document)> {
+    parse_with(files, None, diags)
+}
+
+fn parse_with(
+    files: &[SourceFile],
+    mut cache: Option<&mut source::SegmentCache>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(u32, Document)> {
     let limits = source::Limits::default();
     let mut docs = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        let (d, mut ds) = source::parse(i as u32, &f.text, &limits);
+        let (d, mut ds) = source::parse_with(i as u32, &f.text, &limits, cache.as_deref_mut());
         diags.append(&mut ds);
         docs.extend(d.into_iter().map(|d| (i as u32, d)));
     }
@@ -99,8 +107,42 @@ pub fn parse(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Vec<(u32, Doc
 
 /// Translates manifests into Envoy configuration. Total: never panics, never fails.
 pub fn translate(inputs: &Inputs) -> Translation {
+    translate_with(inputs, None)
+}
+
+/// Translates again and again, remembering the documents it parsed: a
+/// document whose text (with the `---` line opening it) is unchanged since
+/// the call before is not parsed again. Each call returns exactly what
+/// [`translate`] returns for the same inputs; only the time differs. The
+/// daemon keeps one between changes.
+#[derive(Debug, Default)]
+pub struct Translator {
+    segments: source::SegmentCache,
+}
+
+impl Translator {
+    /// [`translate`], reusing what the calls before parsed.
+    pub fn translate(&mut self, inputs: &Inputs) -> Translation {
+        self.segments.rotate();
+        let t = translate_with(inputs, Some(&mut self.segments));
+        self.segments.forget_unseen();
+        t
+    }
+
+    /// Segments (a document with its `---` line) remembered.
+    pub fn cached_segments(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Segments the last call took from what it remembered.
+    pub fn reused_segments(&self) -> usize {
+        self.segments.reused()
+    }
+}
+
+fn translate_with(inputs: &Inputs, cache: Option<&mut source::SegmentCache>) -> Translation {
     let mut diagnostics = Vec::new();
-    let docs = parse(&inputs.files, &mut diagnostics);
+    let docs = parse_with(&inputs.files, cache, &mut diagnostics);
     let objects = crate::model::load(&docs, &inputs.options, &mut diagnostics);
     // The document trees are the biggest thing in memory; free them before lowering.
     drop(docs);

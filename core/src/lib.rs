@@ -18,5 +18,5 @@ pub mod xds;
 
 pub use api::{
     HostOptions, Inputs, LocatedDiagnostic, Options, SourceFile, TranslatedText, Translation,
-    explain_text, translate, translate_text, validate_text,
+    Translator, explain_text, translate, translate_text, validate_text,
 };

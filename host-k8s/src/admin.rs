@@ -167,6 +167,9 @@ pub(crate) struct Attempt {
     /// `snapshot` (Envoy resources built, encoded and hashed). A phase not
     /// reached is absent.
     pub(crate) phases_ms: Vec<(&'static str, f64)>,
+    /// Documents (with their `---` line) unchanged since the translation
+    /// before, and so not parsed again.
+    pub(crate) reused_segments: usize,
     pub(crate) files: usize,
     pub(crate) unreadable: Vec<String>,
     pub(crate) errors: usize,

@@ -301,6 +301,8 @@ pub(crate) struct Translator {
     input_hash: Option<u64>,
     /// Listener count of the snapshot being served.
     listeners: usize,
+    /// Remembers parsed documents: only changed ones are parsed again.
+    core: emissary_core::Translator,
 }
 
 /// Why an input is not used.
@@ -379,9 +381,10 @@ impl Translator {
             files: content.files,
             options: options.clone(),
         };
-        let t = emissary_core::translate(&inputs);
+        let t = self.core.translate(&inputs);
         drop(inputs);
         phase(&mut attempt, "translate");
+        attempt.reused_segments = self.core.reused_segments();
         let mut counts = BTreeMap::new();
         for d in &t.diagnostics {
             *counts.entry(d.severity.as_str()).or_insert(0u64) += 1;

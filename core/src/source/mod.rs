@@ -14,7 +14,7 @@ mod map;
 mod parse;
 
 pub use map::{Position, PositionEncoding, SourceMap};
-pub use parse::{Limits, parse};
+pub use parse::{Limits, SegmentCache, parse, parse_with};
 
 use crate::diag::Span;
 

@@ -47,6 +47,90 @@ impl Default for Limits {
 /// `yaml-too-large` and `yaml-too-many-documents` (errors, parsing stops),
 /// `yaml-duplicate-key` (warning) and `yaml-recursive-alias` (error).
 pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diagnostic>) {
+    parse_with(file, text, limits, None)
+}
+
+/// Documents already parsed, by the text of the segment (a document and the
+/// `---` line that opens it) they came from, so that a file where one
+/// document changed is parsed again only there. What [`parse_with`] returns
+/// with a cache is exactly what [`parse`] returns without one: segments that
+/// gave diagnostics are never kept, and the limits still count every node
+/// and document of the file.
+///
+/// Use: [`SegmentCache::rotate`] before parsing a new generation of the
+/// input, [`SegmentCache::forget_unseen`] after it, so that only the
+/// segments of the last input are kept.
+#[derive(Debug, Default)]
+pub struct SegmentCache {
+    /// Seen since the last rotation.
+    current: BTreeMap<String, Segment>,
+    /// Seen in the generation before.
+    previous: BTreeMap<String, Segment>,
+    /// Segments taken from the cache since the last rotation.
+    reused: usize,
+}
+
+impl SegmentCache {
+    /// Starts a new generation: segments not seen since the last rotation
+    /// are forgotten.
+    pub fn rotate(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+        self.reused = 0;
+    }
+
+    /// Segments taken from the cache since the last rotation.
+    pub fn reused(&self) -> usize {
+        self.reused
+    }
+
+    /// Forgets the segments not seen since the last rotation.
+    pub fn forget_unseen(&mut self) {
+        self.previous = BTreeMap::new();
+    }
+
+    /// Number of segments remembered.
+    pub fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The parse of `seg`, moved into the current generation.
+    fn get(&mut self, seg: &str) -> Option<&Segment> {
+        if !self.current.contains_key(seg) {
+            let (k, v) = self.previous.remove_entry(seg)?;
+            self.current.insert(k, v);
+        }
+        self.current.get(seg)
+    }
+}
+
+/// The outcome of parsing one segment on its own, positions relative to its
+/// start.
+#[derive(Debug)]
+struct Segment {
+    /// Its documents, with spans from the segment's start in file 0 and
+    /// indices from the segment's first document.
+    docs: Vec<Document>,
+    /// Documents it starts (null ones included).
+    started: u32,
+    /// Nodes it builds, aliases expanded.
+    nodes: usize,
+    /// `last_end` after it, from the segment's start.
+    last_end: usize,
+}
+
+/// [`parse`], taking unchanged segments from `cache` (and remembering the
+/// new ones there).
+pub fn parse_with(
+    file: u32,
+    text: &str,
+    limits: &Limits,
+    mut cache: Option<&mut SegmentCache>,
+) -> (Vec<Document>, Vec<Diagnostic>) {
     let mut b = Builder {
         text,
         file,
@@ -69,7 +153,17 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
     let mut base = 0usize;
     while base < text.len() && !b.stopped {
         let end = next_marker(text, base).unwrap_or(text.len());
-        let err = b.run(&text[base..end], base);
+        let seg = &text[base..end];
+        if let Some(cache) = cache.as_deref_mut()
+            && let Some(hit) = cache.get(seg)
+            && b.reuse(hit, base)
+        {
+            cache.reused += 1;
+            base = end;
+            continue;
+        }
+        let before = (b.docs.len(), b.diags.len(), b.doc_index, b.nodes);
+        let err = b.run(seg, base);
         if let Some(err) = err {
             let pos = base + err.0;
             let end_c = text[pos..]
@@ -89,10 +183,50 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
                 )
             };
             b.diags.push(diag.with_span(Some(b.span(pos, end_c))));
+        } else if let Some(cache) = cache.as_deref_mut()
+            && b.diags.len() == before.1
+            && !b.stopped
+        {
+            let docs = b.docs[before.0..]
+                .iter()
+                .map(|d| Document {
+                    index: d.index - before.2,
+                    root: shifted(&d.root, 0, |x| x - base as u32),
+                })
+                .collect();
+            let segment = Segment {
+                docs,
+                started: b.doc_index - before.2,
+                nodes: b.nodes - before.3,
+                last_end: b.last_end.saturating_sub(base),
+            };
+            cache.current.insert(seg.to_string(), segment);
         }
         base = end;
     }
     (b.docs, b.diags)
+}
+
+/// A copy of `n` with every span in `file` and its offsets mapped by `f`.
+fn shifted(n: &Node, file: u32, f: impl Fn(u32) -> u32 + Copy) -> Node {
+    let value = match &n.value {
+        Value::Seq(items) => Value::Seq(items.iter().map(|i| shifted(i, file, f)).collect()),
+        Value::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (shifted(k, file, f), shifted(v, file, f)))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    Node {
+        value,
+        span: Span {
+            file,
+            start: f(n.span.start),
+            end: f(n.span.end),
+        },
+    }
 }
 
 /// Tidies a saphyr error message: no trailing position, no doubled spaces.
@@ -209,6 +343,30 @@ struct Builder<'l> {
 }
 
 impl Builder<'_> {
+    /// Takes a cached segment's documents as if it had been parsed at `base`,
+    /// unless the file's limits would stop inside it (then it is parsed, so
+    /// that the limit is reported where it is reached).
+    fn reuse(&mut self, seg: &Segment, base: usize) -> bool {
+        if self.nodes + seg.nodes > self.limits.max_nodes
+            || self.docs.len() + seg.docs.len() > self.limits.max_documents
+        {
+            return false;
+        }
+        let file = self.file;
+        let at = base as u32;
+        for d in &seg.docs {
+            self.docs.push(Document {
+                index: self.doc_index.saturating_add(d.index),
+                root: shifted(&d.root, file, |x| x + at),
+            });
+        }
+        self.reset_doc();
+        self.doc_index = self.doc_index.saturating_add(seg.started);
+        self.nodes += seg.nodes;
+        self.last_end = base + seg.last_end;
+        true
+    }
+
     fn span(&self, start: usize, end: usize) -> Span {
         Span {
             file: self.file,

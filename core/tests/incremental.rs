@@ -1,0 +1,197 @@
+//! `Translator` (which re-parses only the documents that changed) gives
+//! exactly what `translate` gives, through a series of edits that move,
+//! insert, break and fix documents and files.
+
+use emissary_core::source::{self, Limits, SegmentCache};
+use emissary_core::{Inputs, SourceFile, Translation, Translator, translate};
+
+fn mapping(name: &str, prefix: &str) -> String {
+    format!(
+        "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
+         metadata: {{name: {name}, namespace: default}}\n\
+         spec: {{hostname: \"*\", prefix: {prefix}, service: \"{name}:80\"}}\n"
+    )
+}
+
+const HEAD: &str = "---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: l, namespace: default}
+spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: h, namespace: default}
+spec: {hostname: \"*\", requestPolicy: {insecure: {action: Route}}}
+";
+
+/// Anchors, a duplicate key (a warning), a comment-only and a null document,
+/// an unknown field (a lowering error that is located afterwards).
+const ODD: &str = "# leading comment
+---
+# only a comment
+--- ~
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: &md {name: odd, namespace: default}
+spec: &sp {hostname: \"*\", prefix: /odd/, service: odd, timeout_ms: 5}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: dup, namespace: default, name: dup2}
+spec: {hostname: \"*\", prefix: /dup/, service: dup}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: bad, namespace: default}
+spec: {hostname: \"*\", prefix: /bad/, service: bad, weight: lots}
+";
+
+fn file(name: &str, text: String) -> SourceFile {
+    SourceFile {
+        name: name.into(),
+        text,
+    }
+}
+
+fn inputs(files: Vec<SourceFile>) -> Inputs {
+    Inputs {
+        files,
+        options: Default::default(),
+    }
+}
+
+fn same(a: &Translation, b: &Translation, what: &str) {
+    assert_eq!(
+        serde_json::to_string(&a.ir).unwrap(),
+        serde_json::to_string(&b.ir).unwrap(),
+        "IR differs after {what}"
+    );
+    assert_eq!(
+        a.diagnostics, b.diagnostics,
+        "diagnostics differ after {what}"
+    );
+    assert_eq!(
+        a.render_diagnostics(),
+        b.render_diagnostics(),
+        "rendered diagnostics differ after {what}"
+    );
+}
+
+#[test]
+fn remembering_documents_changes_nothing_but_the_work() {
+    let maps = |changed: Option<(usize, &str)>| -> String {
+        let mut s = HEAD.to_string();
+        for k in 0..40 {
+            let prefix = match changed {
+                Some((c, p)) if c == k => p.to_string(),
+                _ => format!("/m-{k}/"),
+            };
+            s.push_str(&mapping(&format!("m{k}"), &prefix));
+        }
+        s
+    };
+    let generations: Vec<(&str, Vec<SourceFile>)> = vec![
+        (
+            "the first input",
+            vec![file("a.yaml", maps(None)), file("b.yaml", ODD.into())],
+        ),
+        (
+            "a longer prefix in the middle",
+            vec![
+                file("a.yaml", maps(Some((20, "/a-much-longer-prefix/")))),
+                file("b.yaml", ODD.into()),
+            ],
+        ),
+        (
+            "a document inserted first",
+            vec![
+                file(
+                    "a.yaml",
+                    mapping("first", "/first/") + &maps(Some((20, "/a-much-longer-prefix/"))),
+                ),
+                file("b.yaml", ODD.into()),
+            ],
+        ),
+        (
+            "a file added before the others",
+            vec![
+                file("0.yaml", mapping("zero", "/zero/")),
+                file("a.yaml", maps(None)),
+                file("b.yaml", ODD.into()),
+            ],
+        ),
+        (
+            "a syntax error",
+            vec![
+                file("0.yaml", mapping("zero", "/zero/")),
+                file("a.yaml", maps(Some((3, "[/broken/")))),
+                file("b.yaml", ODD.into()),
+            ],
+        ),
+        (
+            "the error fixed",
+            vec![
+                file("0.yaml", mapping("zero", "/zero/")),
+                file("a.yaml", maps(Some((3, "/fixed/")))),
+                file("b.yaml", ODD.into()),
+            ],
+        ),
+        (
+            "a document moved to another file, and one twice",
+            vec![
+                file("0.yaml", mapping("m5", "/m-5/") + &mapping("m5", "/m-5/")),
+                file("a.yaml", maps(Some((3, "/fixed/")))),
+                file("b.yaml", ODD.into()),
+            ],
+        ),
+        (
+            "files swapped",
+            vec![
+                file("a.yaml", ODD.into()),
+                file("b.yaml", maps(Some((3, "/fixed/")))),
+            ],
+        ),
+    ];
+    let mut t = Translator::default();
+    let mut reused = Vec::new();
+    for (what, files) in generations {
+        let inputs = inputs(files);
+        let fresh = translate(&inputs);
+        let cached = t.translate(&inputs);
+        same(&cached, &fresh, what);
+        reused.push(t.reused_segments());
+    }
+    // The cache did the work: after the first input, nearly every document
+    // came from it.
+    assert_eq!(reused[0], 0);
+    assert!(reused[1..].iter().all(|&r| r >= 40), "reused: {reused:?}");
+}
+
+#[test]
+fn limits_are_reported_where_a_cold_parse_reports_them() {
+    let text: String = (0..30).map(|k| mapping(&format!("m{k}"), "/p/")).collect();
+    let cold = |l: &Limits| source::parse(0, &text, l);
+    let mut cache = SegmentCache::default();
+    // Prime the cache without limits that bite.
+    cache.rotate();
+    let _ = source::parse_with(0, &text, &Limits::default(), Some(&mut cache));
+    for limits in [
+        Limits {
+            max_documents: 12,
+            ..Limits::default()
+        },
+        Limits {
+            max_nodes: 200,
+            ..Limits::default()
+        },
+    ] {
+        cache.rotate();
+        let warm = source::parse_with(0, &text, &limits, Some(&mut cache));
+        let cold = cold(&limits);
+        assert!(!cold.1.is_empty(), "the limit bites: {limits:?}");
+        assert_eq!(warm, cold, "{limits:?}");
+        assert!(cache.reused() > 0);
+    }
+}
