@@ -190,14 +190,14 @@ pub fn parse_with(
             let docs = b.docs[before.0..]
                 .iter()
                 .map(|d| Document {
-                    index: d.index - before.2,
-                    root: shifted(&d.root, 0, |x| x - base as u32),
+                    index: d.index.saturating_sub(before.2),
+                    root: shifted(&d.root, 0, |x| x.saturating_sub(base as u32)),
                 })
                 .collect();
             let segment = Segment {
                 docs,
-                started: b.doc_index - before.2,
-                nodes: b.nodes - before.3,
+                started: b.doc_index.saturating_sub(before.2),
+                nodes: b.nodes.saturating_sub(before.3),
                 last_end: b.last_end.saturating_sub(base),
             };
             cache.current.insert(seg.to_string(), segment);
@@ -357,7 +357,7 @@ impl Builder<'_> {
         for d in &seg.docs {
             self.docs.push(Document {
                 index: self.doc_index.saturating_add(d.index),
-                root: shifted(&d.root, file, |x| x + at),
+                root: shifted(&d.root, file, |x| x.saturating_add(at)),
             });
         }
         self.reset_doc();
