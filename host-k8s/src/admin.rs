@@ -170,9 +170,6 @@ pub(crate) struct Attempt {
     /// Documents (with their `---` line) unchanged since the translation
     /// before, and so not parsed again.
     pub(crate) reused_segments: usize,
-    /// Clusters unchanged since the snapshot before, and so not encoded
-    /// again.
-    pub(crate) reused_clusters: usize,
     pub(crate) files: usize,
     pub(crate) unreadable: Vec<String>,
     pub(crate) errors: usize,

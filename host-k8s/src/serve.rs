@@ -23,7 +23,7 @@ use tokio::sync::{Notify, watch};
 use crate::admin::{Attempt, Metrics, ReportCell};
 use crate::source::{self, Source};
 use emissary_k8s::ads::{self, AdsStats};
-use emissary_k8s::snapshot::{Encoder, Snapshot};
+use emissary_k8s::snapshot::Snapshot;
 
 /// Which ADS variant the supervised Envoy asks for.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -303,8 +303,6 @@ pub(crate) struct Translator {
     listeners: usize,
     /// Remembers parsed documents: only changed ones are parsed again.
     core: emissary_core::Translator,
-    /// Remembers encoded clusters: only changed ones are encoded again.
-    encoder: Encoder,
 }
 
 /// Why an input is not used.
@@ -414,8 +412,7 @@ impl Translator {
                 self.record(shared, attempt, false);
             }
             Verdict::Use => {
-                let snap = self.encoder.snapshot(self.version + 1, &t);
-                attempt.reused_clusters = self.encoder.reused_clusters();
+                let snap = Snapshot::from_translation(self.version + 1, &t);
                 self.listeners = t.ir.listeners.len();
                 drop(t);
                 phase(&mut attempt, "snapshot");

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use emissary_core::Translation;
 use emissary_core::diag::ObjectRef;
-use emissary_core::ir::{self, ChainKind, Ir};
+use emissary_core::ir::{ChainKind, Ir};
 use emissary_core::xds::pb::Any;
 use emissary_core::xds::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use emissary_core::xds::{self, Mode};
@@ -102,9 +102,24 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds the snapshot of a translation's ADS resources
-    /// ([`Mode::Ads`]: routes by RDS, secrets by SDS). See [`Encoder`].
+    /// ([`Mode::Ads`]: routes by RDS, secrets by SDS). Encoding and hashing
+    /// (most of the time, with thousands of resources) is shared among the
+    /// available cores; the result does not depend on how.
     pub fn from_translation(version: u64, t: &Translation) -> Snapshot {
-        Encoder::default().snapshot(version, t)
+        let res = t.resources(Mode::Ads);
+        let src = Sources::new(&t.ir);
+        // Biggest first, so that no worker is left with a large one at the end.
+        let mut jobs: Vec<Job<'_>> = Vec::new();
+        jobs.extend(res.routes.iter().map(Job::Route));
+        jobs.extend(res.listeners.iter().map(Job::Listener));
+        jobs.extend(res.secrets.iter().map(Job::Secret));
+        jobs.extend(res.clusters.iter().map(Job::Cluster));
+        jobs.extend(res.endpoints.iter().map(Job::Endpoint));
+        let mut b = Builder::default();
+        for (type_url, r) in encode_all(&jobs, &src) {
+            b.insert(type_url, r);
+        }
+        b.finish(version)
     }
 
     /// A snapshot from resources already packed, per type URL (types outside
@@ -258,67 +273,6 @@ fn hex_hash(parts: &[&[u8]]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
-}
-
-/// Builds snapshots one translation after another. Encoding and hashing
-/// (most of the time, with thousands of resources) is shared among the
-/// available cores, and a cluster whose IR is unchanged since the last
-/// snapshot is not built or encoded again (in [`Mode::Ads`] a cluster
-/// depends on its IR alone). The result is what a fresh encoder gives.
-#[derive(Debug, Default)]
-pub struct Encoder {
-    /// The clusters of the last snapshot: their IR and what it gave.
-    clusters: BTreeMap<String, (ir::Cluster, Resource)>,
-    /// Clusters the last snapshot took from the one before.
-    reused: usize,
-}
-
-impl Encoder {
-    /// The snapshot of a translation, with version `version`.
-    pub fn snapshot(&mut self, version: u64, t: &Translation) -> Snapshot {
-        let ir = &t.ir;
-        let res = xds::build_without_clusters(ir, Mode::Ads);
-        let src = Sources::new(ir);
-        let mut last = std::mem::take(&mut self.clusters);
-        let mut kept = Vec::new();
-        let mut built = Vec::new();
-        for c in ir.clusters.values() {
-            match last.remove(&c.name) {
-                Some((old, r)) if old == *c => kept.push((old, r)),
-                _ => built.push((c, xds::cluster(ir, c, Mode::Ads))),
-            }
-        }
-        self.reused = kept.len();
-        // Biggest first, so that no worker is left with a large one at the end.
-        let mut jobs: Vec<Job<'_>> = Vec::new();
-        jobs.extend(res.routes.iter().map(Job::Route));
-        jobs.extend(res.listeners.iter().map(Job::Listener));
-        jobs.extend(res.secrets.iter().map(Job::Secret));
-        jobs.extend(built.iter().map(|(_, c)| Job::Cluster(c)));
-        jobs.extend(res.endpoints.iter().map(Job::Endpoint));
-        let fresh: BTreeMap<&str, &ir::Cluster> =
-            built.iter().map(|(c, _)| (c.name.as_str(), *c)).collect();
-        let mut b = Builder::default();
-        for (type_url, r) in encode_all(&jobs, &src) {
-            if type_url == CLUSTER
-                && let Some(c) = fresh.get(r.name.as_str())
-            {
-                self.clusters
-                    .insert(r.name.clone(), ((*c).clone(), r.clone()));
-            }
-            b.insert(type_url, r);
-        }
-        for (c, r) in kept {
-            b.insert(CLUSTER, r.clone());
-            self.clusters.insert(c.name.clone(), (c, r));
-        }
-        b.finish(version)
-    }
-
-    /// Clusters the last snapshot took from the one before.
-    pub fn reused_clusters(&self) -> usize {
-        self.reused
-    }
 }
 
 /// One resource to encode.
@@ -575,59 +529,5 @@ mod tests {
         let one = one.finish(1);
         assert!(shared.resources(CLUSTER).unwrap().resources.len() > MIN_JOBS_PER_ENCODER * 2);
         assert_eq!(shared, one);
-    }
-
-    fn translation(mappings: &[(&str, &str)]) -> Translation {
-        let mut text = String::from(
-            "---\napiVersion: getambassador.io/v3alpha1\nkind: Listener\n\
-             metadata: {name: l, namespace: default}\n\
-             spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n",
-        );
-        for (k, (service, extra)) in mappings.iter().enumerate() {
-            text.push_str(&format!(
-                "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
-                 metadata: {{name: m-{k}, namespace: default}}\n\
-                 spec: {{hostname: \"*\", prefix: /s-{k}/, service: \"{service}\"{extra}}}\n"
-            ));
-        }
-        emissary_core::translate(&emissary_core::Inputs {
-            files: vec![emissary_core::SourceFile {
-                name: "m.yaml".into(),
-                text,
-            }],
-            options: Default::default(),
-        })
-    }
-
-    #[test]
-    fn an_encoder_reuses_unchanged_clusters_and_gives_what_a_fresh_one_gives() {
-        let first = translation(&[("a:80", ""), ("b:80", ""), ("c:80", ""), ("e:80", "")]);
-        // b's cluster changes (a new setting), c's goes, d's comes, a's
-        // keeps its name but gains a source Mapping; e's stays.
-        let second = translation(&[
-            ("a:80", ""),
-            ("b:80", ", connect_timeout_ms: 1234"),
-            ("d:80", ""),
-            ("e:80", ""),
-            ("a:80", ""),
-        ]);
-        let mut e = Encoder::default();
-        assert_eq!(e.snapshot(1, &first), Snapshot::from_translation(1, &first));
-        let again = e.snapshot(2, &second);
-        assert_eq!(again, Snapshot::from_translation(2, &second));
-        // e's cluster and the built-in probes' one.
-        assert_eq!(e.reused_clusters(), 2);
-        let clusters = &again.resources(CLUSTER).unwrap().resources;
-        assert!(clusters.keys().any(|n| n.contains("_d_")), "{clusters:?}");
-        assert!(!clusters.keys().any(|n| n.contains("_c_")), "{clusters:?}");
-        // The same input again: every cluster is reused.
-        assert_eq!(
-            e.snapshot(3, &second),
-            Snapshot::from_translation(3, &second)
-        );
-        assert_eq!(e.reused_clusters(), clusters.len());
-        // Dropped entries are gone: back to the first, only two are reused.
-        assert_eq!(e.snapshot(4, &first), Snapshot::from_translation(4, &first));
-        assert_eq!(e.reused_clusters(), 2);
     }
 }
