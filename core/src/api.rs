@@ -129,11 +129,6 @@ impl Translator {
         t
     }
 
-    /// Segments (a document with its `---` line) remembered.
-    pub fn cached_segments(&self) -> usize {
-        self.segments.len()
-    }
-
     /// Segments the last call took from what it remembered.
     pub fn reused_segments(&self) -> usize {
         self.segments.reused()

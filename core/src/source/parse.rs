@@ -88,16 +88,6 @@ impl SegmentCache {
         self.previous = BTreeMap::new();
     }
 
-    /// Number of segments remembered.
-    pub fn len(&self) -> usize {
-        self.current.len() + self.previous.len()
-    }
-
-    /// True when nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The parse of `seg`, moved into the current generation.
     fn get(&mut self, seg: &str) -> Option<&Segment> {
         if !self.current.contains_key(seg) {
