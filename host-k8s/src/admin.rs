@@ -160,8 +160,14 @@ pub(crate) struct Attempt {
     /// Why the input was not used (only when rejected).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<String>,
+    /// When reading started.
     pub(crate) unix_ms: u64,
+    /// How long reading, translating and building the snapshot took.
     pub(crate) duration_ms: f64,
+    /// When the outcome took effect (the snapshot was published): after
+    /// `duration_ms`, or later when the source had not been quiet for the
+    /// debounce time yet.
+    pub(crate) committed_unix_ms: u64,
     /// Where `duration_ms` went, in order: `read` (the source), `translate`
     /// (parse, load, lower), `diagnostics` (counting and rendering them),
     /// `snapshot` (Envoy resources built, encoded and hashed). A phase not

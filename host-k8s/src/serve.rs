@@ -278,16 +278,19 @@ fn spawn_translator(
         .spawn(move || {
             let mut state = Translator::default();
             loop {
-                let go = rt.block_on(async {
+                // Translates during the debounce; serves once the source settled.
+                let prepared = rt.block_on(async {
                     tokio::select! {
-                        _ = source::debounce(&changed, source::DEBOUNCE_QUIET, source::DEBOUNCE_MAX) => true,
-                        _ = stop.wait_for(|s| *s) => false,
+                        p = source::settle(&changed, source::DEBOUNCE_QUIET, source::DEBOUNCE_MAX, || {
+                            state.prepare(source.as_ref(), &options)
+                        }) => Some(p),
+                        _ = stop.wait_for(|s| *s) => None,
                     }
                 });
-                if !go {
+                let Some(prepared) = prepared else {
                     return;
-                }
-                state.run_once(source.as_ref(), &options, &shared);
+                };
+                state.commit(prepared, &shared);
             }
         })?;
     Ok(t)
@@ -345,9 +348,35 @@ pub(crate) fn judge(unreadable: &[String], t: &Translation, served_listeners: us
     Verdict::Use
 }
 
+/// A translation made while the source may still be changing: what
+/// [`Translator::commit`] serves (or reports) once the source is known to
+/// have settled with the content it was read from.
+pub(crate) struct Prepared {
+    attempt: Attempt,
+    started: Instant,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// The same inputs as the snapshot being served.
+    Unchanged,
+    /// Not used: the last good snapshot keeps serving.
+    Rejected(String),
+    /// To be served.
+    Use {
+        snapshot: Snapshot,
+        listeners: usize,
+        input_hash: u64,
+        input_bytes: usize,
+        counts: BTreeMap<&'static str, u64>,
+    },
+}
+
 impl Translator {
-    /// Reads, translates, judges and publishes once.
-    pub(crate) fn run_once(&mut self, source: &dyn Source, options: &Options, shared: &Shared) {
+    /// Reads, translates and judges; builds the snapshot to serve, if any.
+    /// Nothing is served, logged or recorded yet (the content may be
+    /// superseded before [`Translator::commit`]); only the parse cache learns.
+    pub(crate) fn prepare(&mut self, source: &dyn Source, options: &Options) -> Prepared {
         let started = Instant::now();
         let mut lap = started;
         let mut phase = |attempt: &mut Attempt, name: &'static str| {
@@ -361,21 +390,22 @@ impl Translator {
         let input_bytes: usize = content.files.iter().map(|f| f.text.len()).sum();
         let hash = input_hash(&content.files, options);
         let mut attempt = Attempt {
-            unix_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            unix_ms: unix_ms(),
             files: content.files.len(),
             unreadable: content.unreadable.clone(),
             ..Default::default()
         };
         phase(&mut attempt, "read");
-        if content.unreadable.is_empty() && self.input_hash == Some(hash) {
-            attempt.outcome = "unchanged";
+        let done = |mut attempt: Attempt, outcome| {
             attempt.duration_ms = started.elapsed().as_secs_f64() * 1e3;
-            shared.metrics.translated("unchanged", started.elapsed());
-            tracing::debug!("inputs unchanged");
-            self.record(shared, attempt, false);
-            return;
+            Prepared {
+                attempt,
+                started,
+                outcome,
+            }
+        };
+        if content.unreadable.is_empty() && self.input_hash == Some(hash) {
+            return done(attempt, Outcome::Unchanged);
         }
         let inputs = Inputs {
             files: content.files,
@@ -393,8 +423,38 @@ impl Translator {
         attempt.warnings = counts.get("warning").copied().unwrap_or(0) as usize;
         attempt.rendered = t.render_diagnostics();
         attempt.diagnostics = t.diagnostics.clone();
-        shared.metrics.diagnostics(counts, input_bytes as u64);
         phase(&mut attempt, "diagnostics");
+        match judge(&content.unreadable, &t, self.listeners) {
+            Verdict::Reject(reason) => done(attempt, Outcome::Rejected(reason)),
+            Verdict::Use => {
+                let snapshot = Snapshot::from_translation(self.version + 1, &t);
+                let listeners = t.ir.listeners.len();
+                drop(t);
+                phase(&mut attempt, "snapshot");
+                done(
+                    attempt,
+                    Outcome::Use {
+                        snapshot,
+                        listeners,
+                        input_hash: hash,
+                        input_bytes,
+                        counts,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Serves (or reports why not) what [`Translator::prepare`] made.
+    pub(crate) fn commit(&mut self, prepared: Prepared, shared: &Shared) {
+        let Prepared {
+            mut attempt,
+            started,
+            outcome,
+        } = prepared;
+        // From the start of preparing: includes any wait for the source to settle.
+        let took = started.elapsed();
+        attempt.committed_unix_ms = unix_ms();
         if !attempt.rendered.is_empty() {
             if attempt.errors > 0 {
                 tracing::warn!("diagnostics:\n{}", attempt.rendered.trim_end());
@@ -402,25 +462,32 @@ impl Translator {
                 tracing::info!("diagnostics:\n{}", attempt.rendered.trim_end());
             }
         }
-        match judge(&content.unreadable, &t, self.listeners) {
-            Verdict::Reject(reason) => {
+        match outcome {
+            Outcome::Unchanged => {
+                attempt.outcome = "unchanged";
+                shared.metrics.translated("unchanged", took);
+                tracing::debug!("inputs unchanged");
+                self.record(shared, attempt, false);
+            }
+            Outcome::Rejected(reason) => {
                 tracing::warn!(%reason, serving = self.input_hash.map(|_| self.version), "input not used; the last good snapshot keeps serving");
                 attempt.outcome = "rejected";
                 attempt.reason = Some(reason);
-                attempt.duration_ms = started.elapsed().as_secs_f64() * 1e3;
-                shared.metrics.translated("rejected", started.elapsed());
+                shared.metrics.translated("rejected", took);
                 self.record(shared, attempt, false);
             }
-            Verdict::Use => {
-                let snap = Snapshot::from_translation(self.version + 1, &t);
-                self.listeners = t.ir.listeners.len();
-                drop(t);
-                phase(&mut attempt, "snapshot");
-                self.input_hash = Some(hash);
+            Outcome::Use {
+                snapshot,
+                listeners,
+                input_hash,
+                input_bytes,
+                counts,
+            } => {
+                shared.metrics.diagnostics(counts, input_bytes as u64);
+                self.listeners = listeners;
+                self.input_hash = Some(input_hash);
                 let current = shared.snapshots.borrow().clone();
-                let took = started.elapsed();
-                attempt.duration_ms = took.as_secs_f64() * 1e3;
-                if current.is_some_and(|c| c.same_content(&snap)) {
+                if current.is_some_and(|c| c.same_content(&snapshot)) {
                     tracing::info!(
                         version = self.version,
                         "translation unchanged; version kept"
@@ -431,11 +498,12 @@ impl Translator {
                     return;
                 }
                 self.version += 1;
-                shared.snapshots.send_replace(Some(Arc::new(snap)));
+                debug_assert_eq!(snapshot.version, self.version);
+                shared.snapshots.send_replace(Some(Arc::new(snapshot)));
                 shared.metrics.translated("published", took);
                 tracing::info!(
                     version = self.version,
-                    took_ms = took.as_millis() as u64,
+                    took_ms = attempt.duration_ms as u64,
                     errors = attempt.errors,
                     warnings = attempt.warnings,
                     "snapshot published"
@@ -453,6 +521,12 @@ impl Translator {
         }
         r.last = Some(attempt);
     }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A fingerprint of everything a translation depends on.

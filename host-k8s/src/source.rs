@@ -183,15 +183,53 @@ pub(crate) const DEBOUNCE_MAX: Duration = Duration::from_secs(1);
 
 /// Waits for a change, then for the burst it starts to end: returns once
 /// `quiet` passed without another change, or `max` after the first one.
+#[cfg(test)]
 pub(crate) async fn debounce(changed: &Notify, quiet: Duration, max: Duration) {
+    settle(changed, quiet, max, || ()).await;
+}
+
+/// [`debounce`], working while it waits: after the first change of a burst
+/// it calls `prepare` at once (the translator reads and translates there),
+/// then waits for the quiet time. When that passes with no further change,
+/// what `prepare` returned is the state the burst ended in, and `settle`
+/// returns it; a change meanwhile means `prepare` is called again, after the
+/// wait, to start over. At `max` after the first change (constant churn),
+/// `prepare` is called once more and its result returned without waiting,
+/// as the plain debounce would read whatever is there then.
+///
+/// So the result is what a read after the plain debounce would give, but
+/// the work of preparing it overlaps the wait instead of following it.
+/// Changes are only signals: one that lands while `prepare` runs is seen
+/// afterwards and counts as a change after it (the read may or may not have
+/// seen it; starting over is the safe side).
+pub(crate) async fn settle<P>(
+    changed: &Notify,
+    quiet: Duration,
+    max: Duration,
+    mut prepare: impl FnMut() -> P,
+) -> P {
     changed.notified().await;
     let first = Instant::now();
     let mut last = first;
     loop {
-        let deadline = (last + quiet).min(first + max);
-        tokio::select! {
-            _ = changed.notified() => last = Instant::now(),
-            _ = tokio::time::sleep_until(deadline) => return,
+        let prepared = prepare();
+        let mut again = false;
+        loop {
+            let deadline = (last + quiet).min(first + max);
+            tokio::select! {
+                biased;
+                _ = changed.notified() => {
+                    again = true;
+                    last = Instant::now();
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        if !again {
+            return prepared;
+        }
+        if Instant::now() >= first + max {
+            return prepare();
         }
     }
 }
@@ -232,6 +270,56 @@ mod tests {
         debounce(&n, DEBOUNCE_QUIET, DEBOUNCE_MAX).await;
         churn.abort();
         assert_eq!(t0.elapsed(), DEBOUNCE_MAX);
+    }
+
+    /// Runs `settle` with a `prepare` that counts its calls and returns
+    /// the time it was called at; `changes` are the times of the changes.
+    async fn settle_with(changes: Vec<u64>) -> (Duration, u32, Duration) {
+        let n = Arc::new(Notify::new());
+        let t0 = Instant::now();
+        let n2 = n.clone();
+        let feed = tokio::spawn(async move {
+            for ms in changes {
+                tokio::time::sleep_until(t0 + Duration::from_millis(ms)).await;
+                n2.notify_one();
+            }
+        });
+        let mut calls = 0;
+        let read_at = settle(&n, DEBOUNCE_QUIET, DEBOUNCE_MAX, || {
+            calls += 1;
+            t0.elapsed()
+        })
+        .await;
+        feed.abort();
+        (t0.elapsed(), calls, read_at)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settle_prepares_during_the_quiet_time() {
+        let (done, calls, read_at) = settle_with(vec![0]).await;
+        assert_eq!((done, calls, read_at), (ms(100), 1, ms(0)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settle_starts_over_after_a_change_and_returns_the_last_prepare() {
+        // Changes at 0, 50 and 120: prepared at 0; the quiet time ends at
+        // 220, and since changes came, prepared again then and returned
+        // (the quiet time is over: no second wait).
+        let (done, calls, read_at) = settle_with(vec![0, 50, 120]).await;
+        assert_eq!((done, calls, read_at), (ms(220), 2, ms(220)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settle_is_capped_under_churn() {
+        let churn = (0..60).map(|i| 30 * i).collect();
+        let (done, calls, read_at) = settle_with(churn).await;
+        // Prepared at the start, then once more at the cap, and that one
+        // is returned.
+        assert_eq!((done, calls, read_at), (DEBOUNCE_MAX, 2, DEBOUNCE_MAX));
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
     }
 
     #[test]
