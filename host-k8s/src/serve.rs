@@ -364,7 +364,7 @@ enum Outcome {
     Rejected(String),
     /// To be served.
     Use {
-        snapshot: Snapshot,
+        snapshot: Box<Snapshot>,
         listeners: usize,
         input_hash: u64,
         input_bytes: usize,
@@ -427,7 +427,7 @@ impl Translator {
         match judge(&content.unreadable, &t, self.listeners) {
             Verdict::Reject(reason) => done(attempt, Outcome::Rejected(reason)),
             Verdict::Use => {
-                let snapshot = Snapshot::from_translation(self.version + 1, &t);
+                let snapshot = Box::new(Snapshot::from_translation(self.version + 1, &t));
                 let listeners = t.ir.listeners.len();
                 drop(t);
                 phase(&mut attempt, "snapshot");
@@ -499,7 +499,7 @@ impl Translator {
                 }
                 self.version += 1;
                 debug_assert_eq!(snapshot.version, self.version);
-                shared.snapshots.send_replace(Some(Arc::new(snapshot)));
+                shared.snapshots.send_replace(Some(Arc::new(*snapshot)));
                 shared.metrics.translated("published", took);
                 tracing::info!(
                     version = self.version,
