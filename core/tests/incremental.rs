@@ -195,3 +195,43 @@ fn limits_are_reported_where_a_cold_parse_reports_them() {
         assert!(cache.reused() > 0);
     }
 }
+
+#[test]
+fn an_ads_cluster_depends_on_its_ir_alone() {
+    use emissary_core::ir::Ir;
+    use emissary_core::xds::{self, Mode};
+    let text = format!(
+        "{HEAD}{}{}---
+apiVersion: getambassador.io/v3alpha1
+kind: KubernetesEndpointResolver
+metadata: {{name: endpoint, namespace: default}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {{name: eds, namespace: default}}
+spec: {{hostname: \"*\", prefix: /eds/, service: eds-svc, resolver: endpoint}}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {{name: eds-svc, namespace: default}}
+subsets: [{{addresses: [{{ip: 10.0.0.1}}], ports: [{{port: 8080}}]}}]
+",
+        mapping("a", "/a/"),
+        mapping("b", "/b/"),
+    );
+    let t = translate(&inputs(vec![file("a.yaml", text)]));
+    assert!(
+        t.ir.clusters.values().any(|c| c.eds.is_some()),
+        "an EDS cluster"
+    );
+    assert!(!t.ir.endpoints.is_empty(), "with endpoints");
+    let alone = Ir::default();
+    for c in t.ir.clusters.values() {
+        assert_eq!(
+            xds::cluster(&t.ir, c, Mode::Ads),
+            xds::cluster(&alone, c, Mode::Ads),
+            "{}",
+            c.name
+        );
+    }
+}

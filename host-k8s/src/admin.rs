@@ -176,6 +176,9 @@ pub(crate) struct Attempt {
     /// Documents (with their `---` line) unchanged since the translation
     /// before, and so not parsed again.
     pub(crate) reused_segments: usize,
+    /// Clusters unchanged since the snapshot built before, and so shared
+    /// with it rather than encoded again.
+    pub(crate) reused_clusters: usize,
     pub(crate) files: usize,
     pub(crate) unreadable: Vec<String>,
     pub(crate) errors: usize,

@@ -23,7 +23,7 @@ use tokio::sync::{Notify, watch};
 use crate::admin::{Attempt, Metrics, ReportCell};
 use crate::source::{self, Source};
 use emissary_k8s::ads::{self, AdsStats};
-use emissary_k8s::snapshot::Snapshot;
+use emissary_k8s::snapshot::{Encoder, Snapshot};
 
 /// Which ADS variant the supervised Envoy asks for.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -306,6 +306,8 @@ pub(crate) struct Translator {
     listeners: usize,
     /// Remembers parsed documents: only changed ones are parsed again.
     core: emissary_core::Translator,
+    /// Remembers encoded clusters: only changed ones are encoded again.
+    encoder: Encoder,
 }
 
 /// Why an input is not used.
@@ -364,7 +366,7 @@ enum Outcome {
     Rejected(String),
     /// To be served.
     Use {
-        snapshot: Box<Snapshot>,
+        snapshot: Arc<Snapshot>,
         listeners: usize,
         input_hash: u64,
         input_bytes: usize,
@@ -427,9 +429,9 @@ impl Translator {
         match judge(&content.unreadable, &t, self.listeners) {
             Verdict::Reject(reason) => done(attempt, Outcome::Rejected(reason)),
             Verdict::Use => {
-                let snapshot = Box::new(Snapshot::from_translation(self.version + 1, &t));
                 let listeners = t.ir.listeners.len();
-                drop(t);
+                let snapshot = self.encoder.snapshot(self.version + 1, t);
+                attempt.reused_clusters = self.encoder.reused_clusters();
                 phase(&mut attempt, "snapshot");
                 done(
                     attempt,
@@ -499,7 +501,7 @@ impl Translator {
                 }
                 self.version += 1;
                 debug_assert_eq!(snapshot.version, self.version);
-                shared.snapshots.send_replace(Some(Arc::new(*snapshot)));
+                shared.snapshots.send_replace(Some(snapshot));
                 shared.metrics.translated("published", took);
                 tracing::info!(
                     version = self.version,

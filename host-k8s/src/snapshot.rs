@@ -10,10 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use emissary_core::Translation;
 use emissary_core::diag::ObjectRef;
-use emissary_core::ir::{ChainKind, Ir};
+use emissary_core::ir::{self, ChainKind, Ir};
 use emissary_core::xds::pb::Any;
 use emissary_core::xds::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use emissary_core::xds::{self, Mode};
@@ -72,8 +73,8 @@ pub struct Resource {
 /// The resources of one type, by name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TypeResources {
-    /// By name.
-    pub resources: BTreeMap<String, Resource>,
+    /// By name; shared with the snapshots before when unchanged (see [`Encoder`]).
+    pub resources: BTreeMap<String, Arc<Resource>>,
     /// Hex hash over every name and version: equal iff the contents are.
     pub digest: String,
     /// Total encoded bytes.
@@ -106,20 +107,7 @@ impl Snapshot {
     /// (most of the time, with thousands of resources) is shared among the
     /// available cores; the result does not depend on how.
     pub fn from_translation(version: u64, t: &Translation) -> Snapshot {
-        let res = t.resources(Mode::Ads);
-        let src = Sources::new(&t.ir);
-        // Biggest first, so that no worker is left with a large one at the end.
-        let mut jobs: Vec<Job<'_>> = Vec::new();
-        jobs.extend(res.routes.iter().map(Job::Route));
-        jobs.extend(res.listeners.iter().map(Job::Listener));
-        jobs.extend(res.secrets.iter().map(Job::Secret));
-        jobs.extend(res.clusters.iter().map(Job::Cluster));
-        jobs.extend(res.endpoints.iter().map(Job::Endpoint));
-        let mut b = Builder::default();
-        for (type_url, r) in encode_all(&jobs, &src) {
-            b.insert(type_url, r);
-        }
-        b.finish(version)
+        build(version, t, None).0
     }
 
     /// A snapshot from resources already packed, per type URL (types outside
@@ -157,7 +145,7 @@ impl Snapshot {
 
     /// One resource by type URL and name.
     pub fn get(&self, type_url: &str, name: &str) -> Option<&Resource> {
-        self.resources(type_url)?.resources.get(name)
+        self.resources(type_url)?.resources.get(name).map(|r| &**r)
     }
 
     /// Count and bytes per type, in [`TYPE_ORDER`].
@@ -275,6 +263,82 @@ fn hex_hash(parts: &[&[u8]]) -> String {
     s
 }
 
+/// Builds a snapshot; clusters whose IR equals theirs in `last` (the IR
+/// clusters a snapshot was built from, and that snapshot) are taken from it
+/// instead of being built and encoded again. Returns how many were.
+fn build(
+    version: u64,
+    t: &Translation,
+    last: Option<&(BTreeMap<String, ir::Cluster>, Arc<Snapshot>)>,
+) -> (Snapshot, usize) {
+    let ir = &t.ir;
+    let res = xds::build_without_clusters(ir, Mode::Ads);
+    let src = Sources::new(ir);
+    let mut kept = Vec::new();
+    let mut built = Vec::new();
+    for c in ir.clusters.values() {
+        let same = last.and_then(|(clusters, snapshot)| {
+            if clusters.get(&c.name) == Some(c) {
+                snapshot.resources(CLUSTER)?.resources.get(&c.name).cloned()
+            } else {
+                None
+            }
+        });
+        match same {
+            Some(r) => kept.push(r),
+            None => built.push(xds::cluster(ir, c, Mode::Ads)),
+        }
+    }
+    // Biggest first, so that no worker is left with a large one at the end.
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    jobs.extend(res.routes.iter().map(Job::Route));
+    jobs.extend(res.listeners.iter().map(Job::Listener));
+    jobs.extend(res.secrets.iter().map(Job::Secret));
+    jobs.extend(built.iter().map(Job::Cluster));
+    jobs.extend(res.endpoints.iter().map(Job::Endpoint));
+    let mut b = Builder::default();
+    for (type_url, r) in encode_all(&jobs, &src) {
+        b.insert(type_url, Arc::new(r));
+    }
+    let reused = kept.len();
+    for r in kept {
+        b.insert(CLUSTER, r);
+    }
+    (b.finish(version), reused)
+}
+
+/// Builds snapshots one translation after another, sharing what is
+/// unchanged: a cluster depends on its IR alone ([`xds::cluster`] in
+/// [`Mode::Ads`]), so a cluster whose IR equals the one of the snapshot
+/// built before is not built, encoded and hashed again, and both snapshots
+/// share the one resource. The result equals
+/// [`Snapshot::from_translation`]'s.
+#[derive(Debug, Default)]
+pub struct Encoder {
+    /// The IR clusters of the last snapshot built (moved out of its
+    /// translation), and that snapshot.
+    last: Option<(BTreeMap<String, ir::Cluster>, Arc<Snapshot>)>,
+    /// Clusters the last snapshot took from the one before.
+    reused: usize,
+}
+
+impl Encoder {
+    /// The snapshot of a translation, with version `version`. The
+    /// translation's IR clusters are kept for the next call.
+    pub fn snapshot(&mut self, version: u64, mut t: Translation) -> Arc<Snapshot> {
+        let (snapshot, reused) = build(version, &t, self.last.as_ref());
+        let snapshot = Arc::new(snapshot);
+        self.reused = reused;
+        self.last = Some((std::mem::take(&mut t.ir.clusters), snapshot.clone()));
+        snapshot
+    }
+
+    /// Clusters the last snapshot took from the one before.
+    pub fn reused_clusters(&self) -> usize {
+        self.reused
+    }
+}
+
 /// One resource to encode.
 enum Job<'a> {
     Listener(&'a xds::pb::envoy::config::listener::v3::Listener),
@@ -357,15 +421,15 @@ impl Resource {
 
 #[derive(Default)]
 struct Builder {
-    types: [BTreeMap<String, Resource>; 5],
+    types: [BTreeMap<String, Arc<Resource>>; 5],
 }
 
 impl Builder {
     fn add(&mut self, type_url: &str, name: &str, any: Any, sources: Vec<String>) {
-        self.insert(type_url, Resource::new(name, any, sources));
+        self.insert(type_url, Arc::new(Resource::new(name, any, sources)));
     }
 
-    fn insert(&mut self, type_url: &str, r: Resource) {
+    fn insert(&mut self, type_url: &str, r: Arc<Resource>) {
         let Some(i) = TYPE_ORDER.iter().position(|t| *t == type_url) else {
             return;
         };
@@ -423,25 +487,27 @@ impl<'a> Sources<'a> {
     }
 
     fn listener(&self, name: &str) -> Vec<String> {
-        let set: BTreeSet<&ObjectRef> = self
-            .ir
-            .listeners
-            .iter()
-            .filter(|l| l.name == name)
-            .flat_map(|l| &l.sources)
-            .collect();
-        refs(set)
+        refs(
+            self.ir
+                .listeners
+                .iter()
+                .filter(|l| l.name == name)
+                .flat_map(|l| &l.sources),
+        )
     }
 
     fn route(&self, name: &str) -> Vec<String> {
-        self.routes.get(name).cloned().map(refs).unwrap_or_default()
+        self.routes
+            .get(name)
+            .map(|set| refs(set.iter().copied()))
+            .unwrap_or_default()
     }
 
     fn cluster(&self, name: &str) -> Vec<String> {
         self.ir
             .clusters
             .get(name)
-            .map(|c| refs(c.sources.iter().collect()))
+            .map(|c| refs(&c.sources))
             .unwrap_or_default()
     }
 
@@ -454,24 +520,51 @@ impl<'a> Sources<'a> {
     }
 }
 
-fn refs(set: BTreeSet<&ObjectRef>) -> Vec<String> {
-    let out: BTreeSet<String> = set.into_iter().map(object_ref).collect();
-    out.into_iter().collect()
+/// The objects as `Kind/namespace/name` strings, sorted, without repeats.
+/// (Every resource of a snapshot gets these: thousands per translation.)
+fn refs<'o>(objects: impl IntoIterator<Item = &'o ObjectRef>) -> Vec<String> {
+    let mut out: Vec<String> = objects.into_iter().map(object_ref).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// `Kind/namespace/name` (or `Kind/name` without a namespace).
 pub fn object_ref(o: &ObjectRef) -> String {
-    if o.namespace.is_empty() {
-        format!("{}/{}", o.kind, o.name)
-    } else {
-        format!("{}/{}/{}", o.kind, o.namespace, o.name)
+    let mut s = String::with_capacity(o.kind.len() + o.namespace.len() + o.name.len() + 2);
+    s.push_str(&o.kind);
+    s.push('/');
+    if !o.namespace.is_empty() {
+        s.push_str(&o.namespace);
+        s.push('/');
     }
+    s.push_str(&o.name);
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use prost::Name as _;
+
+    #[test]
+    fn refs_are_sorted_unique_strings() {
+        let o = |kind: &str, namespace: &str, name: &str| ObjectRef {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        let objects = [
+            o("Mapping", "default", "b"),
+            o("Host", "", "any"),
+            o("Mapping", "default", "a"),
+            o("Mapping", "default", "b"),
+        ];
+        assert_eq!(
+            refs(&objects),
+            ["Host/any", "Mapping/default/a", "Mapping/default/b"]
+        );
+    }
 
     #[test]
     fn type_urls_are_the_generated_ones() {
@@ -529,5 +622,79 @@ mod tests {
         let one = one.finish(1);
         assert!(shared.resources(CLUSTER).unwrap().resources.len() > MIN_JOBS_PER_ENCODER * 2);
         assert_eq!(shared, one);
+    }
+
+    fn translation(mappings: &[(&str, &str)]) -> Translation {
+        let mut text = String::from(
+            "---\napiVersion: getambassador.io/v3alpha1\nkind: Listener\n\
+             metadata: {name: l, namespace: default}\n\
+             spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n",
+        );
+        for (k, (service, extra)) in mappings.iter().enumerate() {
+            text.push_str(&format!(
+                "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
+                 metadata: {{name: m-{k}, namespace: default}}\n\
+                 spec: {{hostname: \"*\", prefix: /s-{k}/, service: \"{service}\"{extra}}}\n"
+            ));
+        }
+        emissary_core::translate(&emissary_core::Inputs {
+            files: vec![emissary_core::SourceFile {
+                name: "m.yaml".into(),
+                text,
+            }],
+            options: Default::default(),
+        })
+    }
+
+    #[test]
+    fn an_encoder_shares_unchanged_clusters_and_gives_what_a_fresh_build_gives() {
+        let first = || translation(&[("a:80", ""), ("b:80", ""), ("c:80", ""), ("e:80", "")]);
+        // b's cluster changes (a new setting), c's goes, d's comes, a's
+        // keeps its name but gains a source Mapping; e's stays.
+        let second = || {
+            translation(&[
+                ("a:80", ""),
+                ("b:80", ", connect_timeout_ms: 1234"),
+                ("d:80", ""),
+                ("e:80", ""),
+                ("a:80", ""),
+            ])
+        };
+        let mut e = Encoder::default();
+        let one = e.snapshot(1, first());
+        assert_eq!(*one, Snapshot::from_translation(1, &first()));
+        assert_eq!(e.reused_clusters(), 0);
+        let two = e.snapshot(2, second());
+        assert_eq!(*two, Snapshot::from_translation(2, &second()));
+        // e's cluster and the built-in probes' one, shared with the first.
+        assert_eq!(e.reused_clusters(), 2);
+        let clusters = &two.resources(CLUSTER).unwrap().resources;
+        let shared: Vec<&String> = clusters
+            .iter()
+            .filter(|(n, r)| {
+                one.resources(CLUSTER)
+                    .unwrap()
+                    .resources
+                    .get(*n)
+                    .is_some_and(|o| Arc::ptr_eq(o, r))
+            })
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(shared.len(), 2, "{shared:?}");
+        assert!(shared.iter().any(|n| n.contains("_e_")), "{shared:?}");
+        assert!(clusters.keys().any(|n| n.contains("_d_")), "{clusters:?}");
+        assert!(!clusters.keys().any(|n| n.contains("_c_")), "{clusters:?}");
+        // The same input again: every cluster is shared.
+        assert_eq!(
+            *e.snapshot(3, second()),
+            Snapshot::from_translation(3, &second())
+        );
+        assert_eq!(e.reused_clusters(), clusters.len());
+        // Only the snapshot before counts: back to the first, two are shared.
+        assert_eq!(
+            *e.snapshot(4, first()),
+            Snapshot::from_translation(4, &first())
+        );
+        assert_eq!(e.reused_clusters(), 2);
     }
 }

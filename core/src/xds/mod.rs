@@ -50,6 +50,21 @@ pub struct Resources {
 
 /// Builds every Envoy resource of the IR.
 pub fn build(ir: &Ir, mode: Mode) -> Resources {
+    let mut res = build_without_clusters(ir, mode);
+    res.clusters = ir.clusters.values().map(|c| cluster(ir, c, mode)).collect();
+    res
+}
+
+/// One cluster of the IR, as [`build`] makes it. In [`Mode::Ads`] the result
+/// depends on `c` alone (endpoints travel by EDS), so a host may keep the
+/// encoded cluster of an unchanged `c` from one translation to the next.
+pub fn cluster(ir: &Ir, c: &crate::ir::Cluster, mode: Mode) -> Cluster {
+    cluster::build(c, &ir.endpoints, mode)
+}
+
+/// [`build`] with `clusters` left empty, for a host that builds them one by
+/// one with [`cluster`].
+pub fn build_without_clusters(ir: &Ir, mode: Mode) -> Resources {
     let routes = route::Routes::new(ir);
     let mut configs = listener::RouteConfigs::new();
     let listeners = ir
@@ -65,11 +80,7 @@ pub fn build(ir: &Ir, mode: Mode) -> Resources {
         } else {
             Vec::new()
         },
-        clusters: ir
-            .clusters
-            .values()
-            .map(|c| cluster::build(c, &ir.endpoints, mode))
-            .collect(),
+        clusters: Vec::new(),
         // In static mode the endpoints are inline in `STATIC` clusters.
         endpoints: if mode == Mode::Ads {
             endpoint::build(ir)

@@ -315,11 +315,16 @@ fn updates<'a>(
     };
     let differs = |r: &&snapshot::Resource| sub.has.get(&r.name) != Some(&r.version);
     if sub.wildcard {
-        all.resources.values().filter(differs).collect()
+        all.resources
+            .values()
+            .map(|r| &**r)
+            .filter(differs)
+            .collect()
     } else {
         sub.names
             .iter()
             .filter_map(|n| all.resources.get(n))
+            .map(|r| &**r)
             .filter(differs)
             .collect()
     }

@@ -296,11 +296,12 @@ fn select<'a>(sub: &Subscription, type_url: &str, snapshot: &'a Snapshot) -> Vec
         return Vec::new();
     };
     if sub.wildcard {
-        all.resources.values().collect()
+        all.resources.values().map(|r| &**r).collect()
     } else {
         sub.names
             .iter()
             .filter_map(|n| all.resources.get(n))
+            .map(|r| &**r)
             .collect()
     }
 }
