@@ -355,7 +355,8 @@ pub(crate) fn judge(unreadable: &[String], t: &Translation, served_listeners: us
 /// have settled with the content it was read from.
 pub(crate) struct Prepared {
     attempt: Attempt,
-    started: Instant,
+    /// Diagnostics per severity and input bytes, when translated.
+    counts: Option<(BTreeMap<&'static str, u64>, usize)>,
     outcome: Outcome,
 }
 
@@ -369,8 +370,6 @@ enum Outcome {
         snapshot: Arc<Snapshot>,
         listeners: usize,
         input_hash: u64,
-        input_bytes: usize,
-        counts: BTreeMap<&'static str, u64>,
     },
 }
 
@@ -398,16 +397,16 @@ impl Translator {
             ..Default::default()
         };
         phase(&mut attempt, "read");
-        let done = |mut attempt: Attempt, outcome| {
+        let done = |mut attempt: Attempt, counts, outcome| {
             attempt.duration_ms = started.elapsed().as_secs_f64() * 1e3;
             Prepared {
                 attempt,
-                started,
+                counts,
                 outcome,
             }
         };
         if content.unreadable.is_empty() && self.input_hash == Some(hash) {
-            return done(attempt, Outcome::Unchanged);
+            return done(attempt, None, Outcome::Unchanged);
         }
         let inputs = Inputs {
             files: content.files,
@@ -426,8 +425,9 @@ impl Translator {
         attempt.rendered = t.render_diagnostics();
         attempt.diagnostics = t.diagnostics.clone();
         phase(&mut attempt, "diagnostics");
+        let counts = Some((counts, input_bytes));
         match judge(&content.unreadable, &t, self.listeners) {
-            Verdict::Reject(reason) => done(attempt, Outcome::Rejected(reason)),
+            Verdict::Reject(reason) => done(attempt, counts, Outcome::Rejected(reason)),
             Verdict::Use => {
                 let listeners = t.ir.listeners.len();
                 let snapshot = self.encoder.snapshot(self.version + 1, t);
@@ -435,12 +435,11 @@ impl Translator {
                 phase(&mut attempt, "snapshot");
                 done(
                     attempt,
+                    counts,
                     Outcome::Use {
                         snapshot,
                         listeners,
                         input_hash: hash,
-                        input_bytes,
-                        counts,
                     },
                 )
             }
@@ -451,12 +450,15 @@ impl Translator {
     pub(crate) fn commit(&mut self, prepared: Prepared, shared: &Shared) {
         let Prepared {
             mut attempt,
-            started,
+            counts,
             outcome,
         } = prepared;
-        // From the start of preparing: includes any wait for the source to settle.
-        let took = started.elapsed();
+        // Reading to snapshot; not the wait for the source to settle.
+        let took = Duration::from_secs_f64(attempt.duration_ms / 1e3);
         attempt.committed_unix_ms = unix_ms();
+        if let Some((counts, input_bytes)) = counts {
+            shared.metrics.diagnostics(counts, input_bytes as u64);
+        }
         if !attempt.rendered.is_empty() {
             if attempt.errors > 0 {
                 tracing::warn!("diagnostics:\n{}", attempt.rendered.trim_end());
@@ -482,10 +484,7 @@ impl Translator {
                 snapshot,
                 listeners,
                 input_hash,
-                input_bytes,
-                counts,
             } => {
-                shared.metrics.diagnostics(counts, input_bytes as u64);
                 self.listeners = listeners;
                 self.input_hash = Some(input_hash);
                 let current = shared.snapshots.borrow().clone();

@@ -249,6 +249,11 @@ fn a_broken_manifest_keeps_the_old_routes_until_fixed_sotw() {
         metrics.contains("emissary_translations_total{outcome=\"rejected\"} 1"),
         "{metrics}"
     );
+    // The diagnostics gauge counts the rejected input's errors too.
+    assert!(
+        !metrics.contains("emissary_diagnostics{severity=\"error\"} 0"),
+        "{metrics}"
+    );
 
     // Fixed, with a second route: both are served.
     w.write(
