@@ -274,16 +274,14 @@ fn build(
     let ir = &t.ir;
     let res = xds::build_without_clusters(ir, Mode::Ads);
     let src = Sources::new(ir);
+    let last = last
+        .and_then(|(clusters, snapshot)| Some((clusters, &snapshot.resources(CLUSTER)?.resources)));
     let mut kept = Vec::new();
     let mut built = Vec::new();
     for c in ir.clusters.values() {
-        let same = last.and_then(|(clusters, snapshot)| {
-            if clusters.get(&c.name) == Some(c) {
-                snapshot.resources(CLUSTER)?.resources.get(&c.name).cloned()
-            } else {
-                None
-            }
-        });
+        let same = last
+            .filter(|(clusters, _)| clusters.get(&c.name) == Some(c))
+            .and_then(|(_, encoded)| encoded.get(&c.name).cloned());
         match same {
             Some(r) => kept.push(r),
             None => built.push(xds::cluster(ir, c, Mode::Ads)),
