@@ -21,7 +21,7 @@ pub struct SourceFile {
 }
 
 /// Everything that Emissary reads from its environment, made explicit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// `AMBASSADOR_ID`: objects whose `ambassador_id` does not list it are ignored.
     pub ambassador_id: String,
@@ -87,18 +87,10 @@ impl Translation {
 
 /// Parses every input file into documents, tagged with their file index.
 pub fn parse(files: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Vec<(u32, Document)> {
-    parse_with(files, None, diags)
-}
-
-fn parse_with(
-    files: &[SourceFile],
-    mut cache: Option<&mut source::SegmentCache>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<(u32, Document)> {
     let limits = source::Limits::default();
     let mut docs = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        let (d, mut ds) = source::parse_with(i as u32, &f.text, &limits, cache.as_deref_mut());
+        let (d, mut ds) = source::parse(i as u32, &f.text, &limits);
         diags.append(&mut ds);
         docs.extend(d.into_iter().map(|d| (i as u32, d)));
     }
@@ -107,43 +99,92 @@ fn parse_with(
 
 /// Translates manifests into Envoy configuration. Total: never panics, never fails.
 pub fn translate(inputs: &Inputs) -> Translation {
-    translate_with(inputs, None)
+    translate_with(inputs)
 }
 
-/// Translates again and again, remembering the documents it parsed: a
-/// document whose text (with the `---` line opening it) is unchanged since
-/// the call before is not parsed again. Each call returns exactly what
-/// [`translate`] returns for the same inputs; only the time differs. The
-/// daemon keeps one between changes.
+/// Translates again and again, remembering the documents it parsed and the
+/// objects it read from them: a document whose text (with the `---` line
+/// opening it) is unchanged since the call before is neither parsed nor read
+/// again. Each call returns exactly what [`translate`] returns for the same
+/// inputs; only the time differs. The daemon keeps one between changes.
+///
+/// What it remembers of a document does not depend on where the document
+/// sits: its spans count from the document's own start and name it (a
+/// "unit") instead of a file, and are placed in their file when the
+/// translation ends. So a document that moves (an edit before it in the
+/// same file, a file added before its own) is still reused.
 #[derive(Debug, Default)]
 pub struct Translator {
     segments: source::SegmentCache,
+    loads: crate::model::LoadMemo,
 }
 
 impl Translator {
-    /// [`translate`], reusing what the calls before parsed.
+    /// [`translate`], reusing what the calls before parsed and read.
     pub fn translate(&mut self, inputs: &Inputs) -> Translation {
+        use source::Unit;
+        let limits = source::Limits::default();
+        let mut diagnostics = Vec::new();
         self.segments.rotate();
-        let t = translate_with(inputs, Some(&mut self.segments));
+        let mut units = Vec::new();
+        // Where each unit is this time: its file and offset.
+        let mut places = std::collections::BTreeMap::new();
+        for (i, f) in inputs.files.iter().enumerate() {
+            let (u, mut ds) =
+                source::parse_units(i as u32, &f.text, &limits, Some(&mut self.segments), true);
+            diagnostics.append(&mut ds);
+            for unit in &u {
+                if let Unit::Segment { seg, base, .. } = unit {
+                    places.insert(seg.unit, (i as u32, *base));
+                }
+            }
+            units.extend(u);
+        }
         self.segments.forget_unseen();
-        t
+        self.loads.retain(&places.keys().copied().collect());
+        let objects =
+            crate::model::load_units(&units, &inputs.options, &mut self.loads, &mut diagnostics);
+        drop(units);
+        let mut t = translate_objects(&objects, &inputs.options);
+        drop(objects);
+        diagnostics.append(&mut t.diagnostics);
+        for span in diagnostics.iter_mut().filter_map(|d| d.span.as_mut()) {
+            if let Some(&(file, base)) = places.get(&span.file) {
+                *span = crate::diag::Span {
+                    file,
+                    start: span.start.saturating_add(base),
+                    end: span.end.saturating_add(base),
+                };
+            }
+        }
+        finish(inputs, diagnostics, t.ir)
     }
 
-    /// Segments the last call took from what it remembered.
+    /// Documents the last call took from what it remembered.
     pub fn reused_segments(&self) -> usize {
         self.segments.reused()
     }
+
+    /// Documents whose objects the last call took from what it remembered.
+    pub fn reused_objects(&self) -> usize {
+        self.loads.reused()
+    }
 }
 
-fn translate_with(inputs: &Inputs, cache: Option<&mut source::SegmentCache>) -> Translation {
+fn translate_with(inputs: &Inputs) -> Translation {
     let mut diagnostics = Vec::new();
-    let docs = parse_with(&inputs.files, cache, &mut diagnostics);
+    let docs = parse(&inputs.files, &mut diagnostics);
     let objects = crate::model::load(&docs, &inputs.options, &mut diagnostics);
     // The document trees are the biggest thing in memory; free them before lowering.
     drop(docs);
     let mut t = translate_objects(&objects, &inputs.options);
     drop(objects);
     diagnostics.append(&mut t.diagnostics);
+    finish(inputs, diagnostics, t.ir)
+}
+
+/// Locates, sorts and pairs the diagnostics with the sources.
+fn finish(inputs: &Inputs, mut diagnostics: Vec<Diagnostic>, ir: Ir) -> Translation {
     if diagnostics
         .iter()
         .any(|d| d.span.is_none() && d.object.is_some())
@@ -162,7 +203,7 @@ fn translate_with(inputs: &Inputs, cache: Option<&mut source::SegmentCache>) -> 
     );
     Translation {
         sources,
-        ir: t.ir,
+        ir,
         diagnostics,
     }
 }

@@ -235,3 +235,96 @@ subsets: [{{addresses: [{{ip: 10.0.0.1}}], ports: [{{port: 8080}}]}}]
         );
     }
 }
+
+/// Every golden input, through one `Translator` that lives across all of
+/// them: each alone, then next to the one before it (so its documents come
+/// back shifted, in another file), then with a document of it moved to the
+/// front. Kinds that read across documents (Services, Ingresses,
+/// IngressClasses), Secrets, broken objects and lowering errors all pass.
+#[test]
+fn the_golden_inputs_translate_the_same_through_one_translator() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");
+    let mut cases = Vec::new();
+    for group in std::fs::read_dir(&root).unwrap() {
+        for case in std::fs::read_dir(group.unwrap().path()).unwrap() {
+            let input = case.unwrap().path().join("input.yaml");
+            if let Ok(text) = std::fs::read_to_string(&input) {
+                cases.push((input.display().to_string(), text));
+            }
+        }
+    }
+    cases.sort();
+    assert!(cases.len() > 100, "golden inputs: {}", cases.len());
+    let mut t = Translator::default();
+    let mut reused_objects = 0;
+    let mut prev = String::new();
+    for (name, text) in &cases {
+        // The last document first: every other one moves.
+        let moved = match text.rfind("\n---") {
+            Some(i) => format!("{}\n{}", &text[i + 1..], &text[..i + 1]),
+            None => text.clone(),
+        };
+        let generations = [
+            vec![file("in.yaml", text.clone())],
+            vec![
+                file("prev.yaml", prev.clone()),
+                file("in.yaml", text.clone()),
+            ],
+            vec![file("in.yaml", moved.clone() + "\n" + &prev)],
+            vec![file("in.yaml", text.clone())],
+        ];
+        for (g, files) in generations.into_iter().enumerate() {
+            let mut inputs = inputs(files);
+            // What is read depends on the options: objects read for another
+            // `ambassador_id` must not be taken.
+            if g == 3 {
+                inputs.options.ambassador_id = "elsewhere".into();
+            }
+            let fresh = translate(&inputs);
+            let cached = t.translate(&inputs);
+            same(&cached, &fresh, &format!("{name}, generation {g}"));
+            reused_objects += t.reused_objects();
+        }
+        prev = text.clone();
+    }
+    assert!(reused_objects > 1000, "objects reused: {reused_objects}");
+}
+
+#[test]
+fn diagnostics_of_reused_documents_point_where_they_are_now() {
+    let badregex = "---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: badregex, namespace: default}
+spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x, frobnicate: 1}
+";
+    let text = |prefix: &str| format!("{HEAD}{}{badregex}", mapping("m", prefix));
+    let mut t = Translator::default();
+    let mut spans = Vec::new();
+    for prefix in ["/a/", "/a-much-longer-prefix/", "/a/"] {
+        let inputs = inputs(vec![file("a.yaml", text(prefix))]);
+        let cached = t.translate(&inputs);
+        same(&cached, &translate(&inputs), prefix);
+        let at: Vec<_> = cached
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.span.map(|s| (d.code, s.start)))
+            .collect();
+        assert!(
+            at.iter().any(|(c, _)| *c == "regex-invalid") && at.len() >= 2,
+            "{at:?}"
+        );
+        spans.push(at);
+    }
+    assert!(
+        t.reused_objects() >= 3,
+        "the Host, Listener and badregex are reused"
+    );
+    // The longer prefix moves every diagnostic by its extra length.
+    let shift = "/a-much-longer-prefix/".len() - "/a/".len();
+    for ((c0, s0), (c1, s1)) in spans[0].iter().zip(&spans[1]) {
+        assert_eq!(c0, c1);
+        assert_eq!(*s0 as usize + shift, *s1 as usize, "{c0}");
+    }
+    assert_eq!(spans[0], spans[2]);
+}

@@ -165,6 +165,18 @@ pub(crate) fn annotation_docs(
 }
 
 impl Kube {
+    /// True when nothing was remembered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ingresses.is_empty() && self.classes.is_empty() && self.ports.is_empty()
+    }
+
+    /// Adds what `other` remembered, as if its documents had come after ours.
+    pub(crate) fn append(&mut self, other: Kube) {
+        self.ingresses.extend(other.ingresses);
+        self.classes.extend(other.classes);
+        self.ports.extend(other.ports);
+    }
+
     /// Remembers a Service's named ports.
     pub(crate) fn service(&mut self, node: &Node, namespace: &str, name: &str) {
         let ports = node.get("spec").and_then(|s| s.get("ports"));

@@ -39,8 +39,6 @@ pub struct Meta {
     pub v2: bool,
     /// Span of the whole document (or list item).
     pub span: Span,
-    /// Position in the input, used as the tie-break that Emissary's insertion order gives.
-    pub order: u32,
 }
 
 impl Meta {
@@ -54,7 +52,7 @@ impl Meta {
 }
 
 /// All typed objects of one translation, in input order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Objects {
     pub mappings: Vec<Mapping>,
     pub tcp_mappings: Vec<TcpMapping>,
@@ -106,18 +104,138 @@ const NOT_YET: &[&str] = &["DevPortal"];
 /// Reads every document into typed objects.
 pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic>) -> Objects {
     let mut out = Objects::default();
-    let mut order = 0u32;
     let mut kube = ingress::Kube::default();
     for (_, doc) in docs {
-        load_node(&doc.root, opts, diags, &mut out, &mut order, 0, &mut kube);
+        load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
     }
-    // Ingresses last: their IngressClasses and Services may come later.
+    generated(&mut out, kube, opts, diags);
+    out
+}
+
+/// Ingresses last: their IngressClasses and Services may come later.
+fn generated(out: &mut Objects, kube: ingress::Kube, opts: &Options, diags: &mut Vec<Diagnostic>) {
     let generated = kube.generated(&opts.ambassador_id, diags);
     let mut none = ingress::Kube::default();
     for n in &generated {
-        load_node(n, opts, diags, &mut out, &mut order, 1, &mut none);
+        load_node(n, opts, diags, out, 1, &mut none);
     }
+}
+
+/// Loads remembered: per unit (a clean segment of a file, see
+/// [`crate::source::parse_units`]), the objects and diagnostics it gave,
+/// for the options they were read with. A unit whose reading adds to what
+/// Ingress translation needs from the whole input (Services with named
+/// ports, IngressClasses, Ingresses) is read again every time.
+#[derive(Debug, Default)]
+pub(crate) struct LoadMemo {
+    options: Option<Options>,
+    units: BTreeMap<u32, Option<(Objects, Vec<Diagnostic>)>>,
+    reused: usize,
+}
+
+impl LoadMemo {
+    /// Units whose objects were taken from the memo in the last load.
+    pub(crate) fn reused(&self) -> usize {
+        self.reused
+    }
+
+    /// Keeps only the units in `live`.
+    pub(crate) fn retain(&mut self, live: &std::collections::BTreeSet<u32>) {
+        self.units.retain(|u, _| live.contains(u));
+    }
+}
+
+/// [`load`] over parsed units, in order, remembering in `memo` what each
+/// clean segment gave. Returns exactly what [`load`] returns for the same
+/// documents; spans in unit segments stay relative to them.
+pub(crate) fn load_units<'u>(
+    units: impl IntoIterator<Item = &'u crate::source::Unit>,
+    opts: &Options,
+    memo: &mut LoadMemo,
+    diags: &mut Vec<Diagnostic>,
+) -> Objects {
+    use crate::source::Unit;
+    if memo.options.as_ref() != Some(opts) {
+        *memo = LoadMemo {
+            options: Some(opts.clone()),
+            ..LoadMemo::default()
+        };
+    }
+    memo.reused = 0;
+    let mut out = Objects::default();
+    let mut kube = ingress::Kube::default();
+    for unit in units {
+        match unit {
+            Unit::Docs(docs) => {
+                for doc in docs {
+                    load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
+                }
+            }
+            Unit::Segment { seg, .. } => {
+                if let Some(Some((objects, ds))) = memo.units.get(&seg.unit) {
+                    out.extend_from(objects);
+                    diags.extend(ds.iter().cloned());
+                    memo.reused += 1;
+                    continue;
+                }
+                let mut own = Objects::default();
+                let mut own_kube = ingress::Kube::default();
+                let mut ds = Vec::new();
+                for doc in &seg.docs {
+                    load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube);
+                }
+                let keep = own_kube.is_empty().then(|| (own.clone(), ds.clone()));
+                memo.units.insert(seg.unit, keep);
+                out.append(own);
+                diags.append(&mut ds);
+                kube.append(own_kube);
+            }
+        }
+    }
+    generated(&mut out, kube, opts, diags);
     out
+}
+
+impl Objects {
+    /// Adds `other`'s objects after ours.
+    fn append(&mut self, mut other: Objects) {
+        self.mappings.append(&mut other.mappings);
+        self.tcp_mappings.append(&mut other.tcp_mappings);
+        self.hosts.append(&mut other.hosts);
+        self.listeners.append(&mut other.listeners);
+        self.tls_contexts.append(&mut other.tls_contexts);
+        self.modules.append(&mut other.modules);
+        self.auth_services.append(&mut other.auth_services);
+        self.rate_limit_services
+            .append(&mut other.rate_limit_services);
+        self.log_services.append(&mut other.log_services);
+        self.tracing_services.append(&mut other.tracing_services);
+        self.secrets.append(&mut other.secrets);
+        self.resolvers.append(&mut other.resolvers);
+        self.services.append(&mut other.services);
+        self.endpoints.append(&mut other.endpoints);
+    }
+
+    /// Adds copies of `other`'s objects after ours.
+    fn extend_from(&mut self, other: &Objects) {
+        self.mappings.extend_from_slice(&other.mappings);
+        self.tcp_mappings.extend_from_slice(&other.tcp_mappings);
+        self.hosts.extend_from_slice(&other.hosts);
+        self.listeners.extend_from_slice(&other.listeners);
+        self.tls_contexts.extend_from_slice(&other.tls_contexts);
+        self.modules.extend_from_slice(&other.modules);
+        self.auth_services.extend_from_slice(&other.auth_services);
+        self.rate_limit_services
+            .extend_from_slice(&other.rate_limit_services);
+        self.log_services.extend_from_slice(&other.log_services);
+        self.tracing_services
+            .extend_from_slice(&other.tracing_services);
+        self.secrets
+            .extend(other.secrets.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.resolvers.extend_from_slice(&other.resolvers);
+        self.services.extend_from_slice(&other.services);
+        self.endpoints.extend_from_slice(&other.endpoints);
+    }
 }
 
 fn load_node(
@@ -125,7 +243,6 @@ fn load_node(
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
     out: &mut Objects,
-    order: &mut u32,
     depth: u32,
     kube: &mut ingress::Kube,
 ) {
@@ -170,7 +287,7 @@ fn load_node(
         match node.get("items").map(|n| &n.value) {
             Some(Value::Seq(items)) => {
                 for it in items {
-                    load_node(it, opts, diags, out, order, depth + 1, kube);
+                    load_node(it, opts, diags, out, depth + 1, kube);
                 }
             }
             Some(Value::Null) | None => {}
@@ -248,7 +365,7 @@ fn load_node(
 
     // The flat form (Emissary's annotation style): name and fields at top level.
     if is_ambassador && node.get("metadata").is_none() && node.get("name").is_some() {
-        load_flat(node, static_kind, v2, opts, diags, out, order);
+        load_flat(node, static_kind, v2, opts, diags, out);
         return;
     }
 
@@ -317,9 +434,7 @@ fn load_node(
         labels,
         v2,
         span: node.span,
-        order: *order,
     };
-    *order += 1;
 
     if opts.single_namespace && meta.namespace != opts.ambassador_namespace {
         return;
@@ -358,7 +473,7 @@ fn load_node(
                     let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
                     top.finish(&mut cx, static_kind);
                     for d in &docs {
-                        load_node(d, opts, cx.diags, out, order, depth + 1, kube);
+                        load_node(d, opts, cx.diags, out, depth + 1, kube);
                     }
                     return;
                 }
@@ -389,7 +504,6 @@ fn load_flat(
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
     out: &mut Objects,
-    order: &mut u32,
 ) {
     let name = node.get("name").map(Node::scalar_text).unwrap_or_default();
     let namespace = node
@@ -430,9 +544,7 @@ fn load_flat(
         labels,
         v2,
         span: node.span,
-        order: *order,
     };
-    *order += 1;
     let spec = Node {
         value: Value::Map(entries),
         span: node.span,

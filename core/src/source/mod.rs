@@ -15,6 +15,7 @@ mod parse;
 
 pub use map::{Position, PositionEncoding, SourceMap};
 pub use parse::{Limits, SegmentCache, parse, parse_with};
+pub(crate) use parse::{Unit, parse_units};
 
 use crate::diag::Span;
 

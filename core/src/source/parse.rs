@@ -22,6 +22,7 @@ use crate::diag::{Diagnostic, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Defences against hostile input.
 #[derive(Debug, Clone)]
@@ -63,11 +64,13 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
 #[derive(Debug, Default)]
 pub struct SegmentCache {
     /// Seen since the last rotation.
-    current: BTreeMap<String, Segment>,
+    current: BTreeMap<String, Arc<Segment>>,
     /// Seen in the generation before.
-    previous: BTreeMap<String, Segment>,
+    previous: BTreeMap<String, Arc<Segment>>,
     /// Segments taken from the cache since the last rotation.
     reused: usize,
+    /// Numbers the units of the segments parsed so far.
+    next_unit: u32,
 }
 
 impl SegmentCache {
@@ -88,29 +91,60 @@ impl SegmentCache {
         self.previous = BTreeMap::new();
     }
 
-    /// The parse of `seg`, moved into the current generation.
-    fn get(&mut self, seg: &str) -> Option<&Segment> {
-        if !self.current.contains_key(seg) {
-            let (k, v) = self.previous.remove_entry(seg)?;
-            self.current.insert(k, v);
+    /// The parse of `seg`, moved into the current generation. With
+    /// `exclusive`, a segment already taken in this generation (the same
+    /// text twice) is not given again: each unit stands for one place.
+    fn get(&mut self, seg: &str, exclusive: bool) -> Option<Arc<Segment>> {
+        if let Some(s) = self.current.get(seg) {
+            return (!exclusive).then(|| s.clone());
         }
-        self.current.get(seg)
+        let (k, v) = self.previous.remove_entry(seg)?;
+        self.current.insert(k, v.clone());
+        Some(v)
+    }
+
+    fn unit(&mut self) -> u32 {
+        let u = UNIT | (self.next_unit & !UNIT);
+        self.next_unit = self.next_unit.wrapping_add(1);
+        u
     }
 }
+
+/// Marks a [`Span::file`] that names a unit (one clean segment of a file,
+/// offsets from its start) rather than a file: see [`Unit`].
+pub(crate) const UNIT: u32 = 1 << 31;
 
 /// The outcome of parsing one segment on its own, positions relative to its
 /// start.
 #[derive(Debug)]
-struct Segment {
-    /// Its documents, with spans from the segment's start in file 0 and
+pub(crate) struct Segment {
+    /// Its documents, with spans from the segment's start in `unit` and
     /// indices from the segment's first document.
-    docs: Vec<Document>,
+    pub(crate) docs: Vec<Document>,
     /// Documents it starts (null ones included).
     started: u32,
     /// Nodes it builds, aliases expanded.
     nodes: usize,
     /// `last_end` after it, from the segment's start.
     last_end: usize,
+    /// What its spans name as their file: [`UNIT`] and a number unique among
+    /// the segments the cache holds.
+    pub(crate) unit: u32,
+}
+
+/// One stretch of a parsed file, in file order.
+#[derive(Debug)]
+pub(crate) enum Unit {
+    /// Documents parsed on their own, spans in the file.
+    Docs(Vec<Document>),
+    /// A segment that parsed cleanly, shared with the cache: its spans name
+    /// its unit and count from `base`, the segment's offset in the file.
+    Segment {
+        seg: Arc<Segment>,
+        base: u32,
+        /// Index in the file of the segment's first document.
+        first_doc: u32,
+    },
 }
 
 /// [`parse`], taking unchanged segments from `cache` (and remembering the
@@ -119,8 +153,39 @@ pub fn parse_with(
     file: u32,
     text: &str,
     limits: &Limits,
-    mut cache: Option<&mut SegmentCache>,
+    cache: Option<&mut SegmentCache>,
 ) -> (Vec<Document>, Vec<Diagnostic>) {
+    let (units, diags) = parse_units(file, text, limits, cache, false);
+    let mut docs = Vec::new();
+    for u in units {
+        match u {
+            Unit::Docs(mut d) => docs.append(&mut d),
+            Unit::Segment {
+                seg,
+                base,
+                first_doc,
+            } => docs.extend(seg.docs.iter().map(|d| Document {
+                index: first_doc.saturating_add(d.index),
+                root: shifted(&d.root, file, |x| x.saturating_add(base)),
+            })),
+        }
+    }
+    (docs, diags)
+}
+
+/// Parses one file into units: each segment that parses cleanly (and is not
+/// cut by the limits) is a [`Unit::Segment`] shared with `cache`, taken from
+/// it when its text is unchanged; the rest are [`Unit::Docs`]. With
+/// `exclusive`, a segment text that occurs twice is parsed again the second
+/// time, so that every unit stands for one place in the input. Flattened
+/// (as [`parse_with`] does), the units are exactly what [`parse`] returns.
+pub(crate) fn parse_units(
+    file: u32,
+    text: &str,
+    limits: &Limits,
+    mut cache: Option<&mut SegmentCache>,
+    exclusive: bool,
+) -> (Vec<Unit>, Vec<Diagnostic>) {
     let mut b = Builder {
         text,
         file,
@@ -136,7 +201,9 @@ pub fn parse_with(
         skipping: false,
         in_doc: false,
         last_end: 0,
+        held: 0,
     };
+    let mut units = Vec::new();
     // Each document is parsed on its own, bounded by the next `---` line: a
     // broken document (an unclosed `[` say) can neither swallow the documents
     // after it nor make recovery rescan the rest of the file.
@@ -145,10 +212,18 @@ pub fn parse_with(
         let end = next_marker(text, base).unwrap_or(text.len());
         let seg = &text[base..end];
         if let Some(cache) = cache.as_deref_mut()
-            && let Some(hit) = cache.get(seg)
-            && b.reuse(hit, base)
+            && let Some(hit) = cache.get(seg, exclusive)
+            && b.fits(&hit)
         {
             cache.reused += 1;
+            b.flush(&mut units);
+            b.held += hit.docs.len();
+            units.push(Unit::Segment {
+                first_doc: b.doc_index,
+                base: base as u32,
+                seg: hit.clone(),
+            });
+            b.skip(&hit, base);
             base = end;
             continue;
         }
@@ -176,25 +251,37 @@ pub fn parse_with(
         } else if let Some(cache) = cache.as_deref_mut()
             && b.diags.len() == before.1
             && !b.stopped
+            && !(exclusive && cache.current.contains_key(seg))
         {
+            let unit = cache.unit();
             let docs = b.docs[before.0..]
                 .iter()
                 .map(|d| Document {
                     index: d.index.saturating_sub(before.2),
-                    root: shifted(&d.root, 0, |x| x.saturating_sub(base as u32)),
+                    root: shifted(&d.root, unit, |x| x.saturating_sub(base as u32)),
                 })
-                .collect();
-            let segment = Segment {
+                .collect::<Vec<_>>();
+            let segment = Arc::new(Segment {
                 docs,
                 started: b.doc_index.saturating_sub(before.2),
                 nodes: b.nodes.saturating_sub(before.3),
                 last_end: b.last_end.saturating_sub(base),
-            };
-            cache.current.insert(seg.to_string(), segment);
+                unit,
+            });
+            cache.current.insert(seg.to_string(), segment.clone());
+            b.docs.truncate(before.0);
+            b.flush(&mut units);
+            b.held += segment.docs.len();
+            units.push(Unit::Segment {
+                first_doc: before.2,
+                base: base as u32,
+                seg: segment,
+            });
         }
         base = end;
     }
-    (b.docs, b.diags)
+    b.flush(&mut units);
+    (units, b.diags)
 }
 
 /// A copy of `n` with every span in `file` and its offsets mapped by `f`.
@@ -330,31 +417,37 @@ struct Builder<'l> {
     in_doc: bool,
     /// End of the last event with content, for the position of empty scalars.
     last_end: usize,
+    /// Documents of the file already handed out in units.
+    held: usize,
 }
 
 impl Builder<'_> {
-    /// Takes a cached segment's documents as if it had been parsed at `base`,
-    /// unless the file's limits would stop inside it (then it is parsed, so
-    /// that the limit is reported where it is reached).
-    fn reuse(&mut self, seg: &Segment, base: usize) -> bool {
-        if self.nodes + seg.nodes > self.limits.max_nodes
-            || self.docs.len() + seg.docs.len() > self.limits.max_documents
-        {
-            return false;
-        }
-        let file = self.file;
-        let at = base as u32;
-        for d in &seg.docs {
-            self.docs.push(Document {
-                index: self.doc_index.saturating_add(d.index),
-                root: shifted(&d.root, file, |x| x.saturating_add(at)),
-            });
-        }
+    /// True unless the file's limits would stop inside the cached segment
+    /// (then it is parsed, so that the limit is reported where it is reached).
+    fn fits(&self, seg: &Segment) -> bool {
+        self.nodes + seg.nodes <= self.limits.max_nodes
+            && self.documents() + seg.docs.len() <= self.limits.max_documents
+    }
+
+    /// Moves past a cached segment as if it had been parsed at `base`.
+    fn skip(&mut self, seg: &Segment, base: usize) {
         self.reset_doc();
         self.doc_index = self.doc_index.saturating_add(seg.started);
         self.nodes += seg.nodes;
         self.last_end = base + seg.last_end;
-        true
+    }
+
+    /// Hands the documents parsed since the last unit out as one.
+    fn flush(&mut self, units: &mut Vec<Unit>) {
+        if !self.docs.is_empty() {
+            self.held += self.docs.len();
+            units.push(Unit::Docs(std::mem::take(&mut self.docs)));
+        }
+    }
+
+    /// Documents of the file so far.
+    fn documents(&self) -> usize {
+        self.held + self.docs.len()
     }
 
     fn span(&self, start: usize, end: usize) -> Span {
@@ -624,7 +717,7 @@ impl Builder<'_> {
         if skipped || root.is_null() {
             return;
         }
-        if self.docs.len() >= self.limits.max_documents {
+        if self.documents() >= self.limits.max_documents {
             self.diags.push(
                 Diagnostic::error(
                     "yaml-too-many-documents",
