@@ -328,3 +328,35 @@ spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x, frobn
     }
     assert_eq!(spans[0], spans[2]);
 }
+
+#[test]
+fn a_document_twice_gets_its_diagnostics_twice_in_their_places() {
+    let badregex = "---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: badregex, namespace: default}
+spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x}
+";
+    let mut t = Translator::default();
+    for text in [
+        format!("{HEAD}{badregex}"),
+        format!("{HEAD}{badregex}{badregex}"),
+        format!("{badregex}{HEAD}{badregex}"),
+    ] {
+        let inputs = inputs(vec![file("a.yaml", text)]);
+        let cached = t.translate(&inputs);
+        same(&cached, &translate(&inputs), "a document twice");
+    }
+    let starts: Vec<_> = t
+        .translate(&inputs(vec![file(
+            "a.yaml",
+            format!("{HEAD}{badregex}{badregex}"),
+        )]))
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "regex-invalid")
+        .filter_map(|d| d.span.map(|s| s.start))
+        .collect();
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    assert_ne!(starts[0], starts[1]);
+}
