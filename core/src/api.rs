@@ -117,6 +117,7 @@ pub fn translate(inputs: &Inputs) -> Translation {
 pub struct Translator {
     segments: source::SegmentCache,
     loads: crate::model::LoadMemo,
+    lowers: crate::lower::LowerMemo,
 }
 
 impl Translator {
@@ -145,9 +146,13 @@ impl Translator {
         let objects =
             crate::model::load_units(&units, &inputs.options, &mut self.loads, &mut diagnostics);
         drop(units);
-        let mut t = translate_objects(&objects, &inputs.options);
+        let ir = crate::lower::lower_with(
+            &objects,
+            &inputs.options,
+            &mut diagnostics,
+            Some(&mut self.lowers),
+        );
         drop(objects);
-        diagnostics.append(&mut t.diagnostics);
         for span in diagnostics.iter_mut().filter_map(|d| d.span.as_mut()) {
             if let Some(&(file, base)) = places.get(&span.file) {
                 *span = crate::diag::Span {
@@ -157,7 +162,7 @@ impl Translator {
                 };
             }
         }
-        finish(inputs, diagnostics, t.ir)
+        finish(inputs, diagnostics, ir)
     }
 
     /// Documents the last call took from what it remembered.
@@ -168,6 +173,12 @@ impl Translator {
     /// Documents whose objects the last call took from what it remembered.
     pub fn reused_objects(&self) -> usize {
         self.loads.reused()
+    }
+
+    /// Mapping groups whose routes and clusters the last call took from
+    /// what it remembered.
+    pub fn reused_groups(&self) -> usize {
+        self.lowers.reused()
     }
 }
 

@@ -237,9 +237,9 @@ subsets: [{{addresses: [{{ip: 10.0.0.1}}], ports: [{{port: 8080}}]}}]
 }
 
 /// Every golden input, through one `Translator` that lives across all of
-/// them: each alone, then next to the one before it (so its documents come
-/// back shifted, in another file), then with a document of it moved to the
-/// front. Kinds that read across documents (Services, Ingresses,
+/// them: each alone, with one Mapping edited, next to the one before it (so
+/// its documents come back shifted, in another file), with a document of it
+/// moved to the front, and read for another `ambassador_id`. Kinds that read across documents (Services, Ingresses,
 /// IngressClasses), Secrets, broken objects and lowering errors all pass.
 #[test]
 fn the_golden_inputs_translate_the_same_through_one_translator() {
@@ -257,6 +257,7 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
     assert!(cases.len() > 100, "golden inputs: {}", cases.len());
     let mut t = Translator::default();
     let mut reused_objects = 0;
+    let mut reused_groups = 0;
     let mut prev = String::new();
     for (name, text) in &cases {
         // The last document first: every other one moves.
@@ -264,8 +265,11 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
             Some(i) => format!("{}\n{}", &text[i + 1..], &text[..i + 1]),
             None => text.clone(),
         };
+        // One Mapping edited: the other groups are replayed.
+        let edited = text.replacen("prefix: /", "prefix: /edited-", 1);
         let generations = [
             vec![file("in.yaml", text.clone())],
+            vec![file("in.yaml", edited)],
             vec![
                 file("prev.yaml", prev.clone()),
                 file("in.yaml", text.clone()),
@@ -277,17 +281,19 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
             let mut inputs = inputs(files);
             // What is read depends on the options: objects read for another
             // `ambassador_id` must not be taken.
-            if g == 3 {
+            if g == 4 {
                 inputs.options.ambassador_id = "elsewhere".into();
             }
             let fresh = translate(&inputs);
             let cached = t.translate(&inputs);
             same(&cached, &fresh, &format!("{name}, generation {g}"));
             reused_objects += t.reused_objects();
+            reused_groups += t.reused_groups();
         }
         prev = text.clone();
     }
     assert!(reused_objects > 1000, "objects reused: {reused_objects}");
+    assert!(reused_groups > 200, "groups reused: {reused_groups}");
 }
 
 #[test]

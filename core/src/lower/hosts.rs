@@ -290,6 +290,9 @@ impl<'a> Lower<'a> {
         key: Option<&str>,
     ) -> String {
         let sname = format!("{prefix}-{ns}-{name}");
+        if let Some(t) = &mut self.touched {
+            t.secrets.push(sname.clone());
+        }
         self.ir
             .secrets
             .entry(sname.clone())

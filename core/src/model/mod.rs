@@ -54,7 +54,9 @@ impl Meta {
 /// All typed objects of one translation, in input order.
 #[derive(Debug, Default, Clone)]
 pub struct Objects {
-    pub mappings: Vec<Mapping>,
+    /// Shared: a Mapping read from an unchanged document is the same value
+    /// from one translation to the next (see `api::Translator`).
+    pub mappings: Vec<std::sync::Arc<Mapping>>,
     pub tcp_mappings: Vec<TcpMapping>,
     pub hosts: Vec<Host>,
     pub listeners: Vec<Listener>,
@@ -197,6 +199,75 @@ pub(crate) fn load_units<'u>(
 }
 
 impl Objects {
+    /// A copy of everything but the Mappings.
+    pub(crate) fn context(&self) -> Objects {
+        let Objects {
+            mappings: _,
+            tcp_mappings,
+            hosts,
+            listeners,
+            tls_contexts,
+            modules,
+            auth_services,
+            rate_limit_services,
+            log_services,
+            tracing_services,
+            secrets,
+            resolvers,
+            services,
+            endpoints,
+        } = self;
+        Objects {
+            mappings: Vec::new(),
+            tcp_mappings: tcp_mappings.clone(),
+            hosts: hosts.clone(),
+            listeners: listeners.clone(),
+            tls_contexts: tls_contexts.clone(),
+            modules: modules.clone(),
+            auth_services: auth_services.clone(),
+            rate_limit_services: rate_limit_services.clone(),
+            log_services: log_services.clone(),
+            tracing_services: tracing_services.clone(),
+            secrets: secrets.clone(),
+            resolvers: resolvers.clone(),
+            services: services.clone(),
+            endpoints: endpoints.clone(),
+        }
+    }
+
+    /// True when everything but the Mappings equals `context`'s.
+    pub(crate) fn same_context(&self, context: &Objects) -> bool {
+        let Objects {
+            mappings: _,
+            tcp_mappings,
+            hosts,
+            listeners,
+            tls_contexts,
+            modules,
+            auth_services,
+            rate_limit_services,
+            log_services,
+            tracing_services,
+            secrets,
+            resolvers,
+            services,
+            endpoints,
+        } = context;
+        self.tcp_mappings == *tcp_mappings
+            && self.hosts == *hosts
+            && self.listeners == *listeners
+            && self.tls_contexts == *tls_contexts
+            && self.modules == *modules
+            && self.auth_services == *auth_services
+            && self.rate_limit_services == *rate_limit_services
+            && self.log_services == *log_services
+            && self.tracing_services == *tracing_services
+            && self.secrets == *secrets
+            && self.resolvers == *resolvers
+            && self.services == *services
+            && self.endpoints == *endpoints
+    }
+
     /// Adds `other`'s objects after ours.
     fn append(&mut self, mut other: Objects) {
         self.mappings.append(&mut other.mappings);
@@ -635,7 +706,9 @@ fn read_spec(
     spec.ignore(&["ambassador_id"]);
 
     let read = match static_kind {
-        "Mapping" => mapping::mapping(cx, &mut spec, meta).map(|m| out.mappings.push(m)),
+        "Mapping" => {
+            mapping::mapping(cx, &mut spec, meta).map(|m| out.mappings.push(std::sync::Arc::new(m)))
+        }
         "TCPMapping" => kinds::tcp_mapping(cx, &mut spec, meta).map(|m| out.tcp_mappings.push(m)),
         "Host" => kinds::host(cx, &mut spec, meta).map(|h| out.hosts.push(h)),
         "Listener" => kinds::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
