@@ -366,3 +366,34 @@ spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x}
     assert_eq!(starts.len(), 2, "{starts:?}");
     assert_ne!(starts[0], starts[1]);
 }
+
+#[test]
+fn a_replayed_group_brings_the_secrets_its_clusters_use() {
+    let tls = "---
+apiVersion: getambassador.io/v3alpha1
+kind: TLSContext
+metadata: {name: upstream, namespace: default}
+spec: {secret: client-cert}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: api, namespace: default}
+spec: {hostname: \"*\", prefix: /api/, service: api, tls: upstream}
+";
+    let mut t = Translator::default();
+    for prefix in ["/a/", "/b/", "/c/"] {
+        let mut inputs = inputs(vec![file(
+            "a.yaml",
+            format!("{HEAD}{tls}{}", mapping("m", prefix)),
+        )]);
+        inputs.options.placeholder_secrets = true;
+        let cached = t.translate(&inputs);
+        let fresh = translate(&inputs);
+        assert!(
+            !fresh.ir.secrets.is_empty(),
+            "the client certificate is a secret"
+        );
+        same(&cached, &fresh, prefix);
+    }
+    assert!(t.reused_groups() > 0);
+}
