@@ -126,26 +126,42 @@ impl Translator {
         use source::Unit;
         let limits = source::Limits::default();
         let mut diagnostics = Vec::new();
-        self.segments.rotate();
         let mut units = Vec::new();
         // Where each unit is this time: its file and offset.
         let mut places = std::collections::BTreeMap::new();
-        for (i, f) in inputs.files.iter().enumerate() {
-            let (u, mut ds) =
-                source::parse_units(i as u32, &f.text, &limits, Some(&mut self.segments), true);
-            diagnostics.append(&mut ds);
-            for unit in &u {
-                if let Unit::Segment { seg, base, .. } = unit {
-                    places.insert(seg.unit, (i as u32, *base));
+        let mut parse = |t: &mut Self, diagnostics: &mut Vec<Diagnostic>| {
+            diagnostics.clear();
+            units.clear();
+            places.clear();
+            t.segments.rotate();
+            for (i, f) in inputs.files.iter().enumerate() {
+                let (u, mut ds) =
+                    source::parse_units(i as u32, &f.text, &limits, Some(&mut t.segments), true);
+                diagnostics.append(&mut ds);
+                for unit in &u {
+                    if let Unit::Segment { seg, base, .. } = unit {
+                        places.insert(seg.unit, (i as u32, *base));
+                    }
                 }
+                units.extend(u);
             }
-            units.extend(u);
-        }
-        self.segments.forget_unseen();
-        self.loads.retain(&places.keys().copied().collect());
-        let objects =
-            crate::model::load_units(&units, &inputs.options, &mut self.loads, &mut diagnostics);
+            t.segments.forget_unseen();
+            t.loads.retain(&places.keys().copied().collect());
+            crate::model::load_units(&units, &inputs.options, &mut t.loads, diagnostics)
+        };
+        let objects = match parse(self, &mut diagnostics) {
+            Some(objects) => objects,
+            None => {
+                // Documents let go are needed after all (the options changed):
+                // start from nothing.
+                self.segments = source::SegmentCache::default();
+                self.loads = crate::model::LoadMemo::default();
+                parse(self, &mut diagnostics).unwrap_or_default()
+            }
+        };
         drop(units);
+        let loads = &self.loads;
+        self.segments.let_go(|u| loads.remembers(u));
         let ir = crate::lower::lower_with(
             &objects,
             &inputs.options,

@@ -141,6 +141,11 @@ impl LoadMemo {
         self.reused
     }
 
+    /// True when the objects of `unit` are remembered.
+    pub(crate) fn remembers(&self, unit: u32) -> bool {
+        matches!(self.units.get(&unit), Some(Some(_)))
+    }
+
     /// Keeps only the units in `live`.
     pub(crate) fn retain(&mut self, live: &std::collections::BTreeSet<u32>) {
         self.units.retain(|u, _| live.contains(u));
@@ -149,13 +154,16 @@ impl LoadMemo {
 
 /// [`load`] over parsed units, in order, remembering in `memo` what each
 /// clean segment gave. Returns exactly what [`load`] returns for the same
-/// documents; spans in unit segments stay relative to them.
+/// documents (spans in unit segments stay relative to them), or `None` when
+/// a segment whose documents were let go (see
+/// [`crate::source::SegmentCache::let_go`]) is not in the memo: then the
+/// input must be parsed again.
 pub(crate) fn load_units<'u>(
     units: impl IntoIterator<Item = &'u crate::source::Unit>,
     opts: &Options,
     memo: &mut LoadMemo,
     diags: &mut Vec<Diagnostic>,
-) -> Objects {
+) -> Option<Objects> {
     use crate::source::Unit;
     if memo.options.as_ref() != Some(opts) {
         *memo = LoadMemo {
@@ -180,6 +188,9 @@ pub(crate) fn load_units<'u>(
                     memo.reused += 1;
                     continue;
                 }
+                if seg.let_go {
+                    return None;
+                }
                 let mut own = Objects::default();
                 let mut own_kube = ingress::Kube::default();
                 let mut ds = Vec::new();
@@ -195,7 +206,7 @@ pub(crate) fn load_units<'u>(
         }
     }
     generated(&mut out, kube, opts, diags);
-    out
+    Some(out)
 }
 
 impl Objects {

@@ -100,7 +100,26 @@ impl SegmentCache {
         }
         let (k, v) = self.previous.remove_entry(seg)?;
         self.current.insert(k, v.clone());
-        Some(v)
+        // Without its documents, a segment serves only callers that remember
+        // what its unit gave.
+        (exclusive || !v.let_go).then_some(v)
+    }
+
+    /// Lets go of the documents of the current segments whose unit
+    /// `remembered` says the caller keeps the outcome of (they are the
+    /// biggest thing the cache holds). Such a segment is still given to
+    /// exclusive callers, who must parse again if they find they need its
+    /// documents after all.
+    pub(crate) fn let_go(&mut self, remembered: impl Fn(u32) -> bool) {
+        for seg in self.current.values_mut() {
+            if !seg.let_go
+                && remembered(seg.unit)
+                && let Some(s) = Arc::get_mut(seg)
+            {
+                s.docs = Vec::new();
+                s.let_go = true;
+            }
+        }
     }
 
     fn unit(&mut self) -> u32 {
@@ -130,6 +149,8 @@ pub(crate) struct Segment {
     /// What its spans name as their file: [`UNIT`] and a number unique among
     /// the segments the cache holds.
     pub(crate) unit: u32,
+    /// Its documents were let go ([`SegmentCache::let_go`]); `docs` is empty.
+    pub(crate) let_go: bool,
 }
 
 /// One stretch of a parsed file, in file order.
@@ -267,6 +288,7 @@ pub(crate) fn parse_units(
                 nodes: b.nodes.saturating_sub(before.3),
                 last_end: b.last_end.saturating_sub(base),
                 unit,
+                let_go: false,
             });
             cache.current.insert(seg.to_string(), segment.clone());
             b.docs.truncate(before.0);
