@@ -131,8 +131,16 @@ fn generated(out: &mut Objects, kube: ingress::Kube, opts: &Options, diags: &mut
 #[derive(Debug, Default)]
 pub(crate) struct LoadMemo {
     options: Option<Options>,
-    units: BTreeMap<u32, Option<(Objects, Vec<Diagnostic>)>>,
+    units: BTreeMap<u32, Option<Remembered>>,
     reused: usize,
+}
+
+/// What one unit gave.
+#[derive(Debug)]
+enum Remembered {
+    /// The common case, kept small: one Mapping and no diagnostics.
+    Mapping(std::sync::Arc<Mapping>),
+    Other(Box<(Objects, Vec<Diagnostic>)>),
 }
 
 impl LoadMemo {
@@ -182,11 +190,19 @@ pub(crate) fn load_units<'u>(
                 }
             }
             Unit::Segment { seg, .. } => {
-                if let Some(Some((objects, ds))) = memo.units.get(&seg.unit) {
-                    out.extend_from(objects);
-                    diags.extend(ds.iter().cloned());
-                    memo.reused += 1;
-                    continue;
+                match memo.units.get(&seg.unit) {
+                    Some(Some(Remembered::Mapping(m))) => {
+                        out.mappings.push(m.clone());
+                        memo.reused += 1;
+                        continue;
+                    }
+                    Some(Some(Remembered::Other(r))) => {
+                        out.extend_from(&r.0);
+                        diags.extend(r.1.iter().cloned());
+                        memo.reused += 1;
+                        continue;
+                    }
+                    _ => {}
                 }
                 if seg.let_go {
                     return None;
@@ -197,7 +213,10 @@ pub(crate) fn load_units<'u>(
                 for doc in &seg.docs {
                     load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube);
                 }
-                let keep = own_kube.is_empty().then(|| (own.clone(), ds.clone()));
+                let keep = own_kube.is_empty().then(|| match own.only_mapping() {
+                    Some(m) if ds.is_empty() => Remembered::Mapping(m.clone()),
+                    _ => Remembered::Other(Box::new((own.clone(), ds.clone()))),
+                });
                 memo.units.insert(seg.unit, keep);
                 out.append(own);
                 diags.append(&mut ds);
@@ -210,6 +229,14 @@ pub(crate) fn load_units<'u>(
 }
 
 impl Objects {
+    /// The Mapping, when that is all there is.
+    fn only_mapping(&self) -> Option<&std::sync::Arc<Mapping>> {
+        match self.mappings.as_slice() {
+            [m] if self.same_context(&Objects::default()) => Some(m),
+            _ => None,
+        }
+    }
+
     /// A copy of everything but the Mappings.
     pub(crate) fn context(&self) -> Objects {
         let Objects {
