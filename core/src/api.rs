@@ -117,7 +117,6 @@ pub fn translate(inputs: &Inputs) -> Translation {
 pub struct Translator {
     segments: source::SegmentCache,
     loads: crate::model::LoadMemo,
-    lowers: crate::lower::LowerMemo,
 }
 
 impl Translator {
@@ -162,12 +161,7 @@ impl Translator {
         drop(units);
         let loads = &self.loads;
         self.segments.let_go(|u| loads.remembers(u));
-        let ir = crate::lower::lower_with(
-            &objects,
-            &inputs.options,
-            &mut diagnostics,
-            Some(&mut self.lowers),
-        );
+        let ir = crate::lower::lower(&objects, &inputs.options, &mut diagnostics);
         drop(objects);
         for span in diagnostics.iter_mut().filter_map(|d| d.span.as_mut()) {
             if let Some(&(file, base)) = places.get(&span.file) {
@@ -189,12 +183,6 @@ impl Translator {
     /// Documents whose objects the last call took from what it remembered.
     pub fn reused_objects(&self) -> usize {
         self.loads.reused()
-    }
-
-    /// Mapping groups whose routes and clusters the last call took from
-    /// what it remembered.
-    pub fn reused_groups(&self) -> usize {
-        self.lowers.reused()
     }
 }
 

@@ -290,9 +290,6 @@ impl<'a> Lower<'a> {
         key: Option<&str>,
     ) -> String {
         let sname = format!("{prefix}-{ns}-{name}");
-        if let Some(t) = &mut self.touched {
-            t.secrets.push(sname.clone());
-        }
         self.ir
             .secrets
             .entry(sname.clone())

@@ -8,15 +8,14 @@
 use super::Lower;
 use super::globs;
 use super::hosts::HostIr;
-use crate::diag::{Diagnostic, ObjectRef};
+use crate::diag::Diagnostic;
 use crate::ir::{
     Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route,
-    RouteAction, StringMatch, TlsSecret,
+    RouteAction, StringMatch,
 };
 use crate::model::{HeaderAdd, Mapping};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// One header/query matcher in Emissary's KeyValueDecorator sense.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +52,6 @@ struct Weight {
 /// A Mapping prepared for grouping.
 struct Prepared<'a> {
     m: &'a Mapping,
-    /// The shared Mapping `m` is, for objects read from the input.
-    shared: Option<Arc<Mapping>>,
     internal: bool,
     kvs: Vec<Kv>,
     query: Vec<Kv>,
@@ -79,7 +76,6 @@ pub(crate) fn routes(
     lw: &mut Lower<'_>,
     hosts: &[HostIr<'_>],
     internal: &[Mapping],
-    mut memo: Option<&mut super::LowerMemo>,
 ) -> Vec<Vec<usize>> {
     let objs = lw.objs;
     let mut prepared = Vec::new();
@@ -89,8 +85,7 @@ pub(crate) fn routes(
         }
     }
     for m in &objs.mappings {
-        if let Some(mut p) = prepare(lw, m, false, hosts) {
-            p.shared = Some(m.clone());
+        if let Some(p) = prepare(lw, m, false, hosts) {
             prepared.push(p);
         }
     }
@@ -124,139 +119,10 @@ pub(crate) fn routes(
     });
 
     let mut joins = Vec::new();
-    let Some(memo) = memo.as_deref_mut() else {
-        for g in groups {
-            emit_group(lw, g, hosts, &mut joins);
-        }
-        return joins;
-    };
-    let mut kept = BTreeMap::new();
     for g in groups {
-        let members = Members::of(&g);
-        if let Some(r) = memo.groups.remove(&g.key)
-            && r.members == members
-        {
-            r.replay(lw, &mut joins);
-            memo.reused += 1;
-            kept.insert(g.key, r);
-            continue;
-        }
-        let key = g.key.clone();
-        let start = (lw.ir.routes.len(), joins.len(), lw.diags.len());
-        lw.touched = Some(super::Touched::default());
         emit_group(lw, g, hosts, &mut joins);
-        let touched = lw.touched.take().unwrap_or_default();
-        let secrets = touched
-            .secrets
-            .iter()
-            .filter_map(|name| lw.ir.secrets.get(name).cloned())
-            .collect();
-        let clusters: Vec<_> = touched
-            .clusters
-            .into_iter()
-            .filter_map(|(name, obj)| {
-                let c = lw.ir.clusters.get(&name)?;
-                Some((
-                    Cluster {
-                        sources: Default::default(),
-                        ..c.clone()
-                    },
-                    obj,
-                ))
-            })
-            .collect();
-        if clusters.iter().any(|(c, _)| c.eds.is_some()) {
-            continue;
-        }
-        kept.insert(
-            key,
-            Recorded {
-                members,
-                routes: lw.ir.routes[start.0..].to_vec(),
-                joins: joins[start.1..].to_vec(),
-                diags: lw.diags[start.2..].to_vec(),
-                clusters,
-                secrets,
-            },
-        );
     }
-    memo.groups = kept;
     joins
-}
-
-/// The Mappings of a group, in their roles: what its record depends on
-/// besides the context. Equal when each is the same shared Mapping or an
-/// equal one.
-#[derive(Debug)]
-pub(crate) struct Members(Vec<(u8, bool, Arc<Mapping>)>);
-
-impl Members {
-    fn of(g: &Group<'_>) -> Members {
-        let roles = g
-            .members
-            .iter()
-            .map(|p| (0, p))
-            .chain(g.shadow.iter().map(|p| (1, p)))
-            .chain(g.redirect.iter().map(|p| (2, p)));
-        Members(
-            roles
-                .map(|(role, p)| {
-                    (
-                        role,
-                        p.internal,
-                        p.shared.clone().unwrap_or_else(|| Arc::new(p.m.clone())),
-                    )
-                })
-                .collect(),
-        )
-    }
-}
-
-impl PartialEq for Members {
-    fn eq(&self, other: &Members) -> bool {
-        self.0.len() == other.0.len()
-            && self
-                .0
-                .iter()
-                .zip(&other.0)
-                .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && (Arc::ptr_eq(&a.2, &b.2) || a.2 == b.2))
-    }
-}
-
-/// What emitting one group did: replayed instead when its members and
-/// context are unchanged.
-#[derive(Debug)]
-pub(crate) struct Recorded {
-    members: Members,
-    routes: Vec<Route>,
-    joins: Vec<Vec<usize>>,
-    diags: Vec<Diagnostic>,
-    /// The clusters it used (without their sources), each with the object using it.
-    clusters: Vec<(Cluster, ObjectRef)>,
-    /// The secrets its clusters' TLS used.
-    secrets: Vec<TlsSecret>,
-}
-
-impl Recorded {
-    fn replay(&self, lw: &mut Lower<'_>, joins: &mut Vec<Vec<usize>>) {
-        lw.ir.routes.extend_from_slice(&self.routes);
-        joins.extend_from_slice(&self.joins);
-        lw.diags.extend_from_slice(&self.diags);
-        for (c, obj) in &self.clusters {
-            lw.ir
-                .clusters
-                .entry(c.name.clone())
-                .or_insert_with(|| c.clone())
-                .sources
-                .insert(obj.clone());
-        }
-        for s in &self.secrets {
-            lw.ir
-                .secrets
-                .entry(s.name.clone())
-                .or_insert_with(|| s.clone());
-        }
-    }
 }
 
 fn prepare<'a>(
@@ -392,7 +258,6 @@ fn prepare<'a>(
     };
     Some(Prepared {
         m,
-        shared: None,
         internal,
         kvs,
         query,
@@ -1100,9 +965,6 @@ impl Lower<'_> {
             digest as u32
         );
         c.name = name.clone();
-        if let Some(t) = &mut self.touched {
-            t.clusters.push((name.clone(), obj.clone()));
-        }
         let entry = self.ir.clusters.entry(name.clone()).or_insert(c);
         entry.sources.insert(obj);
         Some(name)

@@ -20,7 +20,6 @@ use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};
 use crate::ir::{HttpSettings, Ir};
 use crate::model::{Mapping, Meta, Module, Objects, Spanned};
-use std::collections::BTreeMap;
 
 /// State shared by the lowering passes.
 pub(crate) struct Lower<'a> {
@@ -29,62 +28,10 @@ pub(crate) struct Lower<'a> {
     pub(crate) module: Module,
     pub(crate) ir: Ir,
     pub(crate) diags: &'a mut Vec<Diagnostic>,
-    /// While a group's work is recorded: what it used of the shared maps.
-    pub(crate) touched: Option<Touched>,
-}
-
-/// The clusters (each with the object using it) and secrets that a group
-/// used, found or added.
-#[derive(Debug, Default)]
-pub(crate) struct Touched {
-    pub(crate) clusters: Vec<(String, crate::diag::ObjectRef)>,
-    pub(crate) secrets: Vec<String>,
-}
-
-/// What lowering remembers from one translation to the next (the
-/// `api::Translator` keeps one): the routes, clusters and diagnostics each
-/// Mapping group gave. A group's record is used again while its Mappings
-/// are the same and everything else it reads — every object but the
-/// Mappings, and the options — is too; any change there forgets them all.
-/// Groups with EDS clusters are not recorded: which of them reports missing
-/// endpoints depends on the groups before them.
-#[derive(Debug, Default)]
-pub(crate) struct LowerMemo {
-    context: Option<(Objects, Options)>,
-    pub(crate) groups: BTreeMap<String, mappings::Recorded>,
-    pub(crate) reused: usize,
-}
-
-impl LowerMemo {
-    /// Groups whose record the last lowering used.
-    pub(crate) fn reused(&self) -> usize {
-        self.reused
-    }
 }
 
 /// Lowers typed objects into the IR.
 pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir {
-    lower_with(objs, opts, diags, None)
-}
-
-/// [`lower`], reusing and updating what `memo` recorded.
-pub(crate) fn lower_with(
-    objs: &Objects,
-    opts: &Options,
-    diags: &mut Vec<Diagnostic>,
-    mut memo: Option<&mut LowerMemo>,
-) -> Ir {
-    if let Some(memo) = memo.as_deref_mut() {
-        memo.reused = 0;
-        let same = memo
-            .context
-            .as_ref()
-            .is_some_and(|(c, o)| o == opts && objs.same_context(c));
-        if !same {
-            memo.groups.clear();
-            memo.context = Some((objs.context(), opts.clone()));
-        }
-    }
     let module = pick_module(objs, diags);
     let http = HttpSettings {
         use_remote_address: module.use_remote_address.unwrap_or(true),
@@ -113,11 +60,10 @@ pub(crate) fn lower_with(
             ..Ir::default()
         },
         diags,
-        touched: None,
     };
     let hosts = hosts::hosts(&mut lw);
     filters::filters(&mut lw);
-    let joins = mappings::routes(&mut lw, &hosts, &internal, memo);
+    let joins = mappings::routes(&mut lw, &hosts, &internal);
     listeners::listeners(&mut lw, &hosts, &joins);
     observability::observability(&mut lw);
     if objs.listeners.is_empty() && objs.tcp_mappings.is_empty() {

@@ -91,9 +91,6 @@ impl Lower<'_> {
                 }
             }
         }
-        if let Some(t) = &mut self.touched {
-            t.secrets.push(name.clone());
-        }
         self.ir
             .secrets
             .entry(name.clone())

@@ -237,42 +237,6 @@ impl Objects {
         }
     }
 
-    /// A copy of everything but the Mappings.
-    pub(crate) fn context(&self) -> Objects {
-        let Objects {
-            mappings: _,
-            tcp_mappings,
-            hosts,
-            listeners,
-            tls_contexts,
-            modules,
-            auth_services,
-            rate_limit_services,
-            log_services,
-            tracing_services,
-            secrets,
-            resolvers,
-            services,
-            endpoints,
-        } = self;
-        Objects {
-            mappings: Vec::new(),
-            tcp_mappings: tcp_mappings.clone(),
-            hosts: hosts.clone(),
-            listeners: listeners.clone(),
-            tls_contexts: tls_contexts.clone(),
-            modules: modules.clone(),
-            auth_services: auth_services.clone(),
-            rate_limit_services: rate_limit_services.clone(),
-            log_services: log_services.clone(),
-            tracing_services: tracing_services.clone(),
-            secrets: secrets.clone(),
-            resolvers: resolvers.clone(),
-            services: services.clone(),
-            endpoints: endpoints.clone(),
-        }
-    }
-
     /// True when everything but the Mappings equals `context`'s.
     pub(crate) fn same_context(&self, context: &Objects) -> bool {
         let Objects {
