@@ -5,14 +5,16 @@
 //! the IR) plus `Translation::resources(Mode::Ads)` (Envoy messages) — on
 //! objects parsed and loaded once outside the timed loop, for N = 100, 1,000,
 //! 5,000 and 10,000 Mappings on 1 cleartext Host and for 5,000 Mappings on 100
-//! TLS Hosts. For information it also times, at N = 5,000 on 1 Host,
+//! TLS Hosts; and, as the daemon re-translates, `Translator::translate` of
+//! 10,000 Mappings with one of them changed since the call before. For
+//! information it also times, at N = 5,000 on 1 Host,
 //! parse + load (`api::parse` + `model::load`) and the static Bootstrap:
 //! building it (`Translation::bootstrap`) and rendering it with
 //! `xds::json::write`.
 //!
 //! Run with `cargo bench -p emissary-core --bench translate [-- FILTER…]`
 //! (a case runs when its label — `100x1`, `1000x1`, `5000x1`, `10000x1`,
-//! `5000x100tls`, `info` — contains some FILTER; all run without one, which
+//! `5000x100tls`, `10000change`, `info` — contains some FILTER; all run without one, which
 //! is handy to profile one case under `perf`). Each case runs
 //! at least 10 times (and for at least about a second); it prints the best
 //! and median wall time, the median per Mapping, and the growth of the per
@@ -67,6 +69,50 @@ fn load(files: &[SourceFile], opts: &Options) -> Objects {
 
 fn translation_proper(objects: &Objects, opts: &Options) -> xds::Resources {
     api::translate_objects(objects, opts).resources(xds::Mode::Ads)
+}
+
+/// A re-translation after one Mapping changed, at 10,000 Mappings on 1 Host:
+/// `Translator::translate` (what the daemon does on a change: parse and read
+/// only the changed document) against `translate` of the same text.
+fn change(opts: &Options) {
+    let base = files(10_000, 1, false);
+    let mut round = 0usize;
+    // Each call sees a different Mapping changed from the call before.
+    let mut next = || {
+        round += 1;
+        let k = round % 10_000;
+        let mut files = base.clone();
+        for f in &mut files {
+            f.text = f
+                .text
+                .replacen(&format!("/svc-{k}/"), &format!("/changed-{k}/"), 1);
+        }
+        api::Inputs {
+            files,
+            options: opts.clone(),
+        }
+    };
+    let mut translator = api::Translator::default();
+    drop(translator.translate(&next()));
+    let inputs: Vec<_> = (0..20).map(|_| next()).collect();
+    let mut it = inputs.iter().cycle();
+    let (best, median) = time(|| translator.translate(it.next().expect("cycle")));
+    assert!(
+        translator.reused_objects() >= 9_999,
+        "{}",
+        translator.reused_objects()
+    );
+    println!(
+        "one Mapping changed at N=10000 H=1: Translator::translate best {:>9.3} ms  median {:>9.3} ms",
+        ms(best),
+        ms(median)
+    );
+    let (best, median) = time(|| api::translate(it.next().expect("cycle")));
+    println!(
+        "                                    translate (from nothing) best {:>9.3} ms  median {:>9.3} ms",
+        ms(best),
+        ms(median)
+    );
 }
 
 fn ms(d: Duration) -> f64 {
@@ -132,6 +178,9 @@ fn main() {
                 p / p0
             );
         }
+    }
+    if selected("10000change") {
+        change(&opts);
     }
     if !selected("info") {
         return;

@@ -242,6 +242,7 @@ subsets: [{{addresses: [{{ip: 10.0.0.1}}], ports: [{{port: 8080}}]}}]
 /// moved to the front, and read for another `ambassador_id`. Kinds that read across documents (Services, Ingresses,
 /// IngressClasses), Secrets, broken objects and lowering errors all pass.
 #[test]
+#[allow(clippy::disallowed_methods)] // the test reads the golden inputs; core itself does no IO
 fn the_golden_inputs_translate_the_same_through_one_translator() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");
     let mut cases = Vec::new();
