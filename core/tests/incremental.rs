@@ -48,6 +48,15 @@ metadata: {name: bad, namespace: default}
 spec: {hostname: \"*\", prefix: /bad/, service: bad, weight: lots}
 ";
 
+/// A Mapping with a lowering error (its regex) and a reading warning (an
+/// unknown field), both with spans.
+const BADREGEX: &str = "---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: badregex, namespace: default}
+spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x, frobnicate: 1}
+";
+
 fn file(name: &str, text: String) -> SourceFile {
     SourceFile {
         name: name.into(),
@@ -60,6 +69,14 @@ fn inputs(files: Vec<SourceFile>) -> Inputs {
         files,
         options: Default::default(),
     }
+}
+
+/// Translates with `t` and from nothing, checks that both agree, and returns
+/// `t`'s translation.
+fn check(t: &mut Translator, inputs: &Inputs, what: &str) -> Translation {
+    let cached = t.translate(inputs);
+    same(&cached, &translate(inputs), what);
+    cached
 }
 
 fn same(a: &Translation, b: &Translation, what: &str) {
@@ -157,10 +174,7 @@ fn remembering_documents_changes_nothing_but_the_work() {
     let mut t = Translator::default();
     let mut reused = Vec::new();
     for (what, files) in generations {
-        let inputs = inputs(files);
-        let fresh = translate(&inputs);
-        let cached = t.translate(&inputs);
-        same(&cached, &fresh, what);
+        check(&mut t, &inputs(files), what);
         reused.push(t.reused_segments());
     }
     // The cache did the work: after the first input, nearly every document
@@ -284,9 +298,7 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
             if g == 4 {
                 inputs.options.ambassador_id = "elsewhere".into();
             }
-            let fresh = translate(&inputs);
-            let cached = t.translate(&inputs);
-            same(&cached, &fresh, &format!("{name}, generation {g}"));
+            check(&mut t, &inputs, &format!("{name}, generation {g}"));
             reused_objects += t.reused_objects();
         }
         prev = text.clone();
@@ -296,19 +308,11 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
 
 #[test]
 fn diagnostics_of_reused_documents_point_where_they_are_now() {
-    let badregex = "---
-apiVersion: getambassador.io/v3alpha1
-kind: Mapping
-metadata: {name: badregex, namespace: default}
-spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x, frobnicate: 1}
-";
-    let text = |prefix: &str| format!("{HEAD}{}{badregex}", mapping("m", prefix));
+    let text = |prefix: &str| format!("{HEAD}{}{BADREGEX}", mapping("m", prefix));
     let mut t = Translator::default();
     let mut spans = Vec::new();
     for prefix in ["/a/", "/a-much-longer-prefix/", "/a/"] {
-        let inputs = inputs(vec![file("a.yaml", text(prefix))]);
-        let cached = t.translate(&inputs);
-        same(&cached, &translate(&inputs), prefix);
+        let cached = check(&mut t, &inputs(vec![file("a.yaml", text(prefix))]), prefix);
         let at: Vec<_> = cached
             .diagnostics
             .iter()
@@ -335,26 +339,22 @@ spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x, frobn
 
 #[test]
 fn a_document_twice_gets_its_diagnostics_twice_in_their_places() {
-    let badregex = "---
-apiVersion: getambassador.io/v3alpha1
-kind: Mapping
-metadata: {name: badregex, namespace: default}
-spec: {hostname: \"*\", prefix: \"/x/([\", prefix_regex: true, service: x}
-";
     let mut t = Translator::default();
     for text in [
-        format!("{HEAD}{badregex}"),
-        format!("{HEAD}{badregex}{badregex}"),
-        format!("{badregex}{HEAD}{badregex}"),
+        format!("{HEAD}{BADREGEX}"),
+        format!("{HEAD}{BADREGEX}{BADREGEX}"),
+        format!("{BADREGEX}{HEAD}{BADREGEX}"),
     ] {
-        let inputs = inputs(vec![file("a.yaml", text)]);
-        let cached = t.translate(&inputs);
-        same(&cached, &translate(&inputs), "a document twice");
+        check(
+            &mut t,
+            &inputs(vec![file("a.yaml", text)]),
+            "a document twice",
+        );
     }
     let starts: Vec<_> = t
         .translate(&inputs(vec![file(
             "a.yaml",
-            format!("{HEAD}{badregex}{badregex}"),
+            format!("{HEAD}{BADREGEX}{BADREGEX}"),
         )]))
         .diagnostics
         .iter()
@@ -385,13 +385,11 @@ spec: {hostname: \"*\", prefix: /api/, service: api, tls: upstream}
             format!("{HEAD}{tls}{}", mapping("m", prefix)),
         )]);
         inputs.options.placeholder_secrets = true;
-        let cached = t.translate(&inputs);
-        let fresh = translate(&inputs);
+        let cached = check(&mut t, &inputs, prefix);
         assert!(
-            !fresh.ir.secrets.is_empty(),
+            !cached.ir.secrets.is_empty(),
             "the client certificate is a secret"
         );
-        same(&cached, &fresh, prefix);
     }
     assert!(t.reused_objects() > 0);
 }

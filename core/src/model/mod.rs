@@ -670,18 +670,7 @@ fn load_spec(
         );
         return;
     }
-    out.mappings.append(&mut loaded.mappings);
-    out.tcp_mappings.append(&mut loaded.tcp_mappings);
-    out.hosts.append(&mut loaded.hosts);
-    out.listeners.append(&mut loaded.listeners);
-    out.tls_contexts.append(&mut loaded.tls_contexts);
-    out.modules.append(&mut loaded.modules);
-    out.auth_services.append(&mut loaded.auth_services);
-    out.rate_limit_services
-        .append(&mut loaded.rate_limit_services);
-    out.log_services.append(&mut loaded.log_services);
-    out.tracing_services.append(&mut loaded.tracing_services);
-    out.resolvers.append(&mut loaded.resolvers);
+    out.append(loaded);
 }
 
 fn read_spec(
