@@ -232,15 +232,15 @@ impl Objects {
     /// The Mapping, when that is all there is.
     fn only_mapping(&self) -> Option<&std::sync::Arc<Mapping>> {
         match self.mappings.as_slice() {
-            [m] if self.same_context(&Objects::default()) => Some(m),
+            [m] if self.count() == 1 => Some(m),
             _ => None,
         }
     }
 
-    /// True when everything but the Mappings equals `context`'s.
-    pub(crate) fn same_context(&self, context: &Objects) -> bool {
+    /// How many objects there are, of every kind.
+    fn count(&self) -> usize {
         let Objects {
-            mappings: _,
+            mappings,
             tcp_mappings,
             hosts,
             listeners,
@@ -254,20 +254,21 @@ impl Objects {
             resolvers,
             services,
             endpoints,
-        } = context;
-        self.tcp_mappings == *tcp_mappings
-            && self.hosts == *hosts
-            && self.listeners == *listeners
-            && self.tls_contexts == *tls_contexts
-            && self.modules == *modules
-            && self.auth_services == *auth_services
-            && self.rate_limit_services == *rate_limit_services
-            && self.log_services == *log_services
-            && self.tracing_services == *tracing_services
-            && self.secrets == *secrets
-            && self.resolvers == *resolvers
-            && self.services == *services
-            && self.endpoints == *endpoints
+        } = self;
+        mappings.len()
+            + tcp_mappings.len()
+            + hosts.len()
+            + listeners.len()
+            + tls_contexts.len()
+            + modules.len()
+            + auth_services.len()
+            + rate_limit_services.len()
+            + log_services.len()
+            + tracing_services.len()
+            + secrets.len()
+            + resolvers.len()
+            + services.len()
+            + endpoints.len()
     }
 
     /// Adds `other`'s objects after ours.
