@@ -117,6 +117,7 @@ pub fn translate(inputs: &Inputs) -> Translation {
 pub struct Translator {
     segments: source::SegmentCache,
     loads: crate::model::LoadMemo,
+    lowered: crate::lower::LowerMemo,
 }
 
 impl Translator {
@@ -155,13 +156,21 @@ impl Translator {
                 // start from nothing.
                 self.segments = source::SegmentCache::default();
                 self.loads = crate::model::LoadMemo::default();
+                self.lowered = crate::lower::LowerMemo::default();
                 parse(self, &mut diagnostics).unwrap_or_default()
             }
         };
         drop(units);
         let loads = &self.loads;
         self.segments.let_go(|u| loads.remembers(u));
-        let ir = crate::lower::lower(&objects, &inputs.options, &mut diagnostics);
+        self.lowered
+            .begin(&inputs.options, self.loads.env().cloned());
+        let ir = crate::lower::lower_with(
+            &objects,
+            &inputs.options,
+            &mut diagnostics,
+            Some(&mut self.lowered),
+        );
         drop(objects);
         for span in diagnostics.iter_mut().filter_map(|d| d.span.as_mut()) {
             if let Some(&(file, base)) = places.get(&span.file) {
@@ -183,6 +192,11 @@ impl Translator {
     /// Documents whose objects the last call took from what it remembered.
     pub fn reused_objects(&self) -> usize {
         self.loads.reused()
+    }
+
+    /// Mapping groups whose lowering the last call applied again.
+    pub fn reused_groups(&self) -> usize {
+        self.lowered.reused()
     }
 }
 

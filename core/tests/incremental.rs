@@ -272,6 +272,7 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
     assert!(cases.len() > 100, "golden inputs: {}", cases.len());
     let mut t = Translator::default();
     let mut reused_objects = 0;
+    let mut reused_groups = 0;
     let mut prev = String::new();
     for (name, text) in &cases {
         // The last document first: every other one moves.
@@ -281,9 +282,16 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
         };
         // One Mapping edited: the other documents are reused.
         let edited = text.replacen("prefix: /", "prefix: /edited-", 1);
+        // The last Mapping edited too, on top of the first edit.
+        let edited_twice = match edited.rfind("prefix: /") {
+            Some(i) => format!("{}prefix: /twice-{}", &edited[..i], &edited[i + 9..]),
+            None => edited.clone(),
+        };
         let generations = [
             vec![file("in.yaml", text.clone())],
-            vec![file("in.yaml", edited)],
+            vec![file("in.yaml", edited.clone())],
+            vec![file("in.yaml", edited_twice)],
+            vec![file("in.yaml", text.clone())],
             vec![
                 file("prev.yaml", prev.clone()),
                 file("in.yaml", text.clone()),
@@ -291,19 +299,22 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
             vec![file("in.yaml", moved.clone() + "\n" + &prev)],
             vec![file("in.yaml", text.clone())],
         ];
+        let last = generations.len() - 1;
         for (g, files) in generations.into_iter().enumerate() {
             let mut inputs = inputs(files);
             // What is read depends on the options: objects read for another
             // `ambassador_id` must not be taken.
-            if g == 4 {
+            if g == last {
                 inputs.options.ambassador_id = "elsewhere".into();
             }
             check(&mut t, &inputs, &format!("{name}, generation {g}"));
             reused_objects += t.reused_objects();
+            reused_groups += t.reused_groups();
         }
         prev = text.clone();
     }
     assert!(reused_objects > 1000, "objects reused: {reused_objects}");
+    assert!(reused_groups > 100, "groups lowered again: {reused_groups}");
 }
 
 #[test]
@@ -392,4 +403,5 @@ spec: {hostname: \"*\", prefix: /api/, service: api, tls: upstream}
         );
     }
     assert!(t.reused_objects() > 0);
+    assert!(t.reused_groups() > 0, "the `api` group is applied again");
 }

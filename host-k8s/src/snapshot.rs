@@ -269,7 +269,7 @@ fn hex_hash(parts: &[&[u8]]) -> String {
 fn build(
     version: u64,
     t: &Translation,
-    last: Option<&(BTreeMap<String, ir::Cluster>, Arc<Snapshot>)>,
+    last: Option<&(BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>)>,
 ) -> (Snapshot, usize) {
     let ir = &t.ir;
     let res = xds::build_without_clusters(ir, Mode::Ads);
@@ -280,7 +280,11 @@ fn build(
     let mut built = Vec::new();
     for c in ir.clusters.values() {
         let same = last
-            .filter(|(clusters, _)| clusters.get(&c.name) == Some(c))
+            .filter(|(clusters, _)| {
+                clusters
+                    .get(&c.name)
+                    .is_some_and(|l| Arc::ptr_eq(l, c) || l == c)
+            })
             .and_then(|(_, encoded)| encoded.get(&c.name).cloned());
         match same {
             Some(r) => kept.push(r),
@@ -315,7 +319,7 @@ fn build(
 pub struct Encoder {
     /// The IR clusters of the last snapshot built (moved out of its
     /// translation), and that snapshot.
-    last: Option<(BTreeMap<String, ir::Cluster>, Arc<Snapshot>)>,
+    last: Option<(BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>)>,
     /// Clusters the last snapshot took from the one before.
     reused: usize,
 }

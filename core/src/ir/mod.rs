@@ -18,13 +18,16 @@ use crate::model::{
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Ir {
     pub listeners: Vec<Listener>,
     /// Routes shared by the virtual hosts (indexed by [`RouteRef::route`]).
-    pub routes: Vec<Route>,
-    pub clusters: BTreeMap<String, Cluster>,
+    /// Shared: a translation that lowers a Mapping group as the one before
+    /// did hands on its routes and clusters (see `lower::LowerMemo`).
+    pub routes: Vec<Arc<Route>>,
+    pub clusters: BTreeMap<String, Arc<Cluster>>,
     pub secrets: BTreeMap<String, TlsSecret>,
     /// Endpoints of the EDS clusters by service name (`k8s/<ns>/<svc>/<port>`,
     /// `consul/<dc>/<svc>`): address and port, sorted. Empty when the input

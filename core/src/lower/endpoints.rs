@@ -114,6 +114,7 @@ impl Lower<'_> {
                 );
             }
             let name = format!("consul/{}/{host}", res.datacenter);
+            self.not_replayable();
             self.ir.endpoints.entry(name.clone()).or_default();
             return Some(Discovery::Eds(name));
         }
@@ -129,6 +130,8 @@ impl Lower<'_> {
             None => (host.to_string(), m.meta.namespace.clone()),
         };
         let name = format!("k8s/{ns}/{svc}/{port}");
+        // Whether it warns depends on the groups lowered before.
+        self.not_replayable();
         if !self.ir.endpoints.contains_key(&name) {
             let found = self.k8s_endpoints(&ns, &svc, port);
             if found.is_none() {
@@ -147,6 +150,13 @@ impl Lower<'_> {
                 .insert(name.clone(), found.unwrap_or_default());
         }
         Some(Discovery::Eds(name))
+    }
+
+    /// Marks the lowering being recorded as one that cannot be applied again.
+    fn not_replayable(&mut self) {
+        if let Some(j) = &mut self.journal {
+            j.replayable = false;
+        }
     }
 
     /// Addresses and target ports serving port `port` of Service `ns/svc`;

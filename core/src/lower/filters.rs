@@ -204,8 +204,10 @@ fn upstream_cluster(lw: &mut Lower<'_>, m: &Mapping, field: &str) -> Option<Stri
     }
     if let Some(c) = cluster.as_ref().and_then(|c| lw.ir.clusters.get_mut(c))
         && stand_in != obj
-        && c.sources.remove(&stand_in)
+        && c.sources.contains(&stand_in)
     {
+        let c = std::sync::Arc::make_mut(c);
+        c.sources.remove(&stand_in);
         c.sources.insert(obj);
     }
     cluster

@@ -290,21 +290,24 @@ impl<'a> Lower<'a> {
         key: Option<&str>,
     ) -> String {
         let sname = format!("{prefix}-{ns}-{name}");
-        self.ir
-            .secrets
-            .entry(sname.clone())
-            .or_insert_with(|| TlsSecret {
-                name: sname.clone(),
-                source: ObjectRef {
-                    kind: "Secret".into(),
-                    namespace: ns.into(),
-                    name: name.into(),
-                },
-                cert_chain: pem.to_string(),
-                private_key: key.unwrap_or_default().to_string(),
-                ca_only: key.is_none(),
-                crl: None,
-            });
+        let make = || TlsSecret {
+            name: sname.clone(),
+            source: ObjectRef {
+                kind: "Secret".into(),
+                namespace: ns.into(),
+                name: name.into(),
+            },
+            cert_chain: pem.to_string(),
+            private_key: key.unwrap_or_default().to_string(),
+            ca_only: key.is_none(),
+            crl: None,
+        };
+        if let Some(j) = &mut self.journal {
+            j.effects.push(super::memo::Effect::Secret(make()));
+        }
+        if !self.ir.secrets.contains_key(&sname) {
+            super::memo::add_secret(&mut self.ir.secrets, make());
+        }
         sname
     }
 

@@ -14,8 +14,10 @@ use crate::ir::{
     RouteAction, StringMatch,
 };
 use crate::model::{HeaderAdd, Mapping};
+use super::memo::{self, Effect, Member, Recorded};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One header/query matcher in Emissary's KeyValueDecorator sense.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +54,8 @@ struct Weight {
 /// A Mapping prepared for grouping.
 struct Prepared<'a> {
     m: &'a Mapping,
+    /// The shared Mapping (not for the built-in ones).
+    shared: Option<&'a Arc<Mapping>>,
     internal: bool,
     kvs: Vec<Kv>,
     query: Vec<Kv>,
@@ -80,12 +84,12 @@ pub(crate) fn routes(
     let objs = lw.objs;
     let mut prepared = Vec::new();
     for m in internal {
-        if let Some(p) = prepare(lw, m, true, hosts) {
+        if let Some(p) = prepare(lw, m, None, hosts) {
             prepared.push(p);
         }
     }
     for m in &objs.mappings {
-        if let Some(p) = prepare(lw, m, false, hosts) {
+        if let Some(p) = prepare(lw, m, Some(m), hosts) {
             prepared.push(p);
         }
     }
@@ -119,18 +123,97 @@ pub(crate) fn routes(
     });
 
     let mut joins = Vec::new();
+    let mut memo = lw.memo.take();
+    let mut recorded = BTreeMap::new();
     for g in groups {
-        emit_group(lw, g, hosts, &mut joins);
+        let Some(memo) = memo.as_deref_mut() else {
+            emit_group(lw, g, hosts, &mut joins);
+            continue;
+        };
+        let Some(members) = g.members() else {
+            emit_group(lw, g, hosts, &mut joins);
+            continue;
+        };
+        let key = g.key.clone();
+        let r = match memo.take(&key, &members) {
+            Some(r) => {
+                replay(lw, &r, &mut joins);
+                r
+            }
+            None => {
+                let before = lw.diags.len();
+                lw.journal = Some(memo::Journal::default());
+                emit_group(lw, g, hosts, &mut joins);
+                let journal = lw.journal.take().unwrap_or_default();
+                if !journal.replayable {
+                    continue;
+                }
+                Recorded {
+                    members,
+                    diags: lw.diags[before..].to_vec(),
+                    effects: journal.effects,
+                }
+            }
+        };
+        recorded.insert(key, r);
+    }
+    if let Some(memo) = memo {
+        memo.keep(recorded);
+        lw.memo = Some(memo);
     }
     joins
+}
+
+impl Group<'_> {
+    /// The shared Mappings of the group in their roles, in order; `None`
+    /// when one is built in.
+    fn members(&self) -> Option<Vec<Member>> {
+        let roles = self.members.iter().map(|p| (0, p));
+        let roles = roles
+            .chain(self.shadow.iter().map(|p| (1, p)))
+            .chain(self.redirect.iter().map(|p| (2, p)));
+        roles
+            .map(|(role, p)| Some((role, p.shared?.clone())))
+            .collect()
+    }
+}
+
+/// Applies a group's recorded lowering again.
+fn replay(lw: &mut Lower<'_>, r: &Recorded, joins: &mut Vec<Vec<usize>>) {
+    lw.diags.extend(r.diags.iter().cloned());
+    for e in &r.effects {
+        match e {
+            Effect::Route(route, joined) => {
+                lw.ir.routes.push(route.clone());
+                joins.push(joined.clone());
+            }
+            Effect::Cluster(c) => memo::add_cluster(&mut lw.ir.clusters, c.clone()),
+            Effect::Secret(s) => {
+                if !lw.ir.secrets.contains_key(&s.name) {
+                    memo::add_secret(&mut lw.ir.secrets, s.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Adds a route (recording it when a group's lowering is recorded).
+fn push_route(lw: &mut Lower<'_>, joins: &mut Vec<Vec<usize>>, route: Route, joined: Vec<usize>) {
+    let route = Arc::new(route);
+    if let Some(j) = &mut lw.journal {
+        j.effects.push(Effect::Route(route.clone(), joined.clone()));
+    }
+    lw.ir.routes.push(route);
+    joins.push(joined);
 }
 
 fn prepare<'a>(
     lw: &mut Lower<'_>,
     m: &'a Mapping,
-    internal: bool,
+    shared: Option<&'a Arc<Mapping>>,
     hosts: &[HostIr<'_>],
 ) -> Option<Prepared<'a>> {
+    let internal = shared.is_none();
     let obj = m.meta.obj_ref();
     // Regexes must be acceptable to RE2 before Envoy sees them.
     if m.prefix_regex && !lw.check_regex(&m.prefix.value, &obj, "spec.prefix", Some(m.prefix.span))
@@ -258,6 +341,7 @@ fn prepare<'a>(
     };
     Some(Prepared {
         m,
+        shared,
         internal,
         kvs,
         query,
@@ -510,8 +594,7 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             auth_context: Vec::new(),
             rate_limits: Vec::new(),
         };
-        lw.ir.routes.push(route);
-        joins.push(joined);
+        push_route(lw, joins, route, joined);
         return;
     }
 
@@ -599,8 +682,7 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             },
             rate_limits: rate_limits.clone(),
         };
-        lw.ir.routes.push(route);
-        joins.push(joined.clone());
+        push_route(lw, joins, route, joined.clone());
     }
 }
 
@@ -965,8 +1047,12 @@ impl Lower<'_> {
             digest as u32
         );
         c.name = name.clone();
-        let entry = self.ir.clusters.entry(name.clone()).or_insert(c);
-        entry.sources.insert(obj);
+        c.sources.insert(obj);
+        let c = Arc::new(c);
+        if let Some(j) = &mut self.journal {
+            j.effects.push(Effect::Cluster(c.clone()));
+        }
+        memo::add_cluster(&mut self.ir.clusters, c);
         Some(name)
     }
 }

@@ -12,9 +12,12 @@ mod globs;
 mod hosts;
 mod listeners;
 mod mappings;
+mod memo;
 mod observability;
 mod placeholder;
 mod tls;
+
+pub use memo::LowerMemo;
 
 use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};
@@ -28,10 +31,26 @@ pub(crate) struct Lower<'a> {
     pub(crate) module: Module,
     pub(crate) ir: Ir,
     pub(crate) diags: &'a mut Vec<Diagnostic>,
+    /// Lowering remembered from the translation before, if any.
+    pub(crate) memo: Option<&'a mut LowerMemo>,
+    /// Records the effects of the Mapping group being lowered.
+    pub(crate) journal: Option<memo::Journal>,
 }
 
 /// Lowers typed objects into the IR.
 pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir {
+    lower_with(objs, opts, diags, None)
+}
+
+/// [`lower`], applying again what `memo` recorded of the translation
+/// before where nothing it depends on changed, and recording for the next.
+/// `memo` must have been prepared with [`LowerMemo::begin`].
+pub(crate) fn lower_with<'a>(
+    objs: &'a Objects,
+    opts: &'a Options,
+    diags: &'a mut Vec<Diagnostic>,
+    memo: Option<&'a mut LowerMemo>,
+) -> Ir {
     let module = pick_module(objs, diags);
     let http = HttpSettings {
         use_remote_address: module.use_remote_address.unwrap_or(true),
@@ -60,6 +79,8 @@ pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir 
             ..Ir::default()
         },
         diags,
+        memo: memo.filter(|m| m.active()),
+        journal: None,
     };
     let hosts = hosts::hosts(&mut lw);
     filters::filters(&mut lw);

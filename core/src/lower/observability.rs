@@ -181,6 +181,7 @@ fn collector_cluster(
     };
     let name = lw.cluster_for(&probe)?;
     if let Some(c) = lw.ir.clusters.get_mut(&name) {
+        let c = std::sync::Arc::make_mut(c);
         c.sources.remove(&probe.meta.obj_ref());
         c.sources.insert(meta.obj_ref());
     }

@@ -133,6 +133,10 @@ pub(crate) struct LoadMemo {
     options: Option<Options>,
     units: BTreeMap<u32, Option<Remembered>>,
     reused: usize,
+    /// The last call's objects other than Mappings, as the remembered units
+    /// they came from, in order; `None` when some came from elsewhere
+    /// (documents not remembered, Ingress translation).
+    env: Option<Vec<u32>>,
 }
 
 /// What one unit gave.
@@ -147,6 +151,12 @@ impl LoadMemo {
     /// Units whose objects were taken from the memo in the last load.
     pub(crate) fn reused(&self) -> usize {
         self.reused
+    }
+
+    /// The last load's objects other than Mappings, as the remembered units
+    /// they came from, in order; `None` when some came from elsewhere.
+    pub(crate) fn env(&self) -> Option<&Vec<u32>> {
+        self.env.as_ref()
     }
 
     /// True when the objects of `unit` are remembered.
@@ -182,11 +192,16 @@ pub(crate) fn load_units<'u>(
     memo.reused = 0;
     let mut out = Objects::default();
     let mut kube = ingress::Kube::default();
+    let mut env = Some(Vec::new());
     for unit in units {
         match unit {
             Unit::Docs(docs) => {
+                let before = out.count() - out.mappings.len();
                 for doc in docs {
                     load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
+                }
+                if out.count() - out.mappings.len() != before {
+                    env = None;
                 }
             }
             Unit::Segment { seg, .. } => {
@@ -200,6 +215,11 @@ pub(crate) fn load_units<'u>(
                         out.extend_from(&r.0);
                         diags.extend(r.1.iter().cloned());
                         memo.reused += 1;
+                        if r.0.count() != r.0.mappings.len()
+                            && let Some(e) = &mut env
+                        {
+                            e.push(seg.unit);
+                        }
                         continue;
                     }
                     _ => {}
@@ -217,6 +237,15 @@ pub(crate) fn load_units<'u>(
                     Some(m) if ds.is_empty() => Remembered::Mapping(m.clone()),
                     _ => Remembered::Other(Box::new((own.clone(), ds.clone()))),
                 });
+                match &keep {
+                    None => env = None,
+                    Some(_) if own.count() != own.mappings.len() => {
+                        if let Some(e) = &mut env {
+                            e.push(seg.unit);
+                        }
+                    }
+                    Some(_) => {}
+                }
                 memo.units.insert(seg.unit, keep);
                 out.append(own);
                 diags.append(&mut ds);
@@ -224,6 +253,10 @@ pub(crate) fn load_units<'u>(
             }
         }
     }
+    if !kube.is_empty() {
+        env = None;
+    }
+    memo.env = env;
     generated(&mut out, kube, opts, diags);
     Some(out)
 }
