@@ -8,7 +8,7 @@
 //! compare per-resource versions to decide what changed, so a snapshot whose
 //! content is unchanged for a type causes no push of that type.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -107,7 +107,7 @@ impl Snapshot {
     /// (most of the time, with thousands of resources) is shared among the
     /// available cores; the result does not depend on how.
     pub fn from_translation(version: u64, t: &Translation) -> Snapshot {
-        build(version, t, None).0
+        build(version, t, None, &mut RouteCache::default()).0
     }
 
     /// A snapshot from resources already packed, per type URL (types outside
@@ -270,9 +270,11 @@ fn build(
     version: u64,
     t: &Translation,
     last: Option<&(BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>)>,
+    route_cache: &mut RouteCache,
 ) -> (Snapshot, usize) {
     let ir = &t.ir;
-    let res = xds::build_without_clusters(ir, Mode::Ads);
+    let res = xds::build_without_clusters_or_routes(ir);
+    let route_configs = route_cache.encode(ir, &res.routes);
     let src = Sources::new(ir);
     let last = last
         .and_then(|(clusters, snapshot)| Some((clusters, &snapshot.resources(CLUSTER)?.resources)));
@@ -293,7 +295,11 @@ fn build(
     }
     // Biggest first, so that no worker is left with a large one at the end.
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    jobs.extend(res.routes.iter().map(Job::Route));
+    jobs.extend(
+        route_configs
+            .iter()
+            .map(|(name, bytes)| Job::Route(name, bytes)),
+    );
     jobs.extend(res.listeners.iter().map(Job::Listener));
     jobs.extend(res.secrets.iter().map(Job::Secret));
     jobs.extend(built.iter().map(Job::Cluster));
@@ -322,13 +328,15 @@ pub struct Encoder {
     last: Option<(BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>)>,
     /// Clusters the last snapshot took from the one before.
     reused: usize,
+    /// The encoded routes of the last snapshot.
+    routes: RouteCache,
 }
 
 impl Encoder {
     /// The snapshot of a translation, with version `version`. The
     /// translation's IR clusters are kept for the next call.
     pub fn snapshot(&mut self, version: u64, mut t: Translation) -> Arc<Snapshot> {
-        let (snapshot, reused) = build(version, &t, self.last.as_ref());
+        let (snapshot, reused) = build(version, &t, self.last.as_ref(), &mut self.routes);
         let snapshot = Arc::new(snapshot);
         self.reused = reused;
         self.last = Some((std::mem::take(&mut t.ir.clusters), snapshot.clone()));
@@ -341,10 +349,131 @@ impl Encoder {
     }
 }
 
+/// Encoded routes by the IR route (shared from one translation to the
+/// next, see `emissary_core::lower`) and variant they came from: a route
+/// configuration is assembled from them, and only routes not in the last
+/// snapshot are built and encoded. The bytes are those of encoding the
+/// whole configuration at once.
+#[derive(Debug, Default)]
+struct RouteCache {
+    /// Whether the routes carry ext_authz settings (the only other thing a
+    /// route depends on).
+    ext_authz: bool,
+    /// By the IR route's address (the route is kept, so the address is not
+    /// reused while it is here) and variant.
+    routes: HashMap<(usize, ir::Matcher, ir::Action), (Arc<ir::Route>, Vec<u8>)>,
+    reused: usize,
+}
+
+impl RouteCache {
+    /// Encodes the route configurations `skeletons` (from
+    /// [`xds::build_without_clusters_or_routes`]) with their routes, by name.
+    fn encode(
+        &mut self,
+        ir: &Ir,
+        skeletons: &[xds::pb::envoy::config::route::v3::RouteConfiguration],
+    ) -> Vec<(String, Vec<u8>)> {
+        let builder = xds::Routes::new(ir);
+        let mut old = std::mem::take(&mut self.routes);
+        if builder.ext_authz() != self.ext_authz {
+            old.clear();
+            self.ext_authz = builder.ext_authz();
+        }
+        self.reused = 0;
+        let layout = xds::route_layout(ir);
+        let mut out = Vec::with_capacity(skeletons.len());
+        for rc in skeletons {
+            let vhosts = layout.get(rc.name.as_str()).copied().unwrap_or_default();
+            let mut keys = Vec::with_capacity(vhosts.len());
+            for vh in vhosts {
+                let mut ks = Vec::with_capacity(vh.routes.len());
+                for r in &vh.routes {
+                    let Some(route) = ir.routes.get(r.route as usize) else {
+                        continue;
+                    };
+                    let key = (Arc::as_ptr(route) as usize, r.matcher, r.action);
+                    if !self.routes.contains_key(&key) {
+                        let entry = match old.remove(&key) {
+                            Some(e) => {
+                                self.reused += 1;
+                                e
+                            }
+                            None => (route.clone(), prost::Message::encode_to_vec(&builder.get(r))),
+                        };
+                        self.routes.insert(key, entry);
+                    }
+                    ks.push(key);
+                }
+                keys.push(ks);
+            }
+            let bytes = splice(rc, keys.iter().map(|ks| {
+                ks.iter().map(|k| self.routes[k].1.as_slice())
+            }));
+            out.push((rc.name.clone(), bytes));
+        }
+        out
+    }
+}
+
+/// A route configuration encoded with the encoded routes of each virtual
+/// host spliced in: the bytes `prost` gives for the whole message, whose
+/// fields it writes in declaration order (`name`, `virtual_hosts`, the
+/// rest; in a virtual host `name`, `domains`, `routes`, the rest).
+fn splice<'r, V, R>(rc: &xds::pb::envoy::config::route::v3::RouteConfiguration, routes: V) -> Vec<u8>
+where
+    V: Iterator<Item = R>,
+    R: Iterator<Item = &'r [u8]> + Clone,
+{
+    use prost::Message as _;
+    use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
+    use xds::pb::envoy::config::route::v3::{RouteConfiguration, VirtualHost};
+    let mut out = RouteConfiguration {
+        name: rc.name.clone(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    for (vh, routes) in rc.virtual_hosts.iter().zip(routes) {
+        let head = VirtualHost {
+            name: vh.name.clone(),
+            domains: vh.domains.clone(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let tail = VirtualHost {
+            name: String::new(),
+            domains: Vec::new(),
+            routes: Vec::new(),
+            ..vh.clone()
+        }
+        .encode_to_vec();
+        let body: usize = routes
+            .clone()
+            .map(|r| key_len(3) + encoded_len_varint(r.len() as u64) + r.len())
+            .sum();
+        encode_key(2, WireType::LengthDelimited, &mut out);
+        encode_varint((head.len() + body + tail.len()) as u64, &mut out);
+        out.extend_from_slice(&head);
+        for r in routes {
+            encode_key(3, WireType::LengthDelimited, &mut out);
+            encode_varint(r.len() as u64, &mut out);
+            out.extend_from_slice(r);
+        }
+        out.extend_from_slice(&tail);
+    }
+    RouteConfiguration {
+        name: String::new(),
+        virtual_hosts: Vec::new(),
+        ..rc.clone()
+    }
+    .encode_raw(&mut out);
+    out
+}
+
 /// One resource to encode.
 enum Job<'a> {
     Listener(&'a xds::pb::envoy::config::listener::v3::Listener),
-    Route(&'a xds::pb::envoy::config::route::v3::RouteConfiguration),
+    /// A route configuration, encoded.
+    Route(&'a str, &'a [u8]),
     Cluster(&'a xds::pb::envoy::config::cluster::v3::Cluster),
     Endpoint(&'a xds::pb::envoy::config::endpoint::v3::ClusterLoadAssignment),
     Secret(&'a tls::Secret),
@@ -353,16 +482,24 @@ enum Job<'a> {
 impl Job<'_> {
     fn run(&self, src: &Sources<'_>) -> (&'static str, Resource) {
         let (type_url, name, any, sources) = match self {
-            Job::Listener(l) => (LISTENER, &l.name, xds::any(*l), src.listener(&l.name)),
-            Job::Route(r) => (ROUTE, &r.name, xds::any(*r), src.route(&r.name)),
-            Job::Cluster(c) => (CLUSTER, &c.name, xds::any(*c), src.cluster(&c.name)),
+            Job::Listener(l) => (LISTENER, &*l.name, xds::any(*l), src.listener(&l.name)),
+            Job::Route(name, bytes) => (
+                ROUTE,
+                *name,
+                Any {
+                    type_url: ROUTE.into(),
+                    value: bytes.to_vec(),
+                },
+                src.route(name),
+            ),
+            Job::Cluster(c) => (CLUSTER, &*c.name, xds::any(*c), src.cluster(&c.name)),
             Job::Endpoint(e) => (
                 ENDPOINT,
-                &e.cluster_name,
+                &*e.cluster_name,
                 xds::any(*e),
                 src.cluster(&e.cluster_name),
             ),
-            Job::Secret(s) => (SECRET, &s.name, xds::any(*s), src.secret(&s.name)),
+            Job::Secret(s) => (SECRET, &*s.name, xds::any(*s), src.secret(&s.name)),
         };
         (type_url, Resource::new(name, any, sources))
     }
@@ -646,6 +783,58 @@ mod tests {
             }],
             options: Default::default(),
         })
+    }
+
+    /// Every golden input, then again with one Mapping edited, through one
+    /// core `Translator` (which shares unchanged routes) and one `Encoder`
+    /// (which keeps their encodings): each route configuration has the bytes
+    /// of encoding core's complete `RouteConfiguration`.
+    #[test]
+    #[allow(clippy::disallowed_methods)] // reads the golden inputs
+    fn spliced_route_configurations_are_what_encoding_them_whole_gives() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");
+        let mut inputs = Vec::new();
+        for group in std::fs::read_dir(&root).unwrap() {
+            for case in std::fs::read_dir(group.unwrap().path()).unwrap() {
+                let path = case.unwrap().path().join("input.yaml");
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    inputs.push((path.display().to_string(), text));
+                }
+            }
+        }
+        inputs.sort();
+        assert!(inputs.len() > 100);
+        let mut core = emissary_core::Translator::default();
+        let mut encoder = Encoder::default();
+        let (mut configs, mut reused) = (0, 0);
+        for (version, (name, text)) in inputs.iter().enumerate() {
+            for text in [text.clone(), text.replacen("prefix: /", "prefix: /edited-", 1)] {
+                let inputs = emissary_core::Inputs {
+                    files: vec![emissary_core::SourceFile {
+                        name: "in.yaml".into(),
+                        text,
+                    }],
+                    options: Default::default(),
+                };
+                let t = core.translate(&inputs);
+                let whole = xds::build(&t.ir, Mode::Ads).routes;
+                let snapshot = encoder.snapshot(version as u64 + 1, t);
+                let spliced = &snapshot.resources(ROUTE).unwrap().resources;
+                assert_eq!(spliced.len(), whole.len(), "{name}");
+                for rc in &whole {
+                    assert_eq!(
+                        spliced[&rc.name].any,
+                        xds::any(rc),
+                        "{name}: route configuration {}",
+                        rc.name
+                    );
+                }
+                configs += whole.len();
+                reused += encoder.routes.reused;
+            }
+        }
+        assert!(configs > 100, "route configurations: {configs}");
+        assert!(reused > 20, "routes kept: {reused}");
     }
 
     #[test]

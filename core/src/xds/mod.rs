@@ -29,6 +29,8 @@ pub use pb::any;
 
 use crate::ir::Ir;
 
+pub use route::Routes;
+
 /// How resources refer to each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -65,7 +67,38 @@ pub fn cluster(ir: &Ir, c: &crate::ir::Cluster, mode: Mode) -> Cluster {
 /// [`build`] with `clusters` left empty, for a host that builds them one by
 /// one with [`cluster`].
 pub fn build_without_clusters(ir: &Ir, mode: Mode) -> Resources {
-    let routes = route::Routes::new(ir);
+    build_parts(ir, mode, route::Routes::new(ir))
+}
+
+/// [`build_without_clusters`] in [`Mode::Ads`] with the virtual hosts of
+/// the route configurations left without routes, for a host that encodes
+/// routes one by one ([`Routes::get`]) and splices them in: the routes of
+/// each configuration are, per virtual host in order, those of the first
+/// HTTP chain that names it ([`route_layout`]).
+pub fn build_without_clusters_or_routes(ir: &Ir) -> Resources {
+    build_parts(ir, Mode::Ads, route::Routes::new(ir).skeleton())
+}
+
+/// The IR virtual hosts of each route configuration, by name: those of the
+/// first HTTP chain that names it, as [`build`] uses them.
+pub fn route_layout(ir: &Ir) -> std::collections::BTreeMap<&str, &[crate::ir::VirtualHost]> {
+    let mut out = std::collections::BTreeMap::new();
+    for l in &ir.listeners {
+        for c in &l.chains {
+            if let crate::ir::ChainKind::Http {
+                route_config,
+                vhosts,
+            } = &c.kind
+            {
+                out.entry(route_config.as_str())
+                    .or_insert(vhosts.as_slice());
+            }
+        }
+    }
+    out
+}
+
+fn build_parts(ir: &Ir, mode: Mode, routes: route::Routes<'_>) -> Resources {
     let mut configs = listener::RouteConfigs::new();
     let listeners = ir
         .listeners

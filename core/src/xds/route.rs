@@ -9,22 +9,42 @@ use crate::ir::{self, Action, Matcher, PathMatch, RouteAction, StringMatch};
 use crate::model::HeaderAdd;
 
 /// Builds Envoy routes from IR route variants.
-pub(crate) struct Routes<'a> {
+pub struct Routes<'a> {
     ir: &'a ir::Ir,
     /// An ext_authz filter is installed: routes carry its per-route settings.
     ext_authz: bool,
+    /// Route configurations are built without their routes (see
+    /// [`super::build_without_clusters_or_routes`]).
+    skeleton: bool,
 }
 
 impl<'a> Routes<'a> {
-    pub(crate) fn new(ir: &'a ir::Ir) -> Self {
+    /// Builds the routes of `ir`.
+    pub fn new(ir: &'a ir::Ir) -> Self {
         let ext_authz = ir
             .filters
             .iter()
             .any(|f| matches!(f, ir::HttpFilter::ExtAuthz(_)));
-        Routes { ir, ext_authz }
+        Routes {
+            ir,
+            ext_authz,
+            skeleton: false,
+        }
     }
 
-    pub(crate) fn get(&self, r: &ir::RouteRef) -> rt::Route {
+    pub(crate) fn skeleton(mut self) -> Self {
+        self.skeleton = true;
+        self
+    }
+
+    /// Whether routes carry ext_authz settings. Besides the IR route and the
+    /// variant, this is all a route depends on.
+    pub fn ext_authz(&self) -> bool {
+        self.ext_authz
+    }
+
+    /// The Envoy route of one IR route variant.
+    pub fn get(&self, r: &ir::RouteRef) -> rt::Route {
         let route = &self.ir.routes[r.route as usize];
         let mut out = build(route, r.matcher, r.action);
         if self.ext_authz {
@@ -52,7 +72,11 @@ impl<'a> Routes<'a> {
                 .map(|vh| rt::VirtualHost {
                     name: vh.name.clone(),
                     domains: vh.domains.clone(),
-                    routes: vh.routes.iter().map(|r| self.get(r)).collect(),
+                    routes: if self.skeleton {
+                        Vec::new()
+                    } else {
+                        vh.routes.iter().map(|r| self.get(r)).collect()
+                    },
                     ..Default::default()
                 })
                 .collect(),
