@@ -20,3 +20,10 @@ pub use api::{
     HostOptions, Inputs, LocatedDiagnostic, Options, SourceFile, TranslatedText, Translation,
     Translator, explain_text, translate, translate_text, validate_text,
 };
+
+/// A hash map with a fixed hasher (SipHash with zero keys): nothing about
+/// it is random. For lookups by long keys (document texts, group keys) in
+/// maps that are never iterated where the order could reach the output.
+#[allow(clippy::disallowed_types)]
+pub(crate) type FixedHashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<std::hash::DefaultHasher>>;

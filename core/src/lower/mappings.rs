@@ -16,7 +16,6 @@ use crate::ir::{
 use crate::model::{HeaderAdd, Mapping};
 use super::memo::{self, Effect, Member, Recorded};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One header/query matcher in Emissary's KeyValueDecorator sense.
@@ -57,17 +56,24 @@ struct Prepared<'a> {
     /// The shared Mapping (not for the built-in ones).
     shared: Option<&'a Arc<Mapping>>,
     internal: bool,
+    prep: Arc<Prep>,
+}
+
+/// What grouping needs of a Mapping; depends on the Mapping and the Hosts.
+#[derive(Debug)]
+pub(crate) struct Prep {
     kvs: Vec<Kv>,
     query: Vec<Kv>,
-    group_key: String,
+    group_key: Arc<str>,
     weight: Weight,
     /// Hostname glob for Host association (none with host_regex).
     host_glob: Option<String>,
 }
 
 struct Group<'a> {
-    key: String,
-    weight: Weight,
+    key: Arc<str>,
+    /// The member with the highest weight: the group's weight.
+    top: Arc<Prep>,
     first: usize,
     members: Vec<Prepared<'a>>,
     shadow: Option<Prepared<'a>>,
@@ -82,29 +88,54 @@ pub(crate) fn routes(
     internal: &[Mapping],
 ) -> Vec<Vec<usize>> {
     let objs = lw.objs;
+    let mut memo = lw.memo.take();
     let mut prepared = Vec::new();
     for m in internal {
-        if let Some(p) = prepare(lw, m, None, hosts) {
-            prepared.push(p);
+        if let Some(prep) = prepare(lw, m, hosts) {
+            prepared.push(Prepared {
+                m,
+                shared: None,
+                internal: true,
+                prep,
+            });
         }
     }
     for m in &objs.mappings {
-        if let Some(p) = prepare(lw, m, Some(m), hosts) {
-            prepared.push(p);
+        let prep = match memo.as_deref_mut().and_then(|memo| memo.prepared(m)) {
+            Some((prep, diags)) => {
+                lw.diags.extend(diags);
+                prep
+            }
+            None => {
+                let before = lw.diags.len();
+                let prep = prepare(lw, m, hosts);
+                if let Some(memo) = memo.as_deref_mut() {
+                    memo.record_prepared(m, prep.clone(), lw.diags[before..].to_vec());
+                }
+                prep
+            }
+        };
+        if let Some(prep) = prep {
+            prepared.push(Prepared {
+                m,
+                shared: Some(m),
+                internal: false,
+                prep,
+            });
         }
     }
 
     // Group in input order.
     let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut index: memo::Map<Arc<str>, usize> = memo::Map::default();
     for p in prepared {
-        let gi = match index.get(&p.group_key) {
+        let gi = match index.get(&p.prep.group_key) {
             Some(&gi) => gi,
             None => {
-                index.insert(p.group_key.clone(), groups.len());
+                index.insert(p.prep.group_key.clone(), groups.len());
                 groups.push(Group {
-                    key: p.group_key.clone(),
-                    weight: p.weight.clone(),
+                    key: p.prep.group_key.clone(),
+                    top: p.prep.clone(),
                     first: groups.len(),
                     members: Vec::new(),
                     shadow: None,
@@ -117,14 +148,13 @@ pub(crate) fn routes(
     }
 
     // Descending weight; ties in reverse insertion order.
-    groups.sort_by(|a, b| match b.weight.cmp(&a.weight) {
+    groups.sort_by(|a, b| match b.top.weight.cmp(&a.top.weight) {
         Ordering::Equal => b.first.cmp(&a.first),
         o => o,
     });
 
     let mut joins = Vec::new();
-    let mut memo = lw.memo.take();
-    let mut recorded = BTreeMap::new();
+    let mut recorded = memo::Map::default();
     for g in groups {
         let Some(memo) = memo.as_deref_mut() else {
             emit_group(lw, g, hosts, &mut joins);
@@ -207,13 +237,7 @@ fn push_route(lw: &mut Lower<'_>, joins: &mut Vec<Vec<usize>>, route: Route, joi
     joins.push(joined);
 }
 
-fn prepare<'a>(
-    lw: &mut Lower<'_>,
-    m: &'a Mapping,
-    shared: Option<&'a Arc<Mapping>>,
-    hosts: &[HostIr<'_>],
-) -> Option<Prepared<'a>> {
-    let internal = shared.is_none();
+fn prepare(lw: &mut Lower<'_>, m: &Mapping, hosts: &[HostIr<'_>]) -> Option<Arc<Prep>> {
     let obj = m.meta.obj_ref();
     // Regexes must be acceptable to RE2 before Envoy sees them.
     if m.prefix_regex && !lw.check_regex(&m.prefix.value, &obj, "spec.prefix", Some(m.prefix.span))
@@ -339,16 +363,13 @@ fn prepare<'a>(
     } else {
         m.hostname.as_ref().map(|h| h.value.clone())
     };
-    Some(Prepared {
-        m,
-        shared,
-        internal,
+    Some(Arc::new(Prep {
         kvs,
         query,
-        group_key: key,
+        group_key: key.into(),
         weight,
         host_glob,
-    })
+    }))
 }
 
 /// The fields every member of a canary group must agree on.
@@ -392,7 +413,7 @@ fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
 }
 
 fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
-    let obj = p.m.meta.obj_ref();
+    let obj = || p.m.meta.obj_ref();
     if let Some(first) = g
         .members
         .first()
@@ -410,7 +431,7 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
                         mism.join(", ")
                     ),
                 )
-                .with_object(obj)
+                .with_object(obj())
                 .with_path(format!("spec.{}", mism[0]))
                 .with_span(Some(p.m.meta.span))
                 .with_help("give every Mapping of a canary group the same core fields"),
@@ -418,14 +439,14 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
             return;
         }
     }
-    if p.weight > g.weight {
-        g.weight = p.weight.clone();
+    if p.prep.weight > g.top.weight {
+        g.top = p.prep.clone();
     }
     let (shadow, redirect) = (p.m.shadow, p.m.host_redirect && !p.m.shadow);
     if p.m.shadow && p.m.host_redirect {
         lw.diags.push(
             Diagnostic::error("mapping-shadow-redirect", "at most one of `host_redirect` and `shadow` may be set; `host_redirect` is ignored")
-                .with_object(obj.clone())
+                .with_object(obj())
                 .with_path("spec.host_redirect"),
         );
     }
@@ -439,7 +460,7 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
                         s.m.meta.obj_ref()
                     ),
                 )
-                .with_object(obj)
+                .with_object(obj())
                 .with_path("spec.shadow"),
             );
         } else {
@@ -455,7 +476,7 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
                         r.m.meta.obj_ref()
                     ),
                 )
-                .with_object(obj)
+                .with_object(obj())
                 .with_path("spec.host_redirect"),
             );
         } else if let Some(first) = g.members.first() {
@@ -464,7 +485,7 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
                     "mapping-redirect-conflict",
                     format!("a host_redirect Mapping cannot join the group of {}, which routes; it is ignored", first.m.meta.obj_ref()),
                 )
-                .with_object(obj)
+                .with_object(obj())
                 .with_path("spec.host_redirect"),
             );
         } else {
@@ -479,7 +500,7 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
                     r.m.meta.obj_ref()
                 ),
             )
-            .with_object(obj)
+            .with_object(obj())
             .with_path("spec.prefix"),
         );
     } else {
@@ -549,8 +570,9 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
         return;
     }
 
-    let headers = route_headers(&lead.kvs);
+    let headers = route_headers(&lead.prep.kvs);
     let query: Vec<IrKeyMatch> = lead
+        .prep
         .query
         .iter()
         .map(|q| IrKeyMatch {
@@ -832,7 +854,7 @@ fn host_takes(h: &HostIr<'_>, p: &Prepared<'_>, _ambassador_ns: &str) -> bool {
     let (has_hostname, host_match) = if p.m.host_regex {
         (true, true)
     } else {
-        match &p.host_glob {
+        match &p.prep.host_glob {
             Some(g) => (true, globs::compatible(&h.hostname, g)),
             None => (false, false),
         }

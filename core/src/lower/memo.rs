@@ -20,10 +20,13 @@
 use crate::api::Options;
 use crate::diag::Diagnostic;
 use crate::ir::{Cluster, Route, TlsSecret};
+use super::mappings::Prep;
 use crate::model::Mapping;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::sync::Arc;
+
+pub(crate) use crate::FixedHashMap as Map;
 
 /// What lowering remembers between translations (see the module docs).
 #[derive(Debug, Default)]
@@ -31,8 +34,22 @@ pub struct LowerMemo {
     /// The options and non-Mapping objects the groups were lowered with.
     env: Option<(Options, Vec<u32>)>,
     /// By group key.
-    groups: BTreeMap<String, Recorded>,
+    groups: Map<Arc<str>, Recorded>,
+    /// What grouping needs of each Mapping, by its address (the Mapping is
+    /// kept, so the address is not reused while it is here): this
+    /// translation's, and the one before's.
+    prepared: Map<usize, Prepared>,
+    prepared_before: Map<usize, Prepared>,
     reused: usize,
+}
+
+/// A Mapping prepared for grouping (`None`: it cannot be used), and what
+/// preparing it reported.
+#[derive(Debug)]
+struct Prepared {
+    mapping: Arc<Mapping>,
+    prep: Option<Arc<Prep>>,
+    diags: Vec<Diagnostic>,
 }
 
 impl LowerMemo {
@@ -50,8 +67,12 @@ impl LowerMemo {
             (Some((o, e)), Some(now)) => o == opts && e == now,
             _ => false,
         };
-        if !same {
+        if same {
+            self.prepared_before = std::mem::take(&mut self.prepared);
+        } else {
             self.groups.clear();
+            self.prepared.clear();
+            self.prepared_before.clear();
         }
         self.env = env.map(|e| (opts.clone(), e));
     }
@@ -59,6 +80,39 @@ impl LowerMemo {
     /// Whether groups may be recorded and applied again.
     pub(crate) fn active(&self) -> bool {
         self.env.is_some()
+    }
+
+    /// `m` as prepared for grouping in this translation or the one before,
+    /// with what preparing it reported.
+    pub(crate) fn prepared(
+        &mut self,
+        m: &Arc<Mapping>,
+    ) -> Option<(Option<Arc<Prep>>, Vec<Diagnostic>)> {
+        let key = Arc::as_ptr(m) as usize;
+        if let Some(p) = self.prepared_before.remove(&key) {
+            self.prepared.insert(key, p);
+        }
+        let p = self.prepared.get(&key)?;
+        Arc::ptr_eq(&p.mapping, m).then(|| (p.prep.clone(), p.diags.clone()))
+    }
+
+    /// Records how `m` was prepared.
+    pub(crate) fn record_prepared(
+        &mut self,
+        m: &Arc<Mapping>,
+        prep: Option<Arc<Prep>>,
+        diags: Vec<Diagnostic>,
+    ) {
+        if self.active() {
+            self.prepared.insert(
+                Arc::as_ptr(m) as usize,
+                Prepared {
+                    mapping: m.clone(),
+                    prep,
+                    diags,
+                },
+            );
+        }
     }
 
     /// The recorded lowering of the group `key` with exactly these members,
@@ -80,8 +134,9 @@ impl LowerMemo {
     }
 
     /// Replaces the recorded groups by those of this translation.
-    pub(crate) fn keep(&mut self, groups: BTreeMap<String, Recorded>) {
+    pub(crate) fn keep(&mut self, groups: Map<Arc<str>, Recorded>) {
         self.groups = groups;
+        self.prepared_before = Map::default();
     }
 }
 

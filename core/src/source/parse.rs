@@ -63,10 +63,10 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
 /// segments of the last input are kept.
 #[derive(Debug, Default)]
 pub struct SegmentCache {
-    /// Seen since the last rotation.
-    current: BTreeMap<String, Arc<Segment>>,
+    /// Seen since the last rotation (never iterated in an order that matters).
+    current: crate::FixedHashMap<String, Arc<Segment>>,
     /// Seen in the generation before.
-    previous: BTreeMap<String, Arc<Segment>>,
+    previous: crate::FixedHashMap<String, Arc<Segment>>,
     /// Segments taken from the cache since the last rotation.
     reused: usize,
     /// Numbers the units of the segments parsed so far.
@@ -88,7 +88,7 @@ impl SegmentCache {
 
     /// Forgets the segments not seen since the last rotation.
     pub fn forget_unseen(&mut self) {
-        self.previous = BTreeMap::new();
+        self.previous = crate::FixedHashMap::default();
     }
 
     /// The parse of `seg`, moved into the current generation. With
@@ -111,6 +111,8 @@ impl SegmentCache {
     /// exclusive callers, who must parse again if they find they need its
     /// documents after all.
     pub(crate) fn let_go(&mut self, remembered: impl Fn(u32) -> bool) {
+        // Each segment on its own: the order does not matter.
+        #[allow(clippy::iter_over_hash_type)]
         for seg in self.current.values_mut() {
             if !seg.let_go
                 && remembered(seg.unit)
