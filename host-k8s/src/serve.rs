@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::admin::{Attempt, Metrics, ReportCell};
 use crate::source::{self, Source};
@@ -269,10 +269,10 @@ fn spawn_translator(
     rt: tokio::runtime::Handle,
     mut stop: watch::Receiver<bool>,
 ) -> Result<std::thread::JoinHandle<()>> {
-    let changed = Arc::new(Notify::new());
-    source.watch(changed.clone())?;
+    let changes = Arc::new(source::Changes::default());
+    source.watch(changes.clone())?;
     // The first translation happens at once.
-    changed.notify_one();
+    changes.signal(true);
     let t = std::thread::Builder::new()
         .name("translator".into())
         .spawn(move || {
@@ -281,7 +281,7 @@ fn spawn_translator(
                 // Translates during the debounce; serves once the source settled.
                 let prepared = rt.block_on(async {
                     tokio::select! {
-                        p = source::settle(&changed, source::DEBOUNCE_QUIET, source::DEBOUNCE_MAX, || {
+                        p = source::settle(&changes, source::QUIET, source::DEBOUNCE_MAX, || {
                             state.prepare(source.as_ref(), &options)
                         }) => Some(p),
                         _ = stop.wait_for(|s| *s) => None,

@@ -269,7 +269,7 @@ fn hex_hash(parts: &[&[u8]]) -> String {
 fn build(
     version: u64,
     t: &Translation,
-    last: Option<&(BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>)>,
+    last: Option<&LastBuilt>,
     route_cache: &mut RouteCache,
 ) -> (Snapshot, usize) {
     let ir = &t.ir;
@@ -325,7 +325,7 @@ fn build(
 pub struct Encoder {
     /// The IR clusters of the last snapshot built (moved out of its
     /// translation), and that snapshot.
-    last: Option<(BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>)>,
+    last: Option<LastBuilt>,
     /// Clusters the last snapshot took from the one before.
     reused: usize,
     /// The encoded routes of the last snapshot.
@@ -349,6 +349,12 @@ impl Encoder {
     }
 }
 
+/// The IR clusters a snapshot was built from, and that snapshot.
+type LastBuilt = (BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>);
+
+/// An IR route (by address) seen through a variant.
+type RouteKey = (usize, ir::Matcher, ir::Action);
+
 /// Encoded routes by the IR route (shared from one translation to the
 /// next, see `emissary_core::lower`) and variant they came from: a route
 /// configuration is assembled from them, and only routes not in the last
@@ -361,7 +367,7 @@ struct RouteCache {
     ext_authz: bool,
     /// By the IR route's address (the route is kept, so the address is not
     /// reused while it is here) and variant.
-    routes: HashMap<(usize, ir::Matcher, ir::Action), (Arc<ir::Route>, Vec<u8>)>,
+    routes: HashMap<RouteKey, (Arc<ir::Route>, Vec<u8>)>,
     reused: usize,
 }
 
@@ -398,7 +404,10 @@ impl RouteCache {
                                 self.reused += 1;
                                 e
                             }
-                            None => (route.clone(), prost::Message::encode_to_vec(&builder.get(r))),
+                            None => (
+                                route.clone(),
+                                prost::Message::encode_to_vec(&builder.get(r)),
+                            ),
                         };
                         self.routes.insert(key, entry);
                     }
@@ -406,9 +415,11 @@ impl RouteCache {
                 }
                 keys.push(ks);
             }
-            let bytes = splice(rc, keys.iter().map(|ks| {
-                ks.iter().map(|k| self.routes[k].1.as_slice())
-            }));
+            let bytes = splice(
+                rc,
+                keys.iter()
+                    .map(|ks| ks.iter().map(|k| self.routes[k].1.as_slice())),
+            );
             out.push((rc.name.clone(), bytes));
         }
         out
@@ -419,7 +430,10 @@ impl RouteCache {
 /// host spliced in: the bytes `prost` gives for the whole message, whose
 /// fields it writes in declaration order (`name`, `virtual_hosts`, the
 /// rest; in a virtual host `name`, `domains`, `routes`, the rest).
-fn splice<'r, V, R>(rc: &xds::pb::envoy::config::route::v3::RouteConfiguration, routes: V) -> Vec<u8>
+fn splice<'r, V, R>(
+    rc: &xds::pb::envoy::config::route::v3::RouteConfiguration,
+    routes: V,
+) -> Vec<u8>
 where
     V: Iterator<Item = R>,
     R: Iterator<Item = &'r [u8]> + Clone,
@@ -808,7 +822,10 @@ mod tests {
         let mut encoder = Encoder::default();
         let (mut configs, mut reused) = (0, 0);
         for (version, (name, text)) in inputs.iter().enumerate() {
-            for text in [text.clone(), text.replacen("prefix: /", "prefix: /edited-", 1)] {
+            for text in [
+                text.clone(),
+                text.replacen("prefix: /", "prefix: /edited-", 1),
+            ] {
                 let inputs = emissary_core::Inputs {
                     files: vec![emissary_core::SourceFile {
                         name: "in.yaml".into(),

@@ -8,13 +8,13 @@
 use super::Lower;
 use super::globs;
 use super::hosts::HostIr;
+use super::memo::{self, Effect, Member, Recorded};
 use crate::diag::Diagnostic;
 use crate::ir::{
     Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route,
     RouteAction, StringMatch,
 };
 use crate::model::{HeaderAdd, Mapping};
-use super::memo::{self, Effect, Member, Recorded};
 use std::cmp::Ordering;
 use std::sync::Arc;
 

@@ -17,10 +17,10 @@
 //! remembered: whether it reports missing endpoints depends on the groups
 //! lowered before it.
 
+use super::mappings::Prep;
 use crate::api::Options;
 use crate::diag::Diagnostic;
 use crate::ir::{Cluster, Route, TlsSecret};
-use super::mappings::Prep;
 use crate::model::Mapping;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -120,8 +120,7 @@ impl LowerMemo {
     pub(crate) fn take(&mut self, key: &str, members: &[Member]) -> Option<Recorded> {
         let r = self.groups.remove(key)?;
         let same = r.members.len() == members.len()
-            && r
-                .members
+            && r.members
                 .iter()
                 .zip(members)
                 .all(|(a, b)| a.0 == b.0 && Arc::ptr_eq(&a.1, &b.1));
