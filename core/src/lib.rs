@@ -21,9 +21,9 @@ pub use api::{
     Translator, explain_text, translate, translate_text, validate_text,
 };
 
-/// A hash map with a fixed hasher (SipHash with zero keys): nothing about
-/// it is random. For lookups by long keys (document texts, group keys) in
-/// maps that are never iterated where the order could reach the output.
+/// A hash map with a fixed hasher (foldhash with its fixed seed): nothing
+/// about it is random. For lookups by long keys (document texts, group
+/// keys) in maps that are never iterated where the order could reach the
+/// output.
 #[allow(clippy::disallowed_types)]
-pub(crate) type FixedHashMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<std::hash::DefaultHasher>>;
+pub(crate) type FixedHashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;

@@ -148,7 +148,8 @@ pub(crate) fn routes(
     }
 
     // Descending weight; ties in reverse insertion order.
-    groups.sort_by(|a, b| match b.top.weight.cmp(&a.top.weight) {
+    // (A total order: `first` tells every two groups apart.)
+    groups.sort_unstable_by(|a, b| match b.top.weight.cmp(&a.top.weight) {
         Ordering::Equal => b.first.cmp(&a.first),
         o => o,
     });

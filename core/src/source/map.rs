@@ -29,8 +29,9 @@ pub struct Position {
 struct SourceFile {
     name: String,
     text: String,
-    /// Byte offset of the start of every line; the first is 0.
-    line_starts: Vec<u32>,
+    /// Byte offset of the start of every line; the first is 0. Found when
+    /// first needed (most translations place no diagnostic).
+    line_starts: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// The texts given to the core, by file index.
@@ -58,13 +59,10 @@ impl SourceMap {
     pub fn new(files: Vec<(String, String)>) -> Self {
         let files = files
             .into_iter()
-            .map(|(name, text)| {
-                let line_starts = line_starts(&text);
-                SourceFile {
-                    name,
-                    text,
-                    line_starts,
-                }
+            .map(|(name, text)| SourceFile {
+                name,
+                text,
+                line_starts: std::sync::OnceLock::new(),
             })
             .collect();
         SourceMap { files }
@@ -114,9 +112,9 @@ impl SourceMap {
     pub fn line_text(&self, file: u32, line: usize) -> Option<&str> {
         let f = self.files.get(file as usize)?;
         let i = line.checked_sub(1)?;
-        let start = *f.line_starts.get(i)? as usize;
+        let start = *f.line_starts().get(i)? as usize;
         let end = f
-            .line_starts
+            .line_starts()
             .get(i + 1)
             .map_or(f.text.len(), |&e| e as usize);
         Some(f.text.get(start..end)?.trim_end_matches(['\n', '\r']))
@@ -124,17 +122,21 @@ impl SourceMap {
 }
 
 impl SourceFile {
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| line_starts(&self.text))
+    }
+
     fn line_col(&self, offset: usize, enc: PositionEncoding) -> (usize, usize) {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
         let idx = self
-            .line_starts
+            .line_starts()
             .partition_point(|&s| s as usize <= offset)
             .saturating_sub(1);
         let start = self
-            .line_starts
+            .line_starts()
             .get(idx)
             .map_or(0, |&s| s as usize)
             .min(offset);

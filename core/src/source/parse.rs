@@ -63,10 +63,11 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
 /// segments of the last input are kept.
 #[derive(Debug, Default)]
 pub struct SegmentCache {
-    /// Seen since the last rotation (never iterated in an order that matters).
-    current: crate::FixedHashMap<String, Arc<Segment>>,
-    /// Seen in the generation before.
-    previous: crate::FixedHashMap<String, Arc<Segment>>,
+    /// By text, with the generation each was last seen in (never iterated
+    /// in an order that matters).
+    segments: crate::FixedHashMap<String, (Arc<Segment>, u64)>,
+    /// The generation being parsed.
+    generation: u64,
     /// Segments taken from the cache since the last rotation.
     reused: usize,
     /// Numbers the units of the segments parsed so far.
@@ -77,7 +78,7 @@ impl SegmentCache {
     /// Starts a new generation: segments not seen since the last rotation
     /// are forgotten.
     pub fn rotate(&mut self) {
-        self.previous = std::mem::take(&mut self.current);
+        self.generation += 1;
         self.reused = 0;
     }
 
@@ -88,21 +89,30 @@ impl SegmentCache {
 
     /// Forgets the segments not seen since the last rotation.
     pub fn forget_unseen(&mut self) {
-        self.previous = crate::FixedHashMap::default();
+        let now = self.generation;
+        self.segments.retain(|_, (_, seen)| *seen == now);
     }
 
     /// The parse of `seg`, moved into the current generation. With
     /// `exclusive`, a segment already taken in this generation (the same
     /// text twice) is not given again: each unit stands for one place.
     fn get(&mut self, seg: &str, exclusive: bool) -> Option<Arc<Segment>> {
-        if let Some(s) = self.current.get(seg) {
+        let now = self.generation;
+        let (s, seen) = self.segments.get_mut(seg)?;
+        if *seen == now {
             return (!exclusive).then(|| s.clone());
         }
-        let (k, v) = self.previous.remove_entry(seg)?;
-        self.current.insert(k, v.clone());
+        *seen = now;
         // Without its documents, a segment serves only callers that remember
         // what its unit gave.
-        (exclusive || !v.let_go).then_some(v)
+        (exclusive || !s.let_go).then(|| s.clone())
+    }
+
+    /// Whether `seg` was seen in this generation.
+    fn seen_now(&self, seg: &str) -> bool {
+        self.segments
+            .get(seg)
+            .is_some_and(|(_, seen)| *seen == self.generation)
     }
 
     /// Lets go of the documents of the current segments whose unit
@@ -112,8 +122,9 @@ impl SegmentCache {
     /// documents after all.
     pub(crate) fn let_go(&mut self, remembered: impl Fn(u32) -> bool) {
         // Each segment on its own: the order does not matter.
+        let now = self.generation;
         #[allow(clippy::iter_over_hash_type)]
-        for seg in self.current.values_mut() {
+        for (seg, _) in self.segments.values_mut().filter(|(_, seen)| *seen == now) {
             if !seg.let_go
                 && remembered(seg.unit)
                 && let Some(s) = Arc::get_mut(seg)
@@ -274,7 +285,7 @@ pub(crate) fn parse_units(
         } else if let Some(cache) = cache.as_deref_mut()
             && b.diags.len() == before.1
             && !b.stopped
-            && !(exclusive && cache.current.contains_key(seg))
+            && !(exclusive && cache.seen_now(seg))
         {
             let unit = cache.unit();
             let docs = b.docs[before.0..]
@@ -292,7 +303,10 @@ pub(crate) fn parse_units(
                 unit,
                 let_go: false,
             });
-            cache.current.insert(seg.to_string(), segment.clone());
+            let generation = cache.generation;
+            cache
+                .segments
+                .insert(seg.to_string(), (segment.clone(), generation));
             b.docs.truncate(before.0);
             b.flush(&mut units);
             b.held += segment.docs.len();
