@@ -8,13 +8,13 @@
 //! compare per-resource versions to decide what changed, so a snapshot whose
 //! content is unchanged for a type causes no push of that type.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use emissary_core::Translation;
 use emissary_core::diag::ObjectRef;
-use emissary_core::ir::{self, ChainKind, Ir};
+use emissary_core::ir::{self, Ir};
 use emissary_core::xds::pb::Any;
 use emissary_core::xds::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use emissary_core::xds::{self, Mode};
@@ -276,18 +276,19 @@ fn build(
     let res = xds::build_without_clusters_or_routes(ir);
     let route_configs = route_cache.encode(ir, &res.routes);
     let src = Sources::new(ir);
-    let last = last
-        .and_then(|(clusters, snapshot)| Some((clusters, &snapshot.resources(CLUSTER)?.resources)));
+    // The last IR clusters and their encodings, walked alongside this
+    // translation's (all three are sorted by name).
+    let mut last_ir = last.map(|(clusters, _)| clusters.iter().peekable());
+    let mut last_encoded = last
+        .and_then(|(_, snapshot)| snapshot.resources(CLUSTER))
+        .map(|r| r.resources.iter().peekable());
     let mut kept = Vec::new();
     let mut built = Vec::new();
     for c in ir.clusters.values() {
-        let same = last
-            .filter(|(clusters, _)| {
-                clusters
-                    .get(&c.name)
-                    .is_some_and(|l| Arc::ptr_eq(l, c) || l == c)
-            })
-            .and_then(|(_, encoded)| encoded.get(&c.name).cloned());
+        let same = seek(&mut last_ir, &c.name)
+            .is_some_and(|l| Arc::ptr_eq(l, c) || **l == **c)
+            .then(|| seek(&mut last_encoded, &c.name).cloned())
+            .flatten();
         match same {
             Some(r) => kept.push(r),
             None => built.push(xds::cluster(ir, c, Mode::Ads)),
@@ -295,17 +296,22 @@ fn build(
     }
     // Biggest first, so that no worker is left with a large one at the end.
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    jobs.extend(
-        route_configs
-            .iter()
-            .map(|(name, bytes)| Job::Route(name, bytes)),
-    );
+    jobs.extend(route_configs.iter().map(|c| Job::Route(&c.name, &c.bytes)));
     jobs.extend(res.listeners.iter().map(Job::Listener));
     jobs.extend(res.secrets.iter().map(Job::Secret));
     jobs.extend(built.iter().map(Job::Cluster));
     jobs.extend(res.endpoints.iter().map(Job::Endpoint));
     let mut b = Builder::default();
-    for (type_url, r) in encode_all(&jobs, &src) {
+    let encoded = encode_all(&jobs, &src);
+    drop(jobs);
+    let mut route_sources: BTreeMap<String, Vec<String>> = route_configs
+        .into_iter()
+        .map(|c| (c.name, c.sources))
+        .collect();
+    for (type_url, mut r) in encoded {
+        if type_url == ROUTE {
+            r.sources = route_sources.remove(&r.name).unwrap_or_default();
+        }
         b.insert(type_url, Arc::new(r));
     }
     let reused = kept.len();
@@ -313,6 +319,17 @@ fn build(
         b.insert(CLUSTER, r);
     }
     (b.finish(version), reused)
+}
+
+/// The value of `name` in a map being walked in name order, passing the
+/// names before it.
+fn seek<'a, V>(
+    walk: &mut Option<std::iter::Peekable<std::collections::btree_map::Iter<'a, String, V>>>,
+    name: &str,
+) -> Option<&'a V> {
+    let walk = walk.as_mut()?;
+    while walk.next_if(|(n, _)| n.as_str() < name).is_some() {}
+    walk.next_if(|(n, _)| n.as_str() == name).map(|(_, v)| v)
 }
 
 /// Builds snapshots one translation after another, sharing what is
@@ -355,6 +372,24 @@ type LastBuilt = (BTreeMap<String, Arc<ir::Cluster>>, Arc<Snapshot>);
 /// An IR route (by address) seen through a variant.
 type RouteKey = (usize, ir::Matcher, ir::Action);
 
+/// A route as the cache keeps it.
+#[derive(Debug)]
+struct CachedRoute {
+    /// Kept so that its address is not reused while it is a key.
+    _route: Arc<ir::Route>,
+    encoded: Vec<u8>,
+    /// `Kind/namespace/name` of the object it came from.
+    source: String,
+}
+
+/// A route configuration, encoded.
+struct EncodedRoutes {
+    name: String,
+    bytes: Vec<u8>,
+    /// The objects its virtual hosts and routes came from, sorted.
+    sources: Vec<String>,
+}
+
 /// Encoded routes by the IR route (shared from one translation to the
 /// next, see `emissary_core::lower`) and variant they came from: a route
 /// configuration is assembled from them, and only routes not in the last
@@ -367,7 +402,7 @@ struct RouteCache {
     ext_authz: bool,
     /// By the IR route's address (the route is kept, so the address is not
     /// reused while it is here) and variant.
-    routes: HashMap<RouteKey, (Arc<ir::Route>, Vec<u8>)>,
+    routes: HashMap<RouteKey, CachedRoute>,
     reused: usize,
 }
 
@@ -378,7 +413,7 @@ impl RouteCache {
         &mut self,
         ir: &Ir,
         skeletons: &[xds::pb::envoy::config::route::v3::RouteConfiguration],
-    ) -> Vec<(String, Vec<u8>)> {
+    ) -> Vec<EncodedRoutes> {
         let builder = xds::Routes::new(ir);
         let mut old = std::mem::take(&mut self.routes);
         if builder.ext_authz() != self.ext_authz {
@@ -404,10 +439,11 @@ impl RouteCache {
                                 self.reused += 1;
                                 e
                             }
-                            None => (
-                                route.clone(),
-                                prost::Message::encode_to_vec(&builder.get(r)),
-                            ),
+                            None => CachedRoute {
+                                _route: route.clone(),
+                                encoded: prost::Message::encode_to_vec(&builder.get(r)),
+                                source: object_ref(&route.source),
+                            },
                         };
                         self.routes.insert(key, entry);
                     }
@@ -418,9 +454,22 @@ impl RouteCache {
             let bytes = splice(
                 rc,
                 keys.iter()
-                    .map(|ks| ks.iter().map(|k| self.routes[k].1.as_slice())),
+                    .map(|ks| ks.iter().map(|k| self.routes[k].encoded.as_slice())),
             );
-            out.push((rc.name.clone(), bytes));
+            let hosts: Vec<String> = vhosts.iter().map(|vh| object_ref(&vh.host)).collect();
+            let mut sources: Vec<&str> = hosts.iter().map(String::as_str).collect();
+            sources.extend(
+                keys.iter()
+                    .flatten()
+                    .map(|k| self.routes[k].source.as_str()),
+            );
+            sources.sort_unstable();
+            sources.dedup();
+            out.push(EncodedRoutes {
+                name: rc.name.clone(),
+                bytes,
+                sources: sources.into_iter().map(str::to_string).collect(),
+            });
         }
         out
     }
@@ -497,6 +546,7 @@ impl Job<'_> {
     fn run(&self, src: &Sources<'_>) -> (&'static str, Resource) {
         let (type_url, name, any, sources) = match self {
             Job::Listener(l) => (LISTENER, &*l.name, xds::any(*l), src.listener(&l.name)),
+            // Its sources come from the route cache.
             Job::Route(name, bytes) => (
                 ROUTE,
                 *name,
@@ -504,7 +554,7 @@ impl Job<'_> {
                     type_url: ROUTE.into(),
                     value: bytes.to_vec(),
                 },
-                src.route(name),
+                Vec::new(),
             ),
             Job::Cluster(c) => (CLUSTER, &*c.name, xds::any(*c), src.cluster(&c.name)),
             Job::Endpoint(e) => (
@@ -610,33 +660,11 @@ impl Builder {
 /// Which objects each resource came from, as far as the IR records it.
 struct Sources<'a> {
     ir: &'a Ir,
-    /// Route configuration name → the Hosts and Mappings it serves.
-    routes: BTreeMap<&'a str, BTreeSet<&'a ObjectRef>>,
 }
 
 impl<'a> Sources<'a> {
     fn new(ir: &'a Ir) -> Self {
-        let mut routes: BTreeMap<&str, BTreeSet<&ObjectRef>> = BTreeMap::new();
-        for l in &ir.listeners {
-            for c in &l.chains {
-                if let ChainKind::Http {
-                    route_config,
-                    vhosts,
-                } = &c.kind
-                {
-                    let set = routes.entry(route_config.as_str()).or_default();
-                    for v in vhosts {
-                        set.insert(&v.host);
-                        for r in &v.routes {
-                            if let Some(route) = ir.routes.get(r.route as usize) {
-                                set.insert(&route.source);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Sources { ir, routes }
+        Sources { ir }
     }
 
     fn listener(&self, name: &str) -> Vec<String> {
@@ -647,13 +675,6 @@ impl<'a> Sources<'a> {
                 .filter(|l| l.name == name)
                 .flat_map(|l| &l.sources),
         )
-    }
-
-    fn route(&self, name: &str) -> Vec<String> {
-        self.routes
-            .get(name)
-            .map(|set| refs(set.iter().copied()))
-            .unwrap_or_default()
     }
 
     fn cluster(&self, name: &str) -> Vec<String> {
@@ -758,9 +779,18 @@ mod tests {
         let shared = Snapshot::from_translation(1, &t);
         let res = t.resources(Mode::Ads);
         let src = Sources::new(&t.ir);
+        let layout = xds::route_layout(&t.ir);
         let mut one = Builder::default();
         for r in &res.routes {
-            one.add(ROUTE, &r.name, xds::any(r), src.route(&r.name));
+            // The Hosts and Mappings of its virtual hosts and routes.
+            let sources = refs(layout[r.name.as_str()].iter().flat_map(|vh| {
+                std::iter::once(&vh.host).chain(
+                    vh.routes
+                        .iter()
+                        .map(|r| &t.ir.routes[r.route as usize].source),
+                )
+            }));
+            one.add(ROUTE, &r.name, xds::any(r), sources);
         }
         for l in &res.listeners {
             one.add(LISTENER, &l.name, xds::any(l), src.listener(&l.name));
