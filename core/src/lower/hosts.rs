@@ -303,7 +303,8 @@ impl<'a> Lower<'a> {
             crl: None,
         };
         if let Some(j) = &mut self.journal {
-            j.effects.push(super::memo::Effect::Secret(make()));
+            j.effects
+                .push(super::memo::Effect::Secret(Box::new(make())));
         }
         if !self.ir.secrets.contains_key(&sname) {
             super::memo::add_secret(&mut self.ir.secrets, make());

@@ -180,9 +180,9 @@ pub(crate) fn routes(
                     continue;
                 }
                 Recorded {
-                    members,
-                    diags: lw.diags[before..].to_vec(),
-                    effects: journal.effects,
+                    members: members.into_boxed_slice(),
+                    diags: lw.diags[before..].into(),
+                    effects: journal.effects.into_boxed_slice(),
                 }
             }
         };
@@ -221,7 +221,7 @@ fn replay(lw: &mut Lower<'_>, r: &Recorded, joins: &mut Vec<Vec<usize>>) {
             Effect::Cluster(c) => memo::add_cluster(&mut lw.ir.clusters, c.clone()),
             Effect::Secret(s) => {
                 if !lw.ir.secrets.contains_key(&s.name) {
-                    memo::add_secret(&mut lw.ir.secrets, s.clone());
+                    memo::add_secret(&mut lw.ir.secrets, (**s).clone());
                 }
             }
         }

@@ -145,10 +145,10 @@ pub(crate) type Member = (u8, Arc<Mapping>);
 /// The lowering of one group.
 #[derive(Debug)]
 pub(crate) struct Recorded {
-    pub(crate) members: Vec<Member>,
+    pub(crate) members: Box<[Member]>,
     /// Reported while lowering it (spans as the Mappings carry them).
-    pub(crate) diags: Vec<Diagnostic>,
-    pub(crate) effects: Vec<Effect>,
+    pub(crate) diags: Box<[Diagnostic]>,
+    pub(crate) effects: Box<[Effect]>,
 }
 
 /// One change lowering made to the IR.
@@ -158,8 +158,9 @@ pub(crate) enum Effect {
     Route(Arc<Route>, Vec<usize>),
     /// A cluster, with the sources this use adds.
     Cluster(Arc<Cluster>),
-    /// A secret, added unless one of that name is there.
-    Secret(TlsSecret),
+    /// A secret, added unless one of that name is there (boxed: rare, and
+    /// large next to the others).
+    Secret(Box<TlsSecret>),
 }
 
 /// Effects being recorded while a group is lowered.
