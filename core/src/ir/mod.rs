@@ -248,11 +248,79 @@ pub enum DnsFamily {
     All,
 }
 
+/// Objects, sorted and without repeats. A sorted `Vec`: the IR has one per
+/// cluster, most with one object, where a `BTreeSet` would take a whole
+/// B-tree node (about 800 bytes) each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SourceSet(Vec<ObjectRef>);
+
+impl SourceSet {
+    /// Adds `o`; false when it was there.
+    pub fn insert(&mut self, o: ObjectRef) -> bool {
+        match self.0.binary_search(&o) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, o);
+                true
+            }
+        }
+    }
+
+    /// Removes `o`; false when it was not there.
+    pub fn remove(&mut self, o: &ObjectRef) -> bool {
+        match self.0.binary_search(o) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn contains(&self, o: &ObjectRef) -> bool {
+        self.0.binary_search(o).is_ok()
+    }
+
+    /// Whether every object of `other` is here.
+    pub fn is_superset(&self, other: &SourceSet) -> bool {
+        other.0.iter().all(|o| self.contains(o))
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, ObjectRef> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Extend<ObjectRef> for SourceSet {
+    fn extend<I: IntoIterator<Item = ObjectRef>>(&mut self, iter: I) {
+        for o in iter {
+            self.insert(o);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a SourceSet {
+    type Item = &'a ObjectRef;
+    type IntoIter = std::slice::Iter<'a, ObjectRef>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// An upstream: one DNS name and port, or an EDS service name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Cluster {
     pub name: String,
-    pub sources: std::collections::BTreeSet<ObjectRef>,
+    pub sources: SourceSet,
     pub dns_type: DnsType,
     pub host: String,
     pub port: u16,
