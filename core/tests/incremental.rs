@@ -405,3 +405,37 @@ spec: {hostname: \"*\", prefix: /api/, service: api, tls: upstream}
     assert!(t.reused_objects() > 0);
     assert!(t.reused_groups() > 0, "the `api` group is applied again");
 }
+
+/// A changed Host changes which Mappings it takes: the groups are lowered
+/// again, not applied as they were.
+#[test]
+fn a_changed_host_lowers_the_groups_again() {
+    let text = |host: &str| {
+        format!(
+            "---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {{name: l, namespace: default}}
+spec: {{port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {{namespace: {{from: ALL}}}}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {{name: h, namespace: default}}
+spec: {{hostname: \"{host}\", requestPolicy: {{insecure: {{action: Route}}}}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {{name: m, namespace: default}}
+spec: {{hostname: a.example.com, prefix: /m/, service: m}}
+"
+        )
+    };
+    let mut t = Translator::default();
+    let mut warned = Vec::new();
+    for host in ["a.example.com", "a.example.com", "b.example.com", "a.example.com"] {
+        let cached = check(&mut t, &inputs(vec![file("a.yaml", text(host))]), host);
+        warned.push(cached.diagnostics.iter().any(|d| d.code == "mapping-no-host"));
+    }
+    // The Mapping serves a.example.com only.
+    assert_eq!(warned, [false, false, true, false]);
+}

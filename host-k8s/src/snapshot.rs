@@ -884,6 +884,54 @@ mod tests {
         assert!(reused > 20, "routes kept: {reused}");
     }
 
+    /// Routes shared with the snapshot before but now under an ext_authz
+    /// filter carry its per-route settings: the kept encodings do not.
+    #[test]
+    fn kept_routes_are_encoded_again_when_ext_authz_comes() {
+        let plain = translation(&[("a:80", ""), ("b:80", "")]);
+        let with_auth = {
+            let mut text = String::from(
+                "---\napiVersion: getambassador.io/v3alpha1\nkind: AuthService\n\
+                 metadata: {name: auth, namespace: default}\n\
+                 spec: {auth_service: \"auth:3000\", proto: http}\n",
+            );
+            text.push_str(
+                "---\napiVersion: getambassador.io/v3alpha1\nkind: Listener\n\
+                 metadata: {name: l, namespace: default}\n\
+                 spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n",
+            );
+            emissary_core::translate(&emissary_core::Inputs {
+                files: vec![emissary_core::SourceFile {
+                    name: "a.yaml".into(),
+                    text,
+                }],
+                options: Default::default(),
+            })
+        };
+        assert!(
+            with_auth
+                .ir
+                .filters
+                .iter()
+                .any(|f| matches!(f, ir::HttpFilter::ExtAuthz(_)))
+        );
+        // The same routes (the same `Arc`s), now behind the filter.
+        let mut mixed = Translation {
+            sources: Default::default(),
+            ir: plain.ir.clone(),
+            diagnostics: Vec::new(),
+        };
+        mixed.ir.filters = with_auth.ir.filters.clone();
+        let whole = xds::build(&mixed.ir, Mode::Ads).routes;
+        let mut e = Encoder::default();
+        e.snapshot(1, plain);
+        let snapshot = e.snapshot(2, mixed);
+        for rc in &whole {
+            assert_eq!(snapshot.get(ROUTE, &rc.name).unwrap().any, xds::any(rc));
+        }
+        assert_eq!(e.routes.reused, 0);
+    }
+
     #[test]
     fn an_encoder_shares_unchanged_clusters_and_gives_what_a_fresh_build_gives() {
         let first = || translation(&[("a:80", ""), ("b:80", ""), ("c:80", ""), ("e:80", "")]);
