@@ -432,9 +432,19 @@ spec: {{hostname: a.example.com, prefix: /m/, service: m}}
     };
     let mut t = Translator::default();
     let mut warned = Vec::new();
-    for host in ["a.example.com", "a.example.com", "b.example.com", "a.example.com"] {
+    for host in [
+        "a.example.com",
+        "a.example.com",
+        "b.example.com",
+        "a.example.com",
+    ] {
         let cached = check(&mut t, &inputs(vec![file("a.yaml", text(host))]), host);
-        warned.push(cached.diagnostics.iter().any(|d| d.code == "mapping-no-host"));
+        warned.push(
+            cached
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "mapping-no-host"),
+        );
     }
     // The Mapping serves a.example.com only.
     assert_eq!(warned, [false, false, true, false]);
