@@ -7,10 +7,11 @@
 //! ([`Translation::resources`] for ADS, [`Translation::bootstrap`] for a static
 //! Envoy).
 
+use crate::diag::SourceMap;
 use crate::diag::{self, Diagnostic, Severity};
 use crate::ir::Ir;
 use crate::model::Objects;
-use crate::source::{self, Document, SourceMap};
+use crate::source::{self, Document};
 use crate::xds;
 
 /// One text input (a file, stdin, an editor buffer).
@@ -426,7 +427,7 @@ impl Translation {
                 path: d.path.clone(),
                 help: d.help.clone(),
                 range: d.span.and_then(|s| {
-                    let p = self.sources.position(s, source::PositionEncoding::Utf16)?;
+                    let p = self.sources.position(s, diag::PositionEncoding::Utf16)?;
                     let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
                     Some(Range {
                         file: self.sources.name(s.file).to_string(),

@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use emissary_core::diag::Diagnostic;
-use emissary_core::source::PositionEncoding;
+use emissary_core::diag::PositionEncoding;
 use emissary_core::xds::Mode;
 use emissary_core::{Inputs, Options, SourceFile, Translation, translate};
 use proptest::prelude::*;

@@ -10,10 +10,8 @@
 //! null, decimal/hex/octal integers and floats are numbers; quoted scalars are
 //! always strings.
 
-mod map;
 mod parse;
 
-pub use map::{Position, PositionEncoding, SourceMap};
 pub use parse::{Limits, SegmentCache, parse, parse_with};
 pub(crate) use parse::{Unit, parse_units};
 

@@ -2,7 +2,7 @@
 //! limits, error recovery and line/column mapping, plus a no-panic proptest.
 
 use super::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Position, PositionEncoding, SourceMap};
 use expect_test::{Expect, expect};
 use std::fmt::Write as _;
 

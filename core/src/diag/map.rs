@@ -6,7 +6,7 @@
 //! are 1-based and counted in the encoding a host asks for: UTF-8 bytes,
 //! Unicode scalar values (chars) or UTF-16 code units (Monaco, VS Code).
 
-use crate::diag::Span;
+use super::Span;
 
 /// Column encoding requested by a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
