@@ -7,7 +7,7 @@
 //! and deletes stale ones), and the static Bootstrap built from the same input
 //! must pass the real `envoy --mode validate`.
 
-use emissary_core::{Inputs, SourceFile, xds};
+use emissary_core::{Inputs, SourceFile, pb, xds};
 use emissary_tests::{case_options, envoy_validate, repo_root};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
@@ -109,7 +109,7 @@ fn render(t: &emissary_core::Translation) -> Result<Vec<(&'static str, String)>,
     let yaml = |v: serde_json::Value| -> String {
         match &v {
             serde_json::Value::Array(a) if a.is_empty() => String::new(),
-            _ => xds::yaml::to_string(&v),
+            _ => pb::yaml::to_string(&v),
         }
     };
     let to = |r: Result<serde_json::Value, serde_json::Error>| {

@@ -1,25 +1,23 @@
 //! JSON rendering benchmark: a RouteConfiguration of 20,000 routes (100
 //! virtual hosts of 200 routes; each route has a prefix match, a header
 //! match, a runtime fraction, and a route action with cluster, prefix
-//! rewrite and timeout), rendered with `xds::json::write`. Run with
+//! rewrite and timeout), rendered with `pb::json::write`. Run with
 //! `cargo bench -p emissary-core --bench json`; prints the best and median
 //! of several runs.
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
 use std::time::{Duration, Instant};
 
-use emissary_core::xds::json;
-use emissary_core::xds::pb::envoy::config::core::v3::RuntimeFractionalPercent;
-use emissary_core::xds::pb::envoy::config::route::v3::{
+use emissary_core::pb::envoy::config::core::v3::RuntimeFractionalPercent;
+use emissary_core::pb::envoy::config::route::v3::{
     HeaderMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost,
     header_matcher::HeaderMatchSpecifier, route::Action, route_action::ClusterSpecifier,
     route_match::PathSpecifier,
 };
-use emissary_core::xds::pb::envoy::r#type::matcher::v3::{
-    StringMatcher, string_matcher::MatchPattern,
-};
-use emissary_core::xds::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
-use emissary_core::xds::pb::google::protobuf;
+use emissary_core::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher::MatchPattern};
+use emissary_core::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
+use emissary_core::pb::google::protobuf;
+use emissary_core::pb::json;
 use prost::Message;
 
 fn route(vh: usize, i: usize) -> Route {

@@ -1,16 +1,16 @@
 //! Translation benchmark on generated manifests (`gen.rs`): N Mappings over H
 //! Hosts behind the two standard Listeners.
 //!
-//! Measures **translation proper** — `api::translate_objects` (lowering to
-//! the IR) plus `Translation::resources(Mode::Ads)` (Envoy messages) — on
+//! Measures **translation proper** — `lower::lower` (lowering to the IR)
+//! plus `xds::build(_, Mode::Ads)` (Envoy messages) — on
 //! objects parsed and loaded once outside the timed loop, for N = 100, 1,000,
 //! 5,000 and 10,000 Mappings on 1 cleartext Host and for 5,000 Mappings on 100
 //! TLS Hosts; and, as the daemon re-translates, `Translator::translate` of
 //! 10,000 Mappings with one of them changed since the call before. For
 //! information it also times, at N = 5,000 on 1 Host,
-//! parse + load (`api::parse` + `model::load`) and the static Bootstrap:
-//! building it (`Translation::bootstrap`) and rendering it with
-//! `xds::json::write`.
+//! parse + load (`source::parse` + `model::load`) and the static Bootstrap:
+//! building it (`xds::bootstrap`) and rendering it with
+//! `pb::json::write`.
 //!
 //! Run with `cargo bench -p emissary-core --bench translate [-- FILTER…]`
 //! (a case runs when its label — `100x1`, `1000x1`, `5000x1`, `10000x1`,
@@ -27,9 +27,10 @@ mod r#gen;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use emissary_core::api::{self, Options, SourceFile};
+use emissary_core::ir::Ir;
 use emissary_core::model::{self, Objects};
-use emissary_core::xds::{self, json};
+use emissary_core::pb::json;
+use emissary_core::{Inputs, Options, SourceFile, Translator, lower, source, translate, xds};
 
 /// Runs `f` at least `MIN_RUNS` times and until about a second has passed;
 /// returns (best, median).
@@ -61,14 +62,27 @@ fn files(n: usize, hosts: usize, tls: bool) -> Vec<SourceFile> {
 
 fn load(files: &[SourceFile], opts: &Options) -> Objects {
     let mut diags = Vec::new();
-    let docs = api::parse(files, &mut diags);
+    let limits = source::Limits::default();
+    let mut docs = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let (d, mut ds) = source::parse(i as u32, &f.text, &limits);
+        diags.append(&mut ds);
+        docs.extend(d.into_iter().map(|d| (i as u32, d)));
+    }
     let objects = model::load(&docs, opts, &mut diags);
     assert!(diags.is_empty(), "parse/load diagnostics: {diags:?}");
     objects
 }
 
+/// The IR of typed objects, and the diagnostics of lowering them.
+fn lowered(objects: &Objects, opts: &Options) -> (Ir, Vec<emissary_core::diag::Diagnostic>) {
+    let mut diags = Vec::new();
+    let ir = lower::lower(objects, opts, &mut diags);
+    (ir, diags)
+}
+
 fn translation_proper(objects: &Objects, opts: &Options) -> xds::Resources {
-    api::translate_objects(objects, opts).resources(xds::Mode::Ads)
+    xds::build(&lowered(objects, opts).0, xds::Mode::Ads)
 }
 
 /// A re-translation after one Mapping changed, at 10,000 Mappings on 1 Host:
@@ -87,12 +101,12 @@ fn change(opts: &Options) {
                 .text
                 .replacen(&format!("/svc-{k}/"), &format!("/changed-{k}/"), 1);
         }
-        api::Inputs {
+        Inputs {
             files,
             options: opts.clone(),
         }
     };
-    let mut translator = api::Translator::default();
+    let mut translator = Translator::default();
     drop(translator.translate(&next()));
     let inputs: Vec<_> = (0..20).map(|_| next()).collect();
     let mut it = inputs.iter().cycle();
@@ -107,7 +121,7 @@ fn change(opts: &Options) {
         ms(best),
         ms(median)
     );
-    let (best, median) = time(|| api::translate(it.next().expect("cycle")));
+    let (best, median) = time(|| translate(it.next().expect("cycle")));
     println!(
         "                                    translate (from nothing) best {:>9.3} ms  median {:>9.3} ms",
         ms(best),
@@ -126,7 +140,7 @@ fn main() {
         .collect();
     let selected = |label: &str| filters.is_empty() || filters.iter().any(|f| label.contains(f));
     let opts = Options::default();
-    println!("translation proper = translate_objects + resources(Mode::Ads)");
+    println!("translation proper = lower::lower + xds::build(Mode::Ads)");
     let mut growth = Vec::new();
     for (n, hosts, tls) in [
         (100, 1, false),
@@ -141,9 +155,9 @@ fn main() {
         let objects = load(&files(n, hosts, tls), &opts);
         // Sanity: the input translates cleanly into one route per Mapping and
         // Host-bound listener (at least).
-        let t = api::translate_objects(&objects, &opts);
-        assert!(!t.has_errors(), "{:?}", t.diagnostics);
-        let res = t.resources(xds::Mode::Ads);
+        let (ir, diags) = lowered(&objects, &opts);
+        assert!(diags.is_empty(), "{diags:?}");
+        let res = xds::build(&ir, xds::Mode::Ads);
         let routes: usize = res
             .routes
             .iter()
@@ -152,7 +166,7 @@ fn main() {
             .sum();
         assert!(routes >= n, "{routes} routes for {n} Mappings");
         let (clusters, secrets) = (res.clusters.len(), res.secrets.len());
-        drop((t, res));
+        drop((ir, res));
 
         let (best, median) = time(|| translation_proper(&objects, &opts));
         let per = median.as_secs_f64() * 1e6 / n as f64;
@@ -195,14 +209,15 @@ fn main() {
         ms(median)
     );
     let objects = load(&input, &opts);
-    let t = api::translate_objects(&objects, &opts);
-    let (best, median) = time(|| t.bootstrap());
+    let (ir, _) = lowered(&objects, &opts);
+    let bootstrap = || xds::bootstrap(&ir, xds::build(&ir, xds::Mode::Static));
+    let (best, median) = time(bootstrap);
     println!(
         "  bootstrap() build:     best {:>9.3} ms  median {:>9.3} ms",
         ms(best),
         ms(median)
     );
-    let bootstrap = t.bootstrap();
+    let bootstrap = bootstrap();
     let mut size = 0;
     let (best, median) = time(|| {
         let mut out = Vec::with_capacity(8 << 20);

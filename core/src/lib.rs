@@ -10,20 +10,18 @@
 pub mod api;
 pub mod diag;
 pub mod explain;
+mod hash;
+pub mod inputs;
 pub mod ir;
 pub mod lower;
 pub mod model;
+pub mod pb;
+mod pipeline;
 pub mod source;
 pub mod xds;
 
 pub use api::{
-    HostOptions, Inputs, LocatedDiagnostic, Options, SourceFile, TranslatedText, Translation,
-    Translator, explain_text, translate, translate_text, validate_text,
+    HostOptions, LocatedDiagnostic, TranslatedText, explain_text, translate_text, validate_text,
 };
-
-/// A hash map with a fixed hasher (foldhash with its fixed seed): nothing
-/// about it is random. For lookups by long keys (document texts, group
-/// keys) in maps that are never iterated where the order could reach the
-/// output.
-#[allow(clippy::disallowed_types)]
-pub(crate) type FixedHashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+pub use inputs::{Inputs, Options, SourceFile};
+pub use pipeline::{Translation, Translator, translate};

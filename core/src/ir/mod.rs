@@ -8,14 +8,12 @@
 //! their content. Everything is ordered; nothing depends on hash iteration.
 
 mod observability;
+mod values;
 
 pub use observability::*;
+pub use values::*;
 
 use crate::diag::ObjectRef;
-use crate::model::{
-    AuthProto, CircuitBreaker, Cors, GrpcStats, Gzip, HashOn, HeaderAdd, HealthCheck, IncludeBody,
-    IpPrincipal, Keepalive, LabelAction, LbPolicy, RetryPolicy,
-};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! Access logs and tracing: what every HTTP connection manager records and
 //! where it sends it.
 
-use crate::model::{CustomTag, Sampling, TracerConfig, TracingDriver};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -45,4 +44,51 @@ pub struct Tracing {
     pub config: TracerConfig,
     pub custom_tags: Vec<CustomTag>,
     pub sampling: Sampling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TracingDriver {
+    Zipkin,
+    Datadog,
+    OpenTelemetry,
+}
+
+/// Envoy's `CustomTag` as Emissary spells it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomTag {
+    pub tag: String,
+    pub value: CustomTagValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum CustomTagValue {
+    Literal(String),
+    Environment {
+        name: String,
+        default: Option<String>,
+    },
+    RequestHeader {
+        name: String,
+        default: Option<String>,
+    },
+}
+
+/// Sampling percentages (0–100) for the HCM's tracing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sampling {
+    pub client: Option<f64>,
+    pub random: Option<f64>,
+    pub overall: Option<f64>,
+}
+
+/// The driver settings of a TracingService (`spec.config`), defaults applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TracerConfig {
+    pub collector_endpoint: Option<String>,
+    /// `HTTP_JSON` or `HTTP_PROTO` (zipkin).
+    pub collector_endpoint_version: Option<String>,
+    pub collector_hostname: Option<String>,
+    pub trace_id_128bit: Option<bool>,
+    pub shared_span_context: Option<bool>,
+    pub service_name: Option<String>,
 }

@@ -8,8 +8,9 @@
 
 use super::Lower;
 use crate::diag::Diagnostic;
+use crate::ir::{AuthProto, LabelAction};
 use crate::ir::{ExtAuthz, HttpFilter, Ir, RateLimit};
-use crate::model::{AuthProto, AuthService, LabelAction, Mapping, RateLimitService};
+use crate::model::{AuthService, Mapping, RateLimitService};
 
 /// Request headers Emissary always sends to an HTTP auth service.
 const AUTH_REQUEST_HEADERS: &[&str] = &[

@@ -10,11 +10,12 @@ use super::globs;
 use super::hosts::HostIr;
 use super::memo::{self, Effect, Member, Recorded};
 use crate::diag::Diagnostic;
+use crate::ir::HeaderAdd;
 use crate::ir::{
     Cluster, DnsFamily, DnsType, Forward, HostRedirect, KeyMatch as IrKeyMatch, PathMatch, Route,
     RouteAction, StringMatch,
 };
-use crate::model::{HeaderAdd, Mapping};
+use crate::model::Mapping;
 use std::cmp::Ordering;
 use std::sync::Arc;
 

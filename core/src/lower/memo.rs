@@ -18,15 +18,15 @@
 //! lowered before it.
 
 use super::mappings::Prep;
-use crate::api::Options;
 use crate::diag::Diagnostic;
+use crate::inputs::Options;
 use crate::ir::{Cluster, Route, TlsSecret};
 use crate::model::Mapping;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
-pub(crate) use crate::FixedHashMap as Map;
+pub(crate) use crate::hash::FixedHashMap as Map;
 
 /// What lowering remembers between translations (see the module docs).
 #[derive(Debug, Default)]

@@ -19,8 +19,8 @@ mod tls;
 
 pub use memo::LowerMemo;
 
-use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};
+use crate::inputs::Options;
 use crate::ir::{HttpSettings, Ir};
 use crate::model::{Mapping, Meta, Module, Objects, Spanned};
 

@@ -9,8 +9,9 @@
 
 use super::Lower;
 use crate::diag::Diagnostic;
+use crate::ir::TracingDriver;
 use crate::ir::{AccessLog, FileLogFormat, GrpcLog, Tracing};
-use crate::model::{LogDriver, LogType, Mapping, Meta, Spanned, TracingDriver};
+use crate::model::{LogDriver, LogType, Mapping, Meta, Spanned};
 use std::collections::BTreeMap;
 
 /// Emissary's text access-log line.

@@ -1,11 +1,10 @@
 //! Host, Listener, TLSContext, Module, TCPMapping and core `Secret`.
 
 use super::Meta;
-use super::mapping::{
-    CircuitBreaker, Cors, RetryPolicy, circuit_breakers, read_cors, read_retry_policy,
-};
+use super::mapping::{circuit_breakers, read_cors, read_retry_policy};
 use super::read::{self, Cx, Fields, Spanned};
 use crate::diag::Span;
+use crate::ir::{CircuitBreaker, Cors, GrpcStats, Gzip, IpPrincipal, LabelAction, RetryPolicy};
 use crate::source::Value;
 use std::collections::BTreeMap;
 
@@ -113,7 +112,7 @@ pub struct Module {
     pub buffer_limit_bytes: Option<u64>,
     pub default_label_domain: Option<String>,
     /// `default_labels`: per domain, the entries prepended to every label group.
-    pub default_labels: Vec<(String, Vec<super::LabelAction>)>,
+    pub default_labels: Vec<(String, Vec<LabelAction>)>,
     pub access_log: super::AccessLogOptions,
     /// Default resolver name for Mappings without one.
     pub resolver: Option<Spanned<String>>,
@@ -152,35 +151,6 @@ pub struct ModuleFilters {
     pub buffer_max_request_bytes: Option<u64>,
     /// `ip_allow` (true) or `ip_deny` (false) with its principals.
     pub ip_rules: Option<(bool, Vec<IpPrincipal>)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct GrpcStats {
-    pub all_methods: bool,
-    /// `services`: name and method names; takes precedence over `all_methods`.
-    pub services: Option<Vec<(String, Vec<String>)>>,
-    pub upstream_stats: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct Gzip {
-    pub memory_level: Option<u64>,
-    pub min_content_length: Option<u64>,
-    pub compression_level: Option<String>,
-    pub compression_strategy: Option<String>,
-    pub window_bits: Option<u64>,
-    pub content_type: Vec<String>,
-    pub disable_on_etag_header: Option<bool>,
-    pub remove_accept_encoding_header: Option<bool>,
-}
-
-/// An `ip_allow`/`ip_deny` entry: the client address as seen through
-/// `X-Forwarded-For` (`remote`) or the peer's own (`peer`), and a CIDR range.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct IpPrincipal {
-    pub peer: bool,
-    pub address: String,
-    pub prefix_len: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -844,10 +814,10 @@ fn module_filters(cx: &mut Cx<'_>, c: &mut Fields<'_>, m: &mut Module) {
     f.lua_scripts = c.str(cx, "lua_scripts").map(|s| s.value);
     if let Some(mut g) = c.object(cx, "gzip") {
         let level = enum_name(cx, &mut g, "compression_level", |v| {
-            crate::xds::pb::envoy::extensions::compression::gzip::compressor::v3::gzip::CompressionLevel::from_str_name(v).is_some()
+            crate::pb::envoy::extensions::compression::gzip::compressor::v3::gzip::CompressionLevel::from_str_name(v).is_some()
         });
         let strategy = enum_name(cx, &mut g, "compression_strategy", |v| {
-            crate::xds::pb::envoy::extensions::compression::gzip::compressor::v3::gzip::CompressionStrategy::from_str_name(v).is_some()
+            crate::pb::envoy::extensions::compression::gzip::compressor::v3::gzip::CompressionStrategy::from_str_name(v).is_some()
         });
         let ranged = |cx: &mut Cx<'_>, g: &mut Fields<'_>, key: &str, lo: u64, hi: u64| {
             let v = g.uint(cx, key, hi)?;

@@ -3,6 +3,7 @@
 use super::Meta;
 use super::read::{Cx, Fields, Spanned};
 use crate::diag::Span;
+use crate::ir::{CircuitBreaker, Cors, HeaderAdd, HealthCheck, Keepalive, RetryPolicy};
 
 /// A header or query-parameter match.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,47 +13,6 @@ pub struct KeyMatch {
     pub value: Option<String>,
     pub regex: bool,
     pub span: Span,
-}
-
-/// A header to add: `value` with `append` (default true).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct HeaderAdd {
-    pub name: String,
-    pub value: String,
-    pub append: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct RetryPolicy {
-    pub retry_on: Option<String>,
-    pub num_retries: Option<u64>,
-    pub per_try_timeout: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct Cors {
-    pub origins: Vec<String>,
-    pub methods: Vec<String>,
-    pub headers: Vec<String>,
-    pub exposed_headers: Vec<String>,
-    pub credentials: Option<bool>,
-    pub max_age: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct CircuitBreaker {
-    pub priority_high: bool,
-    pub max_connections: Option<u64>,
-    pub max_pending_requests: Option<u64>,
-    pub max_requests: Option<u64>,
-    pub max_retries: Option<u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct Keepalive {
-    pub time: Option<u64>,
-    pub interval: Option<u64>,
-    pub probes: Option<u64>,
 }
 
 /// An HTTP redirect instead of a route.
@@ -122,7 +82,7 @@ pub struct Mapping {
     pub priority: Option<String>,
     pub resolver: Option<Spanned<String>>,
     pub load_balancer: Option<super::LoadBalancer>,
-    pub health_checks: Vec<super::HealthCheck>,
+    pub health_checks: Vec<HealthCheck>,
 }
 
 impl Mapping {

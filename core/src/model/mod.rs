@@ -9,6 +9,7 @@
 
 mod ingress;
 mod kinds;
+mod locate;
 mod mapping;
 mod observability;
 pub(crate) mod read;
@@ -16,14 +17,15 @@ mod resolvers;
 mod services;
 
 pub use kinds::*;
+pub(crate) use locate::locate;
 pub use mapping::*;
 pub use observability::*;
 pub use read::Spanned;
 pub use resolvers::*;
 pub use services::*;
 
-use crate::api::Options;
 use crate::diag::{Diagnostic, ObjectRef, Span};
+use crate::inputs::Options;
 use crate::source::{Document, Node, Value};
 use read::{Cx, Fields};
 use std::collections::BTreeMap;

@@ -8,6 +8,7 @@
 
 use super::Meta;
 use super::read::{Cx, Fields, Spanned};
+use crate::ir::{CustomTag, CustomTagValue, Sampling, TracerConfig, TracingDriver};
 use crate::source::{Node, Value};
 use std::collections::BTreeMap;
 
@@ -41,53 +42,6 @@ pub struct LogService {
     pub headers: Vec<LogHeader>,
     pub grpc: bool,
     pub stats_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum TracingDriver {
-    Zipkin,
-    Datadog,
-    OpenTelemetry,
-}
-
-/// Envoy's `CustomTag` as Emissary spells it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CustomTag {
-    pub tag: String,
-    pub value: CustomTagValue,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub enum CustomTagValue {
-    Literal(String),
-    Environment {
-        name: String,
-        default: Option<String>,
-    },
-    RequestHeader {
-        name: String,
-        default: Option<String>,
-    },
-}
-
-/// Sampling percentages (0–100) for the HCM's tracing.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Sampling {
-    pub client: Option<f64>,
-    pub random: Option<f64>,
-    pub overall: Option<f64>,
-}
-
-/// The driver settings of a TracingService (`spec.config`), defaults applied.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct TracerConfig {
-    pub collector_endpoint: Option<String>,
-    /// `HTTP_JSON` or `HTTP_PROTO` (zipkin).
-    pub collector_endpoint_version: Option<String>,
-    pub collector_hostname: Option<String>,
-    pub trace_id_128bit: Option<bool>,
-    pub shared_span_context: Option<bool>,
-    pub service_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@
 use super::Meta;
 use super::read::{Cx, Fields};
 use crate::diag::Span;
+use crate::ir::{HashOn, HealthCheck, HealthCheckTarget, LbPolicy};
 use crate::source::{Node, Value};
 
 /// How a resolver finds the endpoints of a service.
@@ -55,28 +56,6 @@ pub(crate) fn resolver(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
         address,
         datacenter,
     })
-}
-
-/// Envoy's load-balancing policy of a cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
-pub enum LbPolicy {
-    #[default]
-    RoundRobin,
-    LeastRequest,
-    RingHash,
-    Maglev,
-}
-
-/// What a ring_hash / maglev balancer hashes on (a route's hash policy).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum HashOn {
-    Cookie {
-        name: String,
-        path: Option<String>,
-        ttl: Option<String>,
-    },
-    Header(String),
-    SourceIp,
 }
 
 /// A Mapping's (or the Module's) `load_balancer`.
@@ -193,32 +172,6 @@ pub(crate) fn load_balancer(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Option<LoadB
     })
 }
 
-/// One active health check of an upstream (EDS clusters only).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct HealthCheck {
-    pub timeout: String,
-    pub interval: String,
-    pub healthy_threshold: u64,
-    pub unhealthy_threshold: u64,
-    pub target: HealthCheckTarget,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum HealthCheckTarget {
-    Http {
-        path: String,
-        host: Option<String>,
-        add_request_headers: Vec<(String, String, bool)>,
-        remove_request_headers: Vec<String>,
-        /// Inclusive ranges, as written.
-        expected_statuses: Vec<(u64, u64)>,
-    },
-    Grpc {
-        service_name: String,
-        authority: Option<String>,
-    },
-}
-
 /// Reads `health_checks`. Like Emissary, one bad entry is reported and
 /// dropped and the others are kept.
 pub(crate) fn health_checks(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<HealthCheck> {
@@ -265,7 +218,7 @@ fn duration(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str, default: &str) -> Op
     let Some(v) = f.str(cx, key) else {
         return Some(default.to_string());
     };
-    if crate::xds::parse_duration(&v.value).is_none() {
+    if crate::ir::parse_duration_ms(&v.value).is_none() {
         cx.warning(
             "health-check-invalid",
             &f.path(key),

@@ -2,24 +2,10 @@
 //! become the `ext_authz` and `ratelimit` HTTP filters.
 
 use super::Meta;
-use super::mapping::{CircuitBreaker, circuit_breakers};
+use super::mapping::circuit_breakers;
 use super::read::{Cx, Fields, Spanned};
+use crate::ir::{AuthProto, CircuitBreaker, IncludeBody, LabelAction};
 use crate::source::Value;
-
-/// How the external authorization service is spoken to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub enum AuthProto {
-    #[default]
-    Http,
-    Grpc,
-}
-
-/// `include_body`: buffer the request body and send it to the auth service.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct IncludeBody {
-    pub max_bytes: u64,
-    pub allow_partial: bool,
-}
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AuthService {
@@ -196,7 +182,7 @@ pub(crate) fn auth_service(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> O
         let known = |c: u64| {
             i32::try_from(c)
                 .ok()
-                .and_then(|c| crate::xds::pb::envoy::r#type::v3::StatusCode::try_from(c).ok())
+                .and_then(|c| crate::pb::envoy::r#type::v3::StatusCode::try_from(c).ok())
                 .is_some()
         };
         match code {
@@ -300,16 +286,6 @@ pub(crate) fn rate_limit_service(
     };
     f.ignore(&["v3StatsName"]);
     v3.then_some(r)
-}
-
-/// One rate-limit descriptor entry of a Mapping label group.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum LabelAction {
-    SourceCluster,
-    DestinationCluster,
-    RemoteAddress,
-    GenericKey { key: Option<String>, value: String },
-    RequestHeaders { key: String, header_name: String },
 }
 
 /// A Mapping label group: one rate-limit descriptor (a list of entries).

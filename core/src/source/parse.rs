@@ -65,7 +65,7 @@ pub fn parse(file: u32, text: &str, limits: &Limits) -> (Vec<Document>, Vec<Diag
 pub struct SegmentCache {
     /// By text, with the generation each was last seen in (never iterated
     /// in an order that matters).
-    segments: crate::FixedHashMap<String, (Arc<Segment>, u64)>,
+    segments: crate::hash::FixedHashMap<String, (Arc<Segment>, u64)>,
     /// The generation being parsed.
     generation: u64,
     /// Segments taken from the cache since the last rotation.

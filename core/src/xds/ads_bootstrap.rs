@@ -4,12 +4,12 @@
 //!
 //! Pure: the host decides addresses and ports and writes the file.
 
-use super::pb::envoy::config::bootstrap::v3 as bs;
-use super::pb::envoy::config::cluster::v3 as cl;
-use super::pb::envoy::config::core::v3 as core;
-use super::pb::envoy::config::endpoint::v3 as ep;
-use super::pb::envoy::extensions::upstreams::http::v3 as uhttp;
 use super::{ads_source, any, duration_ms, socket_address};
+use crate::pb::envoy::config::bootstrap::v3 as bs;
+use crate::pb::envoy::config::cluster::v3 as cl;
+use crate::pb::envoy::config::core::v3 as core;
+use crate::pb::envoy::config::endpoint::v3 as ep;
+use crate::pb::envoy::extensions::upstreams::http::v3 as uhttp;
 
 /// Name of the static cluster that reaches the ADS server.
 pub const XDS_CLUSTER: &str = "emissary_xds";
@@ -57,7 +57,7 @@ impl Default for AdsBootstrap {
 /// The Bootstrap for an Envoy that takes listeners, routes, clusters and
 /// secrets from the ADS server at `ads_host:ads_port`.
 pub fn ads_bootstrap(p: &AdsBootstrap) -> bs::Bootstrap {
-    use super::pb::google::protobuf::{Struct, Value, value::Kind};
+    use crate::pb::google::protobuf::{Struct, Value, value::Kind};
     let api_type = match p.protocol {
         AdsProtocol::Sotw => core::api_config_source::ApiType::Grpc,
         AdsProtocol::Delta => core::api_config_source::ApiType::DeltaGrpc,

@@ -2,13 +2,13 @@
 //! EDS: by ADS, or `STATIC` with the input's endpoints in the static
 //! Bootstrap), load-balancing policy, health checks, TLS origination; and secrets.
 
-use super::pb::envoy::config::cluster::v3 as cl;
-use super::pb::envoy::config::core::v3 as core;
-use super::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
-use super::pb::envoy::extensions::upstreams::http::v3 as uhttp;
 use super::{Mode, any, duration_ms, sds, tls_params};
 use crate::ir::{self, DnsFamily, DnsType};
-use crate::model::{HealthCheck, HealthCheckTarget, LbPolicy};
+use crate::ir::{HealthCheck, HealthCheckTarget, LbPolicy};
+use crate::pb::envoy::config::cluster::v3 as cl;
+use crate::pb::envoy::config::core::v3 as core;
+use crate::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
+use crate::pb::envoy::extensions::upstreams::http::v3 as uhttp;
 use std::collections::BTreeMap;
 
 // `respect_dns_ttl` is deprecated in Envoy's API but still honoured; Emissary sets it.
@@ -222,7 +222,7 @@ fn health_check(h: &HealthCheck) -> core::HealthCheck {
                 // Envoy's ranges end exclusive; Emissary's are inclusive.
                 expected_statuses: expected_statuses
                     .iter()
-                    .map(|(a, b)| super::pb::envoy::r#type::v3::Int64Range {
+                    .map(|(a, b)| crate::pb::envoy::r#type::v3::Int64Range {
                         start: *a as i64,
                         end: *b as i64 + 1,
                     })

@@ -1,8 +1,8 @@
 //! IR endpoints → Envoy `ClusterLoadAssignment`s: served by EDS in ADS mode,
 //! inlined into the (then `STATIC`) clusters of the static Bootstrap.
 
-use super::pb::envoy::config::endpoint::v3 as ep;
 use super::socket_address;
+use crate::pb::envoy::config::endpoint::v3 as ep;
 
 /// The load assignment of `cluster_name` with these addresses.
 pub(crate) fn load_assignment(

@@ -2,26 +2,26 @@
 //! and the per-route pieces that belong to them (ext_authz per-route
 //! settings, rate-limit actions).
 
-use super::pb::envoy::config::core::v3 as core;
-use super::pb::envoy::config::rbac::v3 as rbac_cfg;
-use super::pb::envoy::config::route::v3 as rt;
-use super::pb::envoy::extensions::compression::gzip::compressor::v3 as gzip;
-use super::pb::envoy::extensions::filters::http::buffer::v3 as buffer;
-use super::pb::envoy::extensions::filters::http::compressor::v3 as compressor;
-use super::pb::envoy::extensions::filters::http::cors::v3 as cors;
-use super::pb::envoy::extensions::filters::http::ext_authz::v3 as ext_authz;
-use super::pb::envoy::extensions::filters::http::grpc_http1_bridge::v3 as grpc_http1_bridge;
-use super::pb::envoy::extensions::filters::http::grpc_stats::v3 as grpc_stats;
-use super::pb::envoy::extensions::filters::http::grpc_web::v3 as grpc_web;
-use super::pb::envoy::extensions::filters::http::lua::v3 as lua;
-use super::pb::envoy::extensions::filters::http::ratelimit::v3 as ratelimit;
-use super::pb::envoy::extensions::filters::http::rbac::v3 as rbac;
-use super::pb::envoy::extensions::filters::http::router::v3 as router;
-use super::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
-use super::pb::envoy::r#type::matcher::v3 as matcher;
 use super::{any, duration_ms, u32_value};
 use crate::ir::{self, HttpFilter};
-use crate::model::{AuthProto, LabelAction};
+use crate::ir::{AuthProto, LabelAction};
+use crate::pb::envoy::config::core::v3 as core;
+use crate::pb::envoy::config::rbac::v3 as rbac_cfg;
+use crate::pb::envoy::config::route::v3 as rt;
+use crate::pb::envoy::extensions::compression::gzip::compressor::v3 as gzip;
+use crate::pb::envoy::extensions::filters::http::buffer::v3 as buffer;
+use crate::pb::envoy::extensions::filters::http::compressor::v3 as compressor;
+use crate::pb::envoy::extensions::filters::http::cors::v3 as cors;
+use crate::pb::envoy::extensions::filters::http::ext_authz::v3 as ext_authz;
+use crate::pb::envoy::extensions::filters::http::grpc_http1_bridge::v3 as grpc_http1_bridge;
+use crate::pb::envoy::extensions::filters::http::grpc_stats::v3 as grpc_stats;
+use crate::pb::envoy::extensions::filters::http::grpc_web::v3 as grpc_web;
+use crate::pb::envoy::extensions::filters::http::lua::v3 as lua;
+use crate::pb::envoy::extensions::filters::http::ratelimit::v3 as ratelimit;
+use crate::pb::envoy::extensions::filters::http::rbac::v3 as rbac;
+use crate::pb::envoy::extensions::filters::http::router::v3 as router;
+use crate::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
+use crate::pb::envoy::r#type::matcher::v3 as matcher;
 
 /// The ext_authz filter's name, also the key of its per-route settings.
 pub(crate) const EXT_AUTHZ: &str = "envoy.filters.http.ext_authz";
@@ -252,7 +252,7 @@ fn build(f: &HttpFilter) -> hcm::HttpFilter {
                 failure_mode_deny: r.failure_mode_deny,
                 rate_limited_as_resource_exhausted: r.rate_limited_as_resource_exhausted,
                 rate_limit_service: Some(
-                    super::pb::envoy::config::ratelimit::v3::RateLimitServiceConfig {
+                    crate::pb::envoy::config::ratelimit::v3::RateLimitServiceConfig {
                         grpc_service: Some(grpc_service(&r.cluster, None)),
                         transport_api_version: core::ApiVersion::V3 as i32,
                     },
@@ -328,7 +328,7 @@ fn ext_authz_config(a: &ir::ExtAuthz) -> ext_authz::ExtAuthz {
         }),
         status_on_error: a
             .status_on_error
-            .map(|code| super::pb::envoy::r#type::v3::HttpStatus { code: code as i32 }),
+            .map(|code| crate::pb::envoy::r#type::v3::HttpStatus { code: code as i32 }),
         ..Default::default()
     }
 }
@@ -337,7 +337,7 @@ fn ext_authz_config(a: &ir::ExtAuthz) -> ext_authz::ExtAuthz {
 pub(crate) fn ext_authz_per_route(
     disabled: bool,
     context: &[(String, String)],
-) -> Option<super::pb::Any> {
+) -> Option<crate::pb::Any> {
     use ext_authz::ext_authz_per_route::Override;
     let o = if disabled {
         Override::Disabled(true)

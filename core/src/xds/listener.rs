@@ -1,20 +1,20 @@
 //! IR listeners → Envoy `Listener`s with HTTP connection managers or tcp_proxy.
 
-use super::pb::envoy::config::core::v3 as core;
-use super::pb::envoy::config::listener::v3 as ls;
-use super::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy_protocol;
-use super::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
-use super::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
-use super::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp;
-use super::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use super::route::Routes;
 use super::{Mode, any, duration_ms, sds, socket_address, tls_params};
 use crate::ir::{self, ChainKind};
+use crate::pb::envoy::config::core::v3 as core;
+use crate::pb::envoy::config::listener::v3 as ls;
+use crate::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy_protocol;
+use crate::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
+use crate::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
+use crate::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp;
+use crate::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use std::collections::BTreeMap;
 
 /// Route configurations by name, filled while listeners are built.
 pub(crate) type RouteConfigs =
-    BTreeMap<String, super::pb::envoy::config::route::v3::RouteConfiguration>;
+    BTreeMap<String, crate::pb::envoy::config::route::v3::RouteConfiguration>;
 
 pub(crate) fn build(
     l: &ir::Listener,
@@ -162,7 +162,7 @@ fn downstream_tls(t: &ir::DownstreamTls, mode: Mode) -> tls::DownstreamTlsContex
 fn http_connection_manager(
     l: &ir::Listener,
     ir: &ir::Ir,
-    rc: &super::pb::envoy::config::route::v3::RouteConfiguration,
+    rc: &crate::pb::envoy::config::route::v3::RouteConfiguration,
     mode: Mode,
 ) -> hcm::HttpConnectionManager {
     let s = &ir.http;

@@ -7,15 +7,14 @@
 
 pub mod ads_bootstrap;
 mod cluster;
+mod encode;
 mod endpoint;
 mod filters;
-pub mod json;
 mod listener;
 mod observability;
-pub mod pb;
 mod route;
-pub mod yaml;
 
+pub use crate::pb;
 use pb::envoy::config::bootstrap::v3 as bs;
 use pb::envoy::config::cluster::v3::Cluster;
 use pb::envoy::config::core::v3 as core;
@@ -25,11 +24,14 @@ use pb::envoy::config::route::v3::RouteConfiguration;
 use pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use serde::Serialize;
 
-pub use pb::any;
+pub use crate::pb::{any, json, yaml};
 
 use crate::ir::Ir;
 
-pub use route::Routes;
+pub use encode::{
+    CLUSTER, ENDPOINT, Encoded, Encoder, LISTENER, Parallel, ROUTE, Resource, SECRET, Serial,
+    TYPE_ORDER, TypeResources, TypeStats, is_wildcard_type, object_ref, type_short_name,
+};
 
 /// How resources refer to each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +68,7 @@ pub fn cluster(ir: &Ir, c: &crate::ir::Cluster, mode: Mode) -> Cluster {
 
 /// [`build`] with `clusters` left empty, for a host that builds them one by
 /// one with [`cluster`].
-pub fn build_without_clusters(ir: &Ir, mode: Mode) -> Resources {
+fn build_without_clusters(ir: &Ir, mode: Mode) -> Resources {
     build_parts(ir, mode, route::Routes::new(ir))
 }
 
@@ -75,13 +77,13 @@ pub fn build_without_clusters(ir: &Ir, mode: Mode) -> Resources {
 /// routes one by one ([`Routes::get`]) and splices them in: the routes of
 /// each configuration are, per virtual host in order, those of the first
 /// HTTP chain that names it ([`route_layout`]).
-pub fn build_without_clusters_or_routes(ir: &Ir) -> Resources {
+pub(crate) fn build_without_clusters_or_routes(ir: &Ir) -> Resources {
     build_parts(ir, Mode::Ads, route::Routes::new(ir).skeleton())
 }
 
 /// The IR virtual hosts of each route configuration, by name: those of the
 /// first HTTP chain that names it, as [`build`] uses them.
-pub fn route_layout(ir: &Ir) -> std::collections::BTreeMap<&str, &[crate::ir::VirtualHost]> {
+pub(crate) fn route_layout(ir: &Ir) -> std::collections::BTreeMap<&str, &[crate::ir::VirtualHost]> {
     let mut out = std::collections::BTreeMap::new();
     for l in &ir.listeners {
         for c in &l.chains {
@@ -178,25 +180,9 @@ pub(crate) fn duration_ms(ms: u64) -> pbjson_types::Duration {
     }
 }
 
-/// Parses Emissary's duration strings (`"1s"`, `"250ms"`, `"1.5s"`, `"2m"`).
+/// Emissary's duration strings as Envoy durations (see [`crate::ir::parse_duration_ms`]).
 pub(crate) fn parse_duration(s: &str) -> Option<pbjson_types::Duration> {
-    let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1000.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60_000.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3_600_000.0)
-    } else {
-        (s, 1000.0)
-    };
-    let v: f64 = num.trim().parse().ok()?;
-    if !v.is_finite() || !(0.0..=1.0e12).contains(&v) {
-        return None;
-    }
-    Some(duration_ms((v * mult).round() as u64))
+    crate::ir::parse_duration_ms(s).map(duration_ms)
 }
 
 pub(crate) fn socket_address(host: &str, port: u16) -> core::Address {

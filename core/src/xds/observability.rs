@@ -3,18 +3,18 @@
 //! The tracer is configured per HCM (`tracing.provider`) rather than in the
 //! Bootstrap, so the same configuration works over ADS.
 
-use super::pb::envoy::config::accesslog::v3 as al;
-use super::pb::envoy::config::core::v3 as core;
-use super::pb::envoy::config::trace::v3 as trace;
-use super::pb::envoy::extensions::access_loggers::file::v3 as file_log;
-use super::pb::envoy::extensions::access_loggers::grpc::v3 as grpc_log;
-use super::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
-use super::pb::envoy::r#type::tracing::v3 as tag;
-use super::pb::envoy::r#type::v3::Percent;
-use super::pb::wkt;
 use super::{any, duration_ms, u32_value};
 use crate::ir::{AccessLog, FileLogFormat, GrpcLog, Tracing};
-use crate::model::{CustomTagValue, TracingDriver};
+use crate::ir::{CustomTagValue, TracingDriver};
+use crate::pb::envoy::config::accesslog::v3 as al;
+use crate::pb::envoy::config::core::v3 as core;
+use crate::pb::envoy::config::trace::v3 as trace;
+use crate::pb::envoy::extensions::access_loggers::file::v3 as file_log;
+use crate::pb::envoy::extensions::access_loggers::grpc::v3 as grpc_log;
+use crate::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
+use crate::pb::envoy::r#type::tracing::v3 as tag;
+use crate::pb::envoy::r#type::v3::Percent;
+use crate::pb::wkt;
 use std::collections::BTreeMap;
 
 /// The HCM's access loggers.
@@ -27,7 +27,7 @@ pub(crate) fn access_logs(logs: &[AccessLog]) -> Vec<al::AccessLog> {
         .collect()
 }
 
-fn typed(name: &str, config: super::pb::Any) -> al::AccessLog {
+fn typed(name: &str, config: crate::pb::Any) -> al::AccessLog {
     al::AccessLog {
         name: name.into(),
         config_type: Some(al::access_log::ConfigType::TypedConfig(config)),

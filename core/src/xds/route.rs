@@ -1,15 +1,15 @@
 //! IR routes → Envoy `RouteConfiguration`s, one per HTTP filter chain.
 
-use super::pb::envoy::config::core::v3 as core;
-use super::pb::envoy::config::route::v3 as rt;
-use super::pb::envoy::r#type::matcher::v3 as matcher;
-use super::pb::envoy::r#type::v3 as ty;
 use super::{any, duration_ms};
+use crate::ir::HeaderAdd;
 use crate::ir::{self, Action, Matcher, PathMatch, RouteAction, StringMatch};
-use crate::model::HeaderAdd;
+use crate::pb::envoy::config::core::v3 as core;
+use crate::pb::envoy::config::route::v3 as rt;
+use crate::pb::envoy::r#type::matcher::v3 as matcher;
+use crate::pb::envoy::r#type::v3 as ty;
 
 /// Builds Envoy routes from IR route variants.
-pub struct Routes<'a> {
+pub(crate) struct Routes<'a> {
     ir: &'a ir::Ir,
     /// An ext_authz filter is installed: routes carry its per-route settings.
     ext_authz: bool,
@@ -20,7 +20,7 @@ pub struct Routes<'a> {
 
 impl<'a> Routes<'a> {
     /// Builds the routes of `ir`.
-    pub fn new(ir: &'a ir::Ir) -> Self {
+    pub(crate) fn new(ir: &'a ir::Ir) -> Self {
         let ext_authz = ir
             .filters
             .iter()
@@ -39,12 +39,12 @@ impl<'a> Routes<'a> {
 
     /// Whether routes carry ext_authz settings. Besides the IR route and the
     /// variant, this is all a route depends on.
-    pub fn ext_authz(&self) -> bool {
+    pub(crate) fn ext_authz(&self) -> bool {
         self.ext_authz
     }
 
     /// The Envoy route of one IR route variant.
-    pub fn get(&self, r: &ir::RouteRef) -> rt::Route {
+    pub(crate) fn get(&self, r: &ir::RouteRef) -> rt::Route {
         let route = &self.ir.routes[r.route as usize];
         let mut out = build(route, r.matcher, r.action);
         if self.ext_authz {
@@ -304,7 +304,7 @@ fn build(r: &ir::Route, m: Matcher, action: Action) -> rt::Route {
                 }];
             }
             if let Some(c) = &f.cors {
-                use super::pb::envoy::extensions::filters::http::cors::v3 as cors;
+                use crate::pb::envoy::extensions::filters::http::cors::v3 as cors;
                 let policy = cors::CorsPolicy {
                     allow_origin_string_match: c
                         .origins
@@ -333,8 +333,8 @@ fn build(r: &ir::Route, m: Matcher, action: Action) -> rt::Route {
 }
 
 /// A ring_hash / maglev route's hash policy.
-fn hash_policy(h: &crate::model::HashOn) -> rt::route_action::HashPolicy {
-    use crate::model::HashOn;
+fn hash_policy(h: &crate::ir::HashOn) -> rt::route_action::HashPolicy {
+    use crate::ir::HashOn;
     use rt::route_action::hash_policy as hp;
     let spec = match h {
         HashOn::Header(name) => hp::PolicySpecifier::Header(hp::Header {

@@ -108,5 +108,5 @@ fn validate_explain_and_version() {
 }
 
 fn serde_json_string(e: &emissary_core::explain::Explanation) -> String {
-    emissary_core::xds::json::to_string(e).expect("json")
+    emissary_core::pb::json::to_string(e).expect("json")
 }

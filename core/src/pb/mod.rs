@@ -6,8 +6,11 @@
 //! `pb::google::protobuf::Duration`. The well-known types come from
 //! `pbjson-types` (canonical JSON for Duration, wrappers, Struct, …), except
 //! [`Any`], which is defined here so that its JSON form expands the payload
-//! (`{"@type": …, …fields}`); see [`super::json`]. Maps are `BTreeMap`s, so
+//! (`{"@type": …, …fields}`); see [`json`]. Maps are `BTreeMap`s, so
 //! encoding and JSON output are deterministic.
+
+pub mod json;
+pub mod yaml;
 
 #[allow(
     clippy::all,
@@ -34,7 +37,7 @@ pub(crate) mod registry {
 /// `google.protobuf.Struct`, `Value`, `ListValue` and `NullValue` with a
 /// `BTreeMap` (pbjson-types uses a `HashMap`, whose order would make the
 /// protobuf and JSON bytes vary from run to run). JSON impls in
-/// [`super::json`].
+/// [`json`].
 pub mod wkt {
     use std::collections::BTreeMap;
 
@@ -98,7 +101,7 @@ pub mod wkt {
 }
 
 /// `google.protobuf.Any`: a message packed with its type URL. Its proto3 JSON
-/// form (implemented in [`super::json`]) expands the payload.
+/// form (implemented in [`json`]) expands the payload.
 #[derive(Clone, PartialEq, Eq, Hash, prost::Message)]
 pub struct Any {
     /// `type.googleapis.com/<full message name>`.

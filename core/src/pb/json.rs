@@ -22,8 +22,8 @@ use serde::ser::{Error as _, Impossible, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::pb::wkt::{ListValue, NullValue, Struct, Value as PbValue, value::Kind};
-use super::pb::{Any, registry};
+use super::wkt::{ListValue, NullValue, Struct, Value as PbValue, value::Kind};
+use super::{Any, registry};
 
 /// Rendering or parsing failure: an `Any` of a type outside the descriptor
 /// set or with bytes that do not decode, an out-of-range value, or an IO
@@ -445,25 +445,23 @@ mod tests {
     use expect_test::expect;
 
     use super::*;
-    use crate::xds::pb::any;
-    use crate::xds::pb::envoy::config::bootstrap::v3::{Bootstrap, bootstrap};
-    use crate::xds::pb::envoy::config::cluster::v3::{Cluster, cluster};
-    use crate::xds::pb::envoy::config::core::v3::{
-        Address, SocketAddress, address, socket_address,
-    };
-    use crate::xds::pb::envoy::config::endpoint::v3::{
+    use crate::pb::any;
+    use crate::pb::envoy::config::bootstrap::v3::{Bootstrap, bootstrap};
+    use crate::pb::envoy::config::cluster::v3::{Cluster, cluster};
+    use crate::pb::envoy::config::core::v3::{Address, SocketAddress, address, socket_address};
+    use crate::pb::envoy::config::endpoint::v3::{
         ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
     };
-    use crate::xds::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
-    use crate::xds::pb::envoy::config::route::v3::{
+    use crate::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
+    use crate::pb::envoy::config::route::v3::{
         Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, route, route_action,
         route_match,
     };
-    use crate::xds::pb::envoy::extensions::filters::http::router::v3::Router;
-    use crate::xds::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    use crate::pb::envoy::extensions::filters::http::router::v3::Router;
+    use crate::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
         HttpConnectionManager, HttpFilter, http_connection_manager, http_filter,
     };
-    use crate::xds::pb::google::protobuf;
+    use crate::pb::google::protobuf;
 
     fn socket(host: &str, port: u32) -> Address {
         Address {
@@ -682,20 +680,19 @@ mod tests {
 
     #[test]
     fn unknown_any_is_an_error() {
-        let bad = crate::xds::pb::Any {
+        let bad = crate::pb::Any {
             type_url: "type.googleapis.com/nope.Nope".into(),
             value: vec![],
         };
         assert!(to_string(&bad).is_err());
         assert!(
-            from_str::<crate::xds::pb::Any>(r#"{"@type":"type.googleapis.com/nope.Nope"}"#)
-                .is_err()
+            from_str::<crate::pb::Any>(r#"{"@type":"type.googleapis.com/nope.Nope"}"#).is_err()
         );
     }
 
     #[test]
     fn well_known_payload_goes_under_value() {
-        let d = crate::xds::pb::Any {
+        let d = crate::pb::Any {
             type_url: "type.googleapis.com/google.protobuf.Duration".into(),
             value: protobuf::Duration {
                 seconds: 1,
@@ -708,7 +705,7 @@ mod tests {
             text,
             r#"{"@type":"type.googleapis.com/google.protobuf.Duration","value":"1s"}"#
         );
-        assert_eq!(from_str::<crate::xds::pb::Any>(&text).unwrap(), d);
+        assert_eq!(from_str::<crate::pb::Any>(&text).unwrap(), d);
     }
 
     #[test]
