@@ -302,7 +302,7 @@ spec: {hostname: web.example.com, tlsSecret: {name: cert-b}}
         code: "ingress-backend",
         severity: Warning,
         also: &[],
-        summary: "An Ingress path (or default backend) has no Service backend with a name and a port; it is ignored, as in Emissary.",
+        summary: "An Ingress rule path has no Service backend with a name and a port; it is ignored, as in Emissary.",
         example: r#"apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -440,7 +440,7 @@ spec: {port: 9000, protocol: TCP, securityModel: XFP, hostBinding: {namespace: {
         code: "load-balancer-invalid",
         severity: Error,
         also: &[],
-        summary: "A `load_balancer` (of a Mapping or the Module) has an unknown `policy`, or a malformed cookie, header or source-IP hash setting.",
+        summary: "A `load_balancer` (of a Mapping or the Module) has an unknown `policy`, a `cookie` without `name`, a hash key (`cookie`, `header`, `source_ip`) with a policy that does not hash, or not exactly one with ring_hash or maglev.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Mapping
 metadata: {name: quote}
