@@ -9,6 +9,7 @@
 //! [`render`] is the one renderer: rustc-style code frames used by the CLI, the
 //! golden files and the playground.
 
+pub mod codes;
 mod map;
 mod render;
 
