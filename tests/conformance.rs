@@ -16,22 +16,34 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared() -> PathBuf {
-    let candidates = [
-        std::env::var_os("EMISSARY_SHARED").map(PathBuf::from),
-        Some(repo_root().join("../shared")),
-        Some(PathBuf::from("/work/shared")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("conformance/kit").is_dir())
-        .unwrap_or_else(|| repo_root().join("../shared"))
+/// The shared material: `$EMISSARY_SHARED` when set (it must then hold the
+/// corpus), else `../shared` beside the repository. `Err` says why neither
+/// holds it.
+fn shared() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("EMISSARY_SHARED").map(PathBuf::from) {
+        return Ok(p);
+    }
+    let beside = repo_root().join("../shared");
+    if beside.join("conformance/kit").is_dir() {
+        Ok(beside)
+    } else {
+        Err(format!(
+            "EMISSARY_SHARED is not set and {} holds no conformance/kit",
+            beside.display()
+        ))
+    }
 }
 
 fn main() {
     let args = Arguments::from_args();
-    let trial = Trial::test("conformance::emissary_unit", run);
+    let trial = match shared() {
+        Ok(shared) => Trial::test("conformance::emissary_unit", move || run(&shared)),
+        Err(why) => {
+            // Without Emissary's outputs there is nothing to compare with.
+            eprintln!("conformance::emissary_unit skipped: {why}");
+            Trial::test("conformance::emissary_unit", || Ok(())).with_ignored_flag(true)
+        }
+    };
     libtest_mimic::run(&args, vec![trial]).exit();
 }
 
@@ -155,9 +167,9 @@ fn key(label: &str) -> String {
         .collect()
 }
 
-fn run() -> Result<(), Failed> {
-    let root = shared().join("conformance/emissary-unit");
-    let kit = shared().join("conformance/kit/run_corpus.py");
+fn run(shared: &Path) -> Result<(), Failed> {
+    let root = shared.join("conformance/emissary-unit");
+    let kit = shared.join("conformance/kit/run_corpus.py");
     if !kit.is_file() {
         return Err(format!("conformance kit not found at {}", kit.display()).into());
     }

@@ -3,9 +3,10 @@
 //!
 //! The pipeline is `source` (text → documents with spans) → `model` (typed
 //! resources) → `lower` (semantic IR) → `xds` (Envoy messages). [`translate`]
-//! runs all of it; [`translate_objects`] starts from already-typed objects (the
-//! daemon's hot path). Neither ever fails: bad input yields output for the
-//! good parts plus [`diag::Diagnostic`]s.
+//! runs all of it; a [`Translator`] runs it again and again, reusing what did
+//! not change (the daemon's hot path). Neither ever fails: bad input yields
+//! output for the good parts plus [`diag::Diagnostic`]s. ARCHITECTURE.md
+//! gives the layers and what each module holds.
 
 pub mod api;
 pub mod diag;

@@ -23,9 +23,9 @@
 //!    same documents split across two files give the same Envoy output.
 //!
 //! The property tests run 256 cases each by default; set `PROPTEST_CASES` to
-//! change that. The last section holds reproducers of problems these tests
-//! found (an unclosed flow collection swallowing later documents, and
-//! syntax-error recovery that is quadratic); they fail until core is fixed.
+//! change that. The last section holds regression tests for problems these
+//! tests found (an unclosed flow collection swallowing later documents, and
+//! syntax-error recovery that was quadratic).
 
 // The test reads the golden inputs from disk; the core itself stays pure.
 #![allow(clippy::disallowed_methods)]
@@ -1809,7 +1809,7 @@ fn hostile_options() {
 }
 
 // ---------------------------------------------------------------------------
-// Reproducers of problems found by the tests above (they fail until fixed).
+// Regression tests for problems found by the tests above.
 // ---------------------------------------------------------------------------
 
 /// A valid Mapping document, named `name`.
@@ -1821,18 +1821,15 @@ fn mapping_doc(name: &str) -> String {
     )
 }
 
-/// FAILS today. A document with an unclosed flow collection must not take
-/// valid documents after it down with it. saphyr's scanner, once inside a
-/// flow collection, reads tokens ahead past `---` (it only errors when the
-/// parser consumes the `---`); the `[` of the later documents keep raising
-/// its flow level, and at 256 levels it reports "recursion limit exceeded"
-/// there. That scanner error replaces the parser's error at the first `---`,
-/// so everything in between is lost: here the Mapping `lost` vanishes, and
-/// the only diagnostic is a `yaml-too-deep` at 19:255 (the last `[`), none
-/// at 13:1 (the `---` after `[1, 2`, where the real error is). Even
-/// `"[\n---\na: 1\n---\n" + "[" × 255` loses `a: 1` without a word about
-/// it. Whole runs of ~255 broken documents, and every valid document between
-/// them, vanish the same way.
+/// A document with an unclosed flow collection must not take valid
+/// documents after it down with it. saphyr's scanner, once inside a flow
+/// collection, reads tokens ahead past `---` (it only errors when the parser
+/// consumes the `---`); the `[` of the later documents keep raising its flow
+/// level, and at 256 levels it reports "recursion limit exceeded" there.
+/// Parsed as one stream, that scanner error replaced the parser's error at
+/// the first `---` and everything in between was lost (here the Mapping
+/// `lost`, with only a `yaml-too-deep` at the last `[`); each document is
+/// now parsed on its own, up to the next `---` line.
 #[test]
 fn unclosed_flow_collection_does_not_swallow_later_documents() {
     // Minimal: the document `a: 1` must be read (and reported: no `kind`).
@@ -1877,17 +1874,14 @@ fn unclosed_flow_collection_then_a_valid_document() {
     assert!(out.ads.contains("/kept/"), "{:?}", codes(&t));
 }
 
-/// FAILS today (a hang on large inputs). Recovering from a syntax error
-/// costs a scan of the rest of the file: `source::parse` restarts saphyr on
-/// `&text[base..]` (core/src/source/parse.rs, the loop in `parse` that calls
-/// `Builder::run`), and after an unclosed flow collection saphyr's scanner
-/// reads ahead to the end of that segment (see the test above) before the
-/// parser reports the error at the next `---`. So k broken documents before
-/// n bytes of valid ones cost O(k·n): measured in debug, 100 × `[1, 2`
-/// before 1.2 MB of small valid documents takes 94 s (the 1.2 MB alone:
-/// 1.9 s), 200 × takes 238 s; a 10 MB file with thousands of such
-/// documents does not finish. Here: 20 broken documents before ~150 KB of
-/// valid ones must cost at most a few times the valid ones alone.
+/// Recovering from a syntax error must not cost a scan of the rest of the
+/// file. When recovery restarted saphyr on the rest of the text, saphyr's
+/// scanner read ahead to its end after an unclosed flow collection (see the
+/// test above), so k broken documents before n bytes of valid ones cost
+/// O(k·n) (100 × `[1, 2` before 1.2 MB took 94 s in debug). Documents are
+/// now parsed one by one, each up to its `---` line. Here: 20 broken
+/// documents before ~150 KB of valid ones must cost at most a few times the
+/// valid ones alone.
 #[test]
 fn syntax_error_recovery_is_linear() {
     use std::time::{Duration, Instant};

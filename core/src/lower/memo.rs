@@ -30,7 +30,7 @@ pub(crate) use crate::hash::FixedHashMap as Map;
 
 /// What lowering remembers between translations (see the module docs).
 #[derive(Debug, Default)]
-pub struct LowerMemo {
+pub(crate) struct LowerMemo {
     /// The options and non-Mapping objects the groups were lowered with.
     env: Option<(Options, Vec<u32>)>,
     /// By group key.
@@ -54,7 +54,7 @@ struct Prepared {
 
 impl LowerMemo {
     /// Groups whose lowering the last translation applied again.
-    pub fn reused(&self) -> usize {
+    pub(crate) fn reused(&self) -> usize {
         self.reused
     }
 

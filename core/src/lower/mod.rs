@@ -17,7 +17,7 @@ mod observability;
 mod placeholder;
 mod tls;
 
-pub use memo::LowerMemo;
+pub(crate) use memo::LowerMemo;
 
 use crate::diag::{Diagnostic, ObjectRef, Span};
 use crate::inputs::Options;

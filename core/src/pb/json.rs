@@ -57,7 +57,7 @@ pub fn to_string_pretty<M: Serialize + ?Sized>(m: &M) -> Result<String, Error> {
 
 /// `m` as a JSON value (to embed in a larger document). Object keys of a
 /// `serde_json::Value` are ordered by serde_json's map type, not by field
-/// number; use [`write`]/[`to_vec`] for the canonical bytes.
+/// number; use [`write()`]/[`to_vec`] for the canonical bytes.
 pub fn to_value<M: Serialize + ?Sized>(m: &M) -> Result<Value, Error> {
     serde_json::to_value(m)
 }

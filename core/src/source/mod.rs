@@ -2,7 +2,7 @@
 //!
 //! The parser is event-driven (saphyr-parser) and builds [`Node`] trees
 //! iteratively, so hostile nesting cannot overflow the stack. Every node carries
-//! its byte [`Span`]; [`SourceMap`] turns spans into 1-based line/column in the
+//! its byte [`Span`]; [`SourceMap`](crate::diag::SourceMap) turns spans into 1-based line/column in the
 //! encoding a host asks for (UTF-8 bytes, Unicode scalar values, UTF-16 units).
 //!
 //! Plain scalars are resolved the way Emissary's own YAML reader (PyYAML, YAML

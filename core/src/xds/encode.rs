@@ -265,7 +265,7 @@ fn seek<'a, V>(
 /// cluster depends on its IR alone ([`super::cluster`] in [`Mode::Ads`]), so a
 /// cluster whose IR equals the one encoded before is not built, encoded and
 /// hashed again, and both results share the one resource; routes are kept
-/// by the IR route they came from (see [`RouteCache`]). The result equals
+/// by the IR route they came from. The result equals
 /// [`Encoded::new`]'s.
 #[derive(Debug, Default)]
 pub struct Encoder {
