@@ -10,6 +10,18 @@
 //! encoding each whole message ([`super::build`] in [`super::Mode::Ads`]);
 //! the tests below check it byte for byte.
 //!
+//! Why this is sound: in ADS mode a cluster's message depends on its IR
+//! cluster alone (endpoints travel by EDS), which `core/tests/incremental.rs`
+//! checks, so an equal IR cluster (the same `Arc`, or an equal value) has an
+//! equal encoding. A route's message depends on its IR route, the variant
+//! it is seen through and whether an ext_authz filter is installed (which
+//! clears the kept routes when it changes); a kept route is keyed by the
+//! address of its `Arc`, kept alive with it so that the address is not
+//! reused. Splicing gives the bytes of the whole message because prost
+//! writes fields in declaration order, and a RouteConfiguration starts with
+//! `name` and `virtual_hosts`, a VirtualHost with `name`, `domains` and
+//! `routes`.
+//!
 //! The core starts no thread: the independent encodings and hashes of one
 //! translation go through a [`Parallel`] that the host supplies ([`Serial`]
 //! runs them in order). The result does not depend on how they ran.
