@@ -6,6 +6,7 @@
 //! secure/insecure route variants) and TCPMappings. Every object that cannot
 //! be used is reported and left out; the rest is still translated.
 
+mod clusters;
 mod endpoints;
 mod filters;
 mod globs;

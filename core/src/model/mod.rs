@@ -7,22 +7,34 @@
 //! wrong types, missing required fields, unknown kinds and unknown fields
 //! become diagnostics, and an object that cannot be used is left out.
 
+mod host;
 mod ingress;
-mod kinds;
+mod listener;
 mod locate;
 mod mapping;
+mod module;
 mod observability;
 pub(crate) mod read;
 mod resolvers;
+mod secret;
 mod services;
+mod tcp_mapping;
+mod tls_context;
+mod tls_settings;
 
-pub use kinds::*;
+pub use host::*;
+pub use listener::*;
 pub(crate) use locate::locate;
 pub use mapping::*;
+pub use module::*;
 pub use observability::*;
 pub use read::Spanned;
 pub use resolvers::*;
+pub use secret::*;
 pub use services::*;
+pub use tcp_mapping::*;
+pub use tls_context::*;
+pub use tls_settings::TlsSettings;
 
 use crate::diag::{Diagnostic, ObjectRef, Span};
 use crate::inputs::Options;
@@ -557,7 +569,7 @@ fn load_node(
     if !is_ambassador {
         match static_kind {
             "Secret" => {
-                if let Some(s) = kinds::secret(&mut cx, &mut top, meta) {
+                if let Some(s) = secret::secret(&mut cx, &mut top, meta) {
                     out.secrets
                         .insert((s.meta.namespace.clone(), s.meta.name.clone()), s);
                 }
@@ -736,11 +748,15 @@ fn read_spec(
         "Mapping" => {
             mapping::mapping(cx, &mut spec, meta).map(|m| out.mappings.push(std::sync::Arc::new(m)))
         }
-        "TCPMapping" => kinds::tcp_mapping(cx, &mut spec, meta).map(|m| out.tcp_mappings.push(m)),
-        "Host" => kinds::host(cx, &mut spec, meta).map(|h| out.hosts.push(h)),
-        "Listener" => kinds::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
-        "TLSContext" => kinds::tls_context(cx, &mut spec, meta).map(|t| out.tls_contexts.push(t)),
-        "Module" => kinds::module(cx, &mut spec, meta).map(|m| out.modules.push(m)),
+        "TCPMapping" => {
+            tcp_mapping::tcp_mapping(cx, &mut spec, meta).map(|m| out.tcp_mappings.push(m))
+        }
+        "Host" => host::host(cx, &mut spec, meta).map(|h| out.hosts.push(h)),
+        "Listener" => listener::listener(cx, &mut spec, meta).map(|l| out.listeners.push(l)),
+        "TLSContext" => {
+            tls_context::tls_context(cx, &mut spec, meta).map(|t| out.tls_contexts.push(t))
+        }
+        "Module" => module::module(cx, &mut spec, meta).map(|m| out.modules.push(m)),
         "AuthService" => {
             services::auth_service(cx, &mut spec, meta).map(|a| out.auth_services.push(a))
         }

@@ -10,9 +10,13 @@
 //! null, decimal/hex/octal integers and floats are numbers; quoted scalars are
 //! always strings.
 
+mod cache;
 mod parse;
+mod scalar;
+mod tree;
 
-pub use parse::{Limits, SegmentCache, parse, parse_with};
+pub use cache::SegmentCache;
+pub use parse::{Limits, parse, parse_with};
 pub(crate) use parse::{Unit, parse_units};
 
 use crate::diag::Span;

@@ -1,0 +1,154 @@
+//! The TLS settings a TLSContext and a Host's inline `spec.tls` share:
+//! versions, ALPN, cipher suites and ECDH curves (only the ones Envoy's TLS
+//! library knows), client-certificate and CRL secrets, SNI.
+
+use super::read::{Cx, Fields};
+
+/// TLS settings shared by TLSContext and Host `spec.tls`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TlsSettings {
+    pub alpn_protocols: Vec<String>,
+    pub min_tls_version: Option<String>,
+    pub max_tls_version: Option<String>,
+    pub cipher_suites: Vec<String>,
+    pub ecdh_curves: Vec<String>,
+    pub cert_required: Option<bool>,
+    pub ca_secret: Option<String>,
+    pub crl_secret: Option<String>,
+    pub sni: Option<String>,
+}
+
+pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
+    let k = |snake: &'static str, camel_name: &'static str| if camel { camel_name } else { snake };
+    let alpn = f
+        .str_list(cx, k("alpn_protocols", "alpnProtocols"))
+        .unwrap_or_default();
+    let s = TlsSettings {
+        alpn_protocols: alpn
+            .into_iter()
+            .flat_map(|s| {
+                s.value
+                    .split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        min_tls_version: tls_version(cx, f, k("min_tls_version", "minTlsVersion")),
+        max_tls_version: tls_version(cx, f, k("max_tls_version", "maxTlsVersion")),
+        cipher_suites: known_only(
+            cx,
+            f,
+            k("cipher_suites", "cipherSuites"),
+            "tls-cipher-unknown",
+            |c| {
+                let inner = c.strip_prefix('[').and_then(|c| c.strip_suffix(']'));
+                inner
+                    .unwrap_or(c)
+                    .split('|')
+                    .all(|n| CIPHERS.contains(&n.trim()))
+            },
+        ),
+        ecdh_curves: known_only(
+            cx,
+            f,
+            k("ecdh_curves", "ecdhCurves"),
+            "tls-curve-unknown",
+            |c| CURVES.contains(&c),
+        ),
+        cert_required: f.bool(cx, k("cert_required", "certRequired")),
+        ca_secret: f.str(cx, k("ca_secret", "caSecret")).map(|s| s.value),
+        crl_secret: f.str(cx, k("crl_secret", "crlSecret")).map(|s| s.value),
+        sni: f.str(cx, "sni").map(|s| s.value),
+    };
+    f.ignore(&[
+        k("redirect_cleartext_from", "redirectCleartextFrom"),
+        k("cert_chain_file", "certChainFile"),
+        k("private_key_file", "privateKeyFile"),
+        k("cacert_chain_file", "cacertChainFile"),
+        k("crl_file", "crlFile"),
+        "v3CRLSecret",
+    ]);
+    s
+}
+
+/// The cipher suites Envoy's TLS library accepts (TLS 1.2 and below; TLS 1.3
+/// suites are not configurable).
+const CIPHERS: &[&str] = &[
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+    "ECDHE-PSK-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-RSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-RSA-AES256-SHA",
+    "ECDHE-PSK-AES128-CBC-SHA",
+    "ECDHE-PSK-AES256-CBC-SHA",
+    "AES128-GCM-SHA256",
+    "AES256-GCM-SHA384",
+    "AES128-SHA",
+    "AES256-SHA",
+    "PSK-AES128-CBC-SHA",
+    "PSK-AES256-CBC-SHA",
+    "DES-CBC3-SHA",
+];
+
+/// The ECDH curves Envoy's TLS library accepts.
+const CURVES: &[&str] = &[
+    "X25519",
+    "P-256",
+    "prime256v1",
+    "P-384",
+    "P-521",
+    "X25519MLKEM768",
+];
+
+/// A list of names, without the ones Envoy would reject (each reported):
+/// one unknown name would make Envoy refuse the whole configuration.
+fn known_only(
+    cx: &mut Cx<'_>,
+    f: &mut Fields<'_>,
+    key: &str,
+    code: &'static str,
+    known: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in f.str_list(cx, key).unwrap_or_default() {
+        if known(&s.value) {
+            out.push(s.value);
+        } else {
+            cx.warning(
+                code,
+                &f.path(key),
+                Some(s.span),
+                format!(
+                    "`{}` is not known to Envoy's TLS library; it is left out",
+                    s.value
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn tls_version(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Option<String> {
+    let v = f.str(cx, key)?;
+    if matches!(v.value.as_str(), "v1.0" | "v1.1" | "v1.2" | "v1.3") {
+        Some(v.value)
+    } else {
+        cx.error(
+            "tls-version",
+            &f.path(key),
+            Some(v.span),
+            format!(
+                "`{}` is not a TLS version; use one of v1.0, v1.1, v1.2, v1.3",
+                v.value
+            ),
+        );
+        None
+    }
+}
