@@ -15,6 +15,7 @@ use std::time::Duration;
 use emissary_core::xds::pb::envoy::config::core::v3::Node;
 use emissary_core::xds::pb::google::rpc::Status as RpcStatus;
 use emissary_core::{Inputs, Options, SourceFile};
+use emissary_k8s::admin::Metrics;
 use emissary_k8s::ads::pb::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use emissary_k8s::ads::{
     AdsStats, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
@@ -801,8 +802,13 @@ async fn two_nodes_are_tracked_apart_and_counted_in_metrics() {
     let n = names(&s1, CLUSTER).len();
     assert_eq!(json["counters"][CLUSTER]["resources_sent"], 2 * n);
 
-    let mut text = String::new();
-    server.stats.render_prometheus(&mut text);
+    // Rendered by the admin endpoint's metrics.
+    let text = Metrics::new(
+        server.snapshots.subscribe(),
+        server.stats.clone(),
+        Arc::default(),
+    )
+    .render();
     assert!(text.contains(&format!(
         "emissary_xds_pushes_total{{type_url=\"{CLUSTER}\"}} 2\n"
     )));
@@ -892,8 +898,12 @@ fn snapshot_versions_follow_content() {
     assert_eq!(key, "[redacted]", "{secret}");
     assert!(secret["tls_certificate"]["certificate_chain"].is_object());
 
-    let mut text = String::new();
-    a.render_prometheus(&mut text);
+    let text = Metrics::new(
+        watch::channel(Some(a.clone())).1,
+        Arc::default(),
+        Arc::default(),
+    )
+    .render();
     assert!(text.contains(&format!(
         "emissary_snapshot_resources{{type_url=\"{LISTENER}\"}} 2\n"
     )));

@@ -48,7 +48,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::snapshot::Snapshot;
 
-pub use stats::{AdsStats, MAX_CLOSED_STREAMS, Nack};
+pub use stats::{AdsStats, MAX_CLOSED_STREAMS, Nack, TypeCounters};
 
 /// The generated gRPC service and client of `envoy.service.discovery.v3`
 /// (`AggregatedDiscoveryService`); the message types are core's
