@@ -48,6 +48,14 @@ impl Protocol {
             Protocol::Delta => "delta",
         }
     }
+
+    /// The name in logs.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Protocol::Sotw => "SotW",
+            Protocol::Delta => "delta",
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
