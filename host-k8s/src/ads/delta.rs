@@ -67,16 +67,16 @@ impl Protocol for Stream {
     }
 
     fn handle(&mut self, req: DeltaDiscoveryRequest) {
-        Stream::handle(self, req)
+        self.on_request(req)
     }
 
     fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
-        Stream::respond(self, snapshot)
+        self.due(snapshot)
     }
 }
 
 impl Stream {
-    fn handle(&mut self, req: DeltaDiscoveryRequest) {
+    fn on_request(&mut self, req: DeltaDiscoveryRequest) {
         let Some(type_url) = TYPE_ORDER.iter().copied().find(|t| *t == req.type_url) else {
             tracing::debug!(
                 node = self.peer.node,
@@ -200,7 +200,7 @@ impl Stream {
     /// The responses due for this snapshot: every type's adds and updates,
     /// in push order, then every type's removals (those of clusters only once
     /// listeners and routes are settled).
-    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
+    fn due(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
         let mut out = Vec::new();
         for type_url in TYPE_ORDER {
             let Some(sub) = self.subs.get(type_url) else {

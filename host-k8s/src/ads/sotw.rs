@@ -69,16 +69,16 @@ impl Protocol for Stream {
     }
 
     fn handle(&mut self, req: DiscoveryRequest) {
-        Stream::handle(self, req)
+        self.on_request(req)
     }
 
     fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
-        Stream::respond(self, snapshot)
+        self.due(snapshot)
     }
 }
 
 impl Stream {
-    fn handle(&mut self, req: DiscoveryRequest) {
+    fn on_request(&mut self, req: DiscoveryRequest) {
         let Some(type_url) = TYPE_ORDER.iter().copied().find(|t| *t == req.type_url) else {
             tracing::debug!(
                 node = self.peer.node,
@@ -193,7 +193,7 @@ impl Stream {
     }
 
     /// The responses due for this snapshot, in push order.
-    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
+    fn due(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
         let settled = self.settled(snapshot);
         let mut out = Vec::new();
         for type_url in TYPE_ORDER {

@@ -73,7 +73,7 @@ pub async fn debounce(changes: &Signal, quiet: Quiet, max: Duration) {
     settle(changes, quiet, max, || ()).await;
 }
 
-/// [`debounce`], working while it waits: after the first change of a burst
+/// The debounce, working while it waits: after the first change of a burst
 /// it calls `prepare` at once (the translator reads and translates there),
 /// then waits for the quiet time. When that passes with no further change,
 /// what `prepare` returned is the state the burst ended in, and `settle`
