@@ -843,6 +843,23 @@ async fn two_nodes_are_tracked_apart_and_counted_in_metrics() {
 }
 
 #[tokio::test]
+async fn streams_outlive_the_snapshot_publisher() {
+    let mut server = Server::start(Some(snapshot(1, "/m/", "m", false))).await;
+    let mut c = server.sotw("envoy-1").await;
+    c.subscribe(CLUSTER, &[]).await;
+    c.recv().await;
+    // The publisher goes away (the daemon's pipeline stops before its
+    // Envoy has drained): the stream still answers.
+    drop(std::mem::replace(
+        &mut server.snapshots,
+        watch::channel(None).0,
+    ));
+    c.subscribe(LISTENER, &[]).await;
+    assert_eq!(c.recv().await.type_url, LISTENER);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn shutdown_ends_open_streams() {
     let server = Server::start(Some(snapshot(1, "/m/", "m", false))).await;
     let mut c = server.sotw("envoy-1").await;

@@ -159,6 +159,7 @@ impl Ads {
             tx,
             snapshots: self.snapshots.clone(),
             stop: self.stop.clone(),
+            publishing: true,
         };
         tokio::spawn(stream::run::<P>(
             request.into_inner(),

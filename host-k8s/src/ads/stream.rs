@@ -123,6 +123,8 @@ pub(super) struct StreamIo<T> {
     pub(super) tx: mpsc::Sender<T>,
     pub(super) snapshots: Snapshots,
     pub(super) stop: watch::Receiver<bool>,
+    /// The snapshots' sender still exists.
+    pub(super) publishing: bool,
 }
 
 /// Something that happened to a stream.
@@ -135,23 +137,32 @@ enum Event<R> {
 impl<T> StreamIo<T> {
     /// Waits for the next request, a new snapshot, or the end of the stream
     /// (client gone, error, server stopping).
+    ///
+    /// Decision: when the snapshots' sender goes away (a host whose
+    /// pipeline stops before its Envoy has drained), the stream goes on
+    /// serving the last snapshot; only the server's shutdown ends it.
     async fn next<R>(&mut self, inbound: &mut Streaming<R>) -> Event<R> {
-        tokio::select! {
-            biased;
-            _ = self.stop.wait_for(|s| *s) => Event::End,
-            _ = self.tx.closed() => Event::End,
-            r = self.snapshots.changed() => match r {
-                Ok(()) => Event::Snapshot,
-                Err(_) => Event::End,
-            },
-            m = inbound.next() => match m {
-                Some(Ok(r)) => Event::Request(r),
-                Some(Err(status)) => {
-                    tracing::debug!(%status, "ADS stream ended with an error");
-                    Event::End
-                }
-                None => Event::End,
-            },
+        loop {
+            return tokio::select! {
+                biased;
+                _ = self.stop.wait_for(|s| *s) => Event::End,
+                _ = self.tx.closed() => Event::End,
+                r = self.snapshots.changed(), if self.publishing => match r {
+                    Ok(()) => Event::Snapshot,
+                    Err(_) => {
+                        self.publishing = false;
+                        continue;
+                    }
+                },
+                m = inbound.next() => match m {
+                    Some(Ok(r)) => Event::Request(r),
+                    Some(Err(status)) => {
+                        tracing::debug!(%status, "ADS stream ended with an error");
+                        Event::End
+                    }
+                    None => Event::End,
+                },
+            };
         }
     }
 
