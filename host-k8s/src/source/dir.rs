@@ -366,6 +366,40 @@ mod tests {
     }
 
     #[test]
+    fn events_note_a_file_or_a_full_read() {
+        use notify::event::{CreateKind, ModifyKind, RenameMode};
+        use notify::{Event, EventKind as K};
+        let dirs = [PathBuf::from("/c")];
+        let noted = |kind: K, path: &str| {
+            let mut p = Pending::default();
+            note(
+                &mut p,
+                &Event::new(kind).add_path(PathBuf::from(path)),
+                &dirs,
+            );
+            (p.rescan, p.paths.into_iter().collect::<Vec<_>>())
+        };
+        let file = K::Create(CreateKind::File);
+        let to = K::Modify(ModifyKind::Name(RenameMode::To));
+        assert_eq!(
+            noted(file, "/c/sub/m.yaml"),
+            (false, vec![PathBuf::from("/c/sub/m.yaml")])
+        );
+        // A directory, the ConfigMap's link, a file in a hidden directory.
+        assert_eq!(
+            noted(K::Create(CreateKind::Folder), "/c/sub"),
+            (true, vec![])
+        );
+        assert_eq!(noted(to, "/c/..data"), (true, vec![]));
+        assert_eq!(noted(file, "/c/..2024_01/m.yaml"), (true, vec![]));
+        // Not read at all.
+        assert_eq!(noted(file, "/c/notes.txt"), (false, vec![]));
+        let mut p = Pending::default();
+        note(&mut p, &Event::new(K::Any), &dirs);
+        assert!(p.rescan, "an event without paths");
+    }
+
+    #[test]
     fn file_events_are_told_apart() {
         use notify::event::{
             AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RemoveKind, RenameMode,
