@@ -14,7 +14,7 @@ struct Me {
 }
 
 /// Serves on `addr` until `shutdown` resolves.
-pub(crate) async fn serve(
+pub async fn serve(
     addr: SocketAddr,
     name: String,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -51,23 +51,4 @@ async fn echo(State(me): State<Me>, req: Request) -> String {
         req.method(),
         req.uri().path()
     )
-}
-
-/// Runs a backend as the whole process (the `example-backend` subcommand).
-pub(crate) fn run(
-    port: u16,
-    name: Option<String>,
-    address: std::net::IpAddr,
-) -> anyhow::Result<()> {
-    crate::serve::init_logging();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let name = name.unwrap_or_else(|| format!("backend-{port}"));
-        serve(SocketAddr::new(address, port), name, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-    })
 }

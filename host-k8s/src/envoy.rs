@@ -16,17 +16,45 @@ use anyhow::{Context as _, Result};
 use emissary_core::xds::ads_bootstrap::{AdsBootstrap, ads_bootstrap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::serve::Shared;
+/// What the supervisor reports: how often Envoy was started and whether
+/// it runs now. Shared with whoever shows it (the admin endpoint's metrics).
+#[derive(Debug, Default)]
+pub struct Status {
+    starts: AtomicU64,
+    up: AtomicBool,
+}
+
+impl Status {
+    /// Times Envoy was started.
+    pub fn starts(&self) -> u64 {
+        self.starts.load(Ordering::Relaxed)
+    }
+
+    /// True while Envoy runs.
+    pub fn up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    fn started(&self) {
+        self.starts.fetch_add(1, Ordering::Relaxed);
+        self.up.store(true, Ordering::Relaxed);
+    }
+
+    fn exited(&self) {
+        self.up.store(false, Ordering::Relaxed);
+    }
+}
 
 /// Finds Envoy: the given path, else `$VIRTUAL_ENV/bin/envoy`, `.venv/bin/envoy`
 /// in the working directory or one of its parents, else `envoy` on `PATH`.
-pub(crate) fn find(explicit: Option<&Path>) -> Result<PathBuf> {
+pub fn find(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         anyhow::ensure!(p.is_file(), "--envoy {}: no such file", p.display());
         return Ok(p.to_path_buf());
@@ -52,23 +80,23 @@ pub(crate) fn find(explicit: Option<&Path>) -> Result<PathBuf> {
 
 /// How to run the child.
 #[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) binary: PathBuf,
-    pub(crate) bootstrap: AdsBootstrap,
+pub struct Config {
+    pub binary: PathBuf,
+    pub bootstrap: AdsBootstrap,
     /// Hot-restart base id; `None` runs with `--disable-hot-restart`.
-    pub(crate) base_id: Option<u32>,
+    pub base_id: Option<u32>,
     /// How long Envoy drains its listeners on shutdown.
-    pub(crate) drain_time: Duration,
-    pub(crate) log_level: String,
+    pub drain_time: Duration,
+    pub log_level: String,
     /// Where the Bootstrap file is written.
-    pub(crate) run_dir: PathBuf,
+    pub run_dir: PathBuf,
 }
 
 /// The Bootstrap's file name (in [`Config::run_dir`]).
 const BOOTSTRAP_FILE: &str = "envoy-bootstrap.json";
 
 /// Writes the Bootstrap and returns its path.
-pub(crate) fn write_bootstrap(cfg: &Config) -> Result<PathBuf> {
+pub fn write_bootstrap(cfg: &Config) -> Result<PathBuf> {
     let path = cfg.run_dir.join(BOOTSTRAP_FILE);
     let json = serde_json::to_vec_pretty(&ads_bootstrap(&cfg.bootstrap))?;
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
@@ -97,10 +125,11 @@ fn spawn(cfg: &Config, bootstrap: &Path) -> Result<Child> {
         .with_context(|| format!("starting {}", cfg.binary.display()))
 }
 
-/// Runs Envoy until `shutdown` turns true, restarting it when it exits.
-pub(crate) async fn supervise(
+/// Runs Envoy until `shutdown` turns true, restarting it when it exits;
+/// `status` follows its starts and exits.
+pub async fn supervise(
     cfg: Config,
-    shared: Arc<Shared>,
+    status: Arc<Status>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
     let bootstrap = write_bootstrap(&cfg)?;
@@ -116,12 +145,12 @@ pub(crate) async fn supervise(
             tracing::warn!(error = %e, file = %pid_file.display(), "could not record Envoy's pid");
         }
         tracing::info!(pid = child.id(), envoy = %cfg.binary.display(), bootstrap = %bootstrap.display(), "Envoy started");
-        shared.metrics.envoy_started();
+        status.started();
         let exited = tokio::select! {
             status = child.wait() => Some(status),
             _ = shutdown.wait_for(|s| *s) => None,
         };
-        shared.metrics.envoy_exited();
+        status.exited();
         let Some(status) = exited else {
             stop(&mut child, &cfg).await;
             let _ = std::fs::remove_file(&pid_file);
@@ -223,7 +252,7 @@ async fn stop(child: &mut Child, cfg: &Config) {
 }
 
 /// `POST path` to Envoy's admin interface; Ok on a 200.
-pub(crate) async fn admin_post(addr: (&str, u16), path: &str) -> Result<()> {
+pub async fn admin_post(addr: (&str, u16), path: &str) -> Result<()> {
     let io = async {
         let mut s = tokio::net::TcpStream::connect(addr).await?;
         let req = format!(

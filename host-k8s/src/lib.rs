@@ -1,14 +1,32 @@
-//! emissary-k8s: the control-plane daemon's building blocks, used by the
-//! `emissary` binary.
+//! emissary-k8s: the `emissary` binary's library. The binary
+//! (`src/main.rs`) only parses the command line; everything it runs is here,
+//! in layers that import only downwards:
 //!
+//! - [`cli`]: the command line ([`cli::Cli`]) and its subcommands; calls
+//!   [`serve`] for the daemon.
+//! - [`serve`]: the daemon's wiring: binds ports, starts the parts below,
+//!   stops them in order. Nothing imports it but [`cli`].
+//! - [`pipeline`]: sources' changes in, published snapshots out (the
+//!   last-good rule, versions).
+//! - [`admin`]: the admin HTTP endpoint and the metrics.
+//! - [`ads`]: the ADS gRPC server.
+//! - [`envoy`]: the supervised Envoy.
+//! - [`source`]: where manifests come from (a directory, the embedded
+//!   quickstart), as changes; the debounce.
+//! - [`backend`]: the example echo backend.
 //! - [`snapshot`]: versioned, immutable Envoy configurations built from a
-//!   translation, with per-resource content hashes and source objects.
-//! - [`ads`]: the ADS gRPC server (state-of-the-world and delta) that serves
-//!   the latest snapshot to Envoys, with statistics for readiness, debugging
-//!   and metrics.
+//!   translation.
 
+pub mod admin;
 pub mod ads;
+pub mod backend;
+pub mod cli;
+pub mod envoy;
+pub mod pipeline;
+pub mod serve;
 pub mod snapshot;
+pub mod source;
 
 pub use ads::AdsStats;
+pub use pipeline::Pipeline;
 pub use snapshot::Snapshot;

@@ -80,40 +80,6 @@ impl Snapshot {
         self.encoded.stats()
     }
 
-    /// Prometheus text for this snapshot: its version and, per type URL, the
-    /// resource count and encoded bytes (gauges).
-    pub fn render_prometheus(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP emissary_snapshot_version Version of the configuration served over ADS.\n\
-             # TYPE emissary_snapshot_version gauge\n\
-             emissary_snapshot_version {}",
-            self.version
-        );
-        out.push_str(
-            "# HELP emissary_snapshot_resources Resources in the served configuration, by type.\n\
-             # TYPE emissary_snapshot_resources gauge\n",
-        );
-        for s in self.stats() {
-            let _ = writeln!(
-                out,
-                "emissary_snapshot_resources{{type_url=\"{}\"}} {}",
-                s.type_url, s.count
-            );
-        }
-        out.push_str(
-            "# HELP emissary_snapshot_bytes Encoded size of the served configuration, by type.\n\
-             # TYPE emissary_snapshot_bytes gauge\n",
-        );
-        for s in self.stats() {
-            let _ = writeln!(
-                out,
-                "emissary_snapshot_bytes{{type_url=\"{}\"}} {}",
-                s.type_url, s.bytes
-            );
-        }
-    }
-
     /// The configuration as Envoy-style JSON (canonical proto3 JSON, `Any`
     /// expanded with `@type`), for a debug endpoint:
     /// `{"version": "7", "listeners": [...], "routes": [...], "clusters":

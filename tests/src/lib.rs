@@ -1,5 +1,6 @@
-//! Shared helpers for the cross-crate tests: locating the repository, the
-//! real Envoy binary, and running `envoy --mode validate`.
+//! Shared helpers for the tests of every crate: locating the repository,
+//! the real Envoy binary, running `envoy --mode validate`, and picking free
+//! ports. Tests and benches use these rather than their own copies.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,4 +80,35 @@ pub fn case_options(input: &str) -> emissary_core::Options {
         }
     }
     o
+}
+
+/// `n` distinct free ports on 127.0.0.1 (held together while chosen).
+///
+/// The ports come from below the kernel's ephemeral range (32768–60999 by
+/// default): an ephemeral port found free can be taken a moment later by
+/// any outgoing connection (an Envoy's, a client's), and a listener then
+/// fails to bind. Each test process starts at its own offset and counts
+/// up, so parallel tests do not pick the same ones.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    let offset = (std::process::id() % 220) * 100;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..SPAN {
+        if out.len() == n {
+            break;
+        }
+        let k = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (offset + k) % SPAN) as u16;
+        // Envoy's listeners bind every address; the daemon's ports loopback.
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+        {
+            out.push(port);
+        }
+    }
+    assert_eq!(out.len(), n, "free ports below the ephemeral range");
+    out
 }

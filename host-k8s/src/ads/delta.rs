@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use emissary_core::xds::pb::envoy::service::discovery::v3::Resource as DeltaResource;
-use tonic::Streaming;
-
-use super::stats::Protocol;
-use super::{AdsStats, DeltaDiscoveryRequest, DeltaDiscoveryResponse, Event, StreamIo};
+use super::stats::Protocol as Kind;
+use super::stream::{Peer, Protocol};
+use super::{DeltaDiscoveryRequest, DeltaDiscoveryResponse};
 use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Snapshot, TYPE_ORDER};
+use emissary_core::xds::pb::envoy::config::core::v3::Node;
+use emissary_core::xds::pb::envoy::service::discovery::v3::Resource as DeltaResource;
 
 /// Responses of one type remembered while unanswered (older ones are
 /// dropped: their answers will be treated as stale).
@@ -41,58 +41,45 @@ struct Subscription {
     rejected: bool,
 }
 
-struct Stream {
-    id: u64,
-    node: String,
-    stats: Arc<AdsStats>,
+pub(super) struct Stream {
+    peer: Peer,
     subs: BTreeMap<&'static str, Subscription>,
 }
 
-pub(super) async fn run(
-    mut inbound: Streaming<DeltaDiscoveryRequest>,
-    mut io: StreamIo<DeltaDiscoveryResponse>,
-    stats: Arc<AdsStats>,
-) {
-    let Some(first) = io.first(&mut inbound).await else {
-        return;
-    };
-    let node = super::node_id(first.node.as_ref());
-    let id = stats.open(&node, Protocol::Delta);
-    tracing::info!(node, stream = id, "Envoy connected (delta ADS)");
-    let mut stream = Stream {
-        id,
-        node,
-        stats: stats.clone(),
-        subs: BTreeMap::new(),
-    };
-    stream.handle(first);
-    let mut snapshot = io.snapshot();
-    loop {
-        if let Some(s) = &snapshot {
-            let responses = stream.respond(s);
-            if !io.send(responses).await {
-                break;
-            }
-        }
-        match io.next(&mut inbound).await {
-            Event::Request(r) => stream.handle(r),
-            Event::Snapshot => snapshot = io.snapshot(),
-            Event::End => break,
+impl Protocol for Stream {
+    type Request = DeltaDiscoveryRequest;
+    type Response = DeltaDiscoveryResponse;
+    const KIND: Kind = Kind::Delta;
+
+    fn node(req: &DeltaDiscoveryRequest) -> Option<&Node> {
+        req.node.as_ref()
+    }
+
+    fn open(peer: Peer) -> Self {
+        Stream {
+            peer,
+            subs: BTreeMap::new(),
         }
     }
-    tracing::info!(
-        node = stream.node,
-        stream = id,
-        "Envoy disconnected (delta ADS)"
-    );
-    stats.close(id);
+
+    fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    fn handle(&mut self, req: DeltaDiscoveryRequest) {
+        self.on_request(req)
+    }
+
+    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
+        self.due(snapshot)
+    }
 }
 
 impl Stream {
-    fn handle(&mut self, req: DeltaDiscoveryRequest) {
+    fn on_request(&mut self, req: DeltaDiscoveryRequest) {
         let Some(type_url) = TYPE_ORDER.iter().copied().find(|t| *t == req.type_url) else {
             tracing::debug!(
-                node = self.node,
+                node = self.peer.node,
                 type_url = req.type_url,
                 "request for an unknown type ignored"
             );
@@ -142,7 +129,7 @@ impl Stream {
             .position(|o| o.nonce == req.response_nonce)
         else {
             tracing::debug!(
-                node = self.node,
+                node = self.peer.node,
                 type_url,
                 nonce = req.response_nonce,
                 "stale nonce: ACK/NACK ignored"
@@ -154,7 +141,7 @@ impl Stream {
         match &req.error_detail {
             None => {
                 sub.rejected = false;
-                self.stats.acked(self.id, type_url, &answered.version);
+                self.peer.acked(type_url, &answered.version);
             }
             Some(e) => {
                 sub.rejected = true;
@@ -172,13 +159,12 @@ impl Stream {
                             .unwrap_or_default()
                     },
                 );
-                super::log_nack(&self.node, type_url, &nack);
-                self.stats.nacked(self.id, type_url, nack);
+                self.peer.nacked(type_url, nack);
             }
         }
         if let Some(newest) = sub.outstanding.back() {
             // Still waiting for a later response of this type.
-            self.stats.set_pending(self.id, type_url, &newest.nonce);
+            self.peer.set_pending(type_url, &newest.nonce);
         }
     }
 
@@ -193,7 +179,7 @@ impl Stream {
                 .values()
                 .all(|s| s.sent_any && s.outstanding.is_empty() && !s.rejected);
         if all {
-            self.stats.set_ready();
+            self.peer.ready();
         }
     }
 
@@ -214,7 +200,7 @@ impl Stream {
     /// The responses due for this snapshot: every type's adds and updates,
     /// in push order, then every type's removals (those of clusters only once
     /// listeners and routes are settled).
-    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
+    fn due(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DeltaDiscoveryResponse> {
         let mut out = Vec::new();
         for type_url in TYPE_ORDER {
             let Some(sub) = self.subs.get(type_url) else {
@@ -282,10 +268,9 @@ impl Stream {
         }
         sub.respond = false;
         sub.sent_any = true;
-        self.stats
-            .pushed(self.id, type_url, &nonce, resources.len());
+        self.peer.pushed(type_url, &nonce, resources.len());
         tracing::debug!(
-            node = self.node,
+            node = self.peer.node,
             type_url,
             version,
             nonce,

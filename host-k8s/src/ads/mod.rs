@@ -29,6 +29,11 @@
 //!   no resources (or names `*`); EDS, RDS and SDS serve the names requested.
 //!   A new stream starts from nothing (SotW) or from the client's
 //!   `initial_resource_versions` (delta).
+//! - **One loop.** Both protocols run the same task per stream
+//!   (`stream.rs`: requests, snapshot changes and shutdown in one `select!`,
+//!   the response buffer, ACK/NACK accounting); what differs (subscriptions,
+//!   what is due for a snapshot, how an answer is matched) is behind a small
+//!   trait that `sotw.rs` and `delta.rs` implement.
 //! - **Bounded.** Each stream has a small response buffer; a slow Envoy just
 //!   blocks its own stream, and snapshots published meanwhile coalesce in the
 //!   `watch` channel, so it gets the latest when it catches up.
@@ -36,6 +41,7 @@
 mod delta;
 mod sotw;
 mod stats;
+mod stream;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -48,7 +54,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::snapshot::Snapshot;
 
-pub use stats::{AdsStats, MAX_CLOSED_STREAMS, Nack};
+pub use stats::{AdsStats, MAX_CLOSED_STREAMS, Nack, TypeCounters};
 
 /// The generated gRPC service and client of `envoy.service.discovery.v3`
 /// (`AggregatedDiscoveryService`); the message types are core's
@@ -131,96 +137,37 @@ impl pb::aggregated_discovery_service_server::AggregatedDiscoveryService for Ads
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
     ) -> Result<Response<Self::StreamAggregatedResourcesStream>, Status> {
-        let (tx, rx) = mpsc::channel(RESPONSE_BUFFER);
-        let io = StreamIo {
-            tx,
-            snapshots: self.snapshots.clone(),
-            stop: self.stop.clone(),
-        };
-        tokio::spawn(sotw::run(request.into_inner(), io, self.stats.clone()));
-        let out = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok);
-        Ok(Response::new(Box::pin(out)))
+        Ok(self.open::<sotw::Stream>(request))
     }
 
     async fn delta_aggregated_resources(
         &self,
         request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<Self::DeltaAggregatedResourcesStream>, Status> {
+        Ok(self.open::<delta::Stream>(request))
+    }
+}
+
+impl Ads {
+    /// Starts a stream's task; its responses are the gRPC response stream.
+    fn open<P: stream::Protocol>(
+        &self,
+        request: Request<Streaming<P::Request>>,
+    ) -> Response<ResponseStream<P::Response>> {
         let (tx, rx) = mpsc::channel(RESPONSE_BUFFER);
-        let io = StreamIo {
+        let io = stream::StreamIo {
             tx,
             snapshots: self.snapshots.clone(),
             stop: self.stop.clone(),
+            publishing: true,
         };
-        tokio::spawn(delta::run(request.into_inner(), io, self.stats.clone()));
+        tokio::spawn(stream::run::<P>(
+            request.into_inner(),
+            io,
+            self.stats.clone(),
+        ));
         let out = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok);
-        Ok(Response::new(Box::pin(out)))
-    }
-}
-
-/// What one stream's task reads and writes besides the requests.
-struct StreamIo<T> {
-    tx: mpsc::Sender<T>,
-    snapshots: Snapshots,
-    stop: watch::Receiver<bool>,
-}
-
-/// Something that happened to a stream.
-enum Event<R> {
-    Request(R),
-    Snapshot,
-    End,
-}
-
-impl<T> StreamIo<T> {
-    /// Waits for the next request, a new snapshot, or the end of the stream
-    /// (client gone, error, server stopping).
-    async fn next<R>(&mut self, inbound: &mut Streaming<R>) -> Event<R> {
-        tokio::select! {
-            biased;
-            _ = self.stop.wait_for(|s| *s) => Event::End,
-            _ = self.tx.closed() => Event::End,
-            r = self.snapshots.changed() => match r {
-                Ok(()) => Event::Snapshot,
-                Err(_) => Event::End,
-            },
-            m = inbound.next() => match m {
-                Some(Ok(r)) => Event::Request(r),
-                Some(Err(status)) => {
-                    tracing::debug!(%status, "ADS stream ended with an error");
-                    Event::End
-                }
-                None => Event::End,
-            },
-        }
-    }
-
-    /// The first request (it names the node), or `None` if the stream ends first.
-    async fn first<R>(&mut self, inbound: &mut Streaming<R>) -> Option<R> {
-        loop {
-            match self.next(inbound).await {
-                Event::Request(r) => return Some(r),
-                Event::Snapshot => continue,
-                Event::End => return None,
-            }
-        }
-    }
-
-    /// The current snapshot, marking it seen.
-    fn snapshot(&mut self) -> Option<Arc<Snapshot>> {
-        self.snapshots.borrow_and_update().clone()
-    }
-
-    /// Sends responses in order; false when the stream is over.
-    async fn send(&mut self, responses: Vec<T>) -> bool {
-        for r in responses {
-            tokio::select! {
-                biased;
-                _ = self.stop.wait_for(|s| *s) => return false,
-                sent = self.tx.send(r) => if sent.is_err() { return false },
-            }
-        }
-        true
+        Response::new(Box::pin(out))
     }
 }
 
@@ -277,20 +224,6 @@ fn mentions(message: &str, name: &str) -> bool {
             let after = message[i + name.len()..].chars().next();
             !before.is_some_and(part) && !after.is_some_and(part)
         })
-}
-
-/// Logs a NACK with everything needed to find the bad object.
-fn log_nack(node: &str, type_url: &str, nack: &Nack) {
-    tracing::warn!(
-        node,
-        type_url,
-        version = %nack.version,
-        nonce = %nack.nonce,
-        error = %nack.message,
-        resources = ?nack.resources,
-        sources = ?nack.sources,
-        "Envoy rejected the configuration"
-    );
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tonic::Streaming;
-
-use super::stats::Protocol;
-use super::{AdsStats, DiscoveryRequest, DiscoveryResponse, Event, StreamIo};
+use super::stats::Protocol as Kind;
+use super::stream::{Peer, Protocol};
+use super::{DiscoveryRequest, DiscoveryResponse};
 use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Resource, Snapshot, TYPE_ORDER};
+use emissary_core::xds::pb::envoy::config::core::v3::Node;
 
 /// Name → per-resource version: what a response held.
 type Content = BTreeMap<String, String>;
@@ -39,62 +39,49 @@ struct Subscription {
     acked: Option<Content>,
 }
 
-struct Stream {
-    id: u64,
-    node: String,
-    stats: Arc<AdsStats>,
+pub(super) struct Stream {
+    peer: Peer,
     subs: BTreeMap<&'static str, Subscription>,
     /// Clusters gone from the snapshot that are still sent until the
     /// listeners and routes that used them are replaced.
     retained: BTreeMap<String, Resource>,
 }
 
-pub(super) async fn run(
-    mut inbound: Streaming<DiscoveryRequest>,
-    mut io: StreamIo<DiscoveryResponse>,
-    stats: Arc<AdsStats>,
-) {
-    let Some(first) = io.first(&mut inbound).await else {
-        return;
-    };
-    let node = super::node_id(first.node.as_ref());
-    let id = stats.open(&node, Protocol::Sotw);
-    tracing::info!(node, stream = id, "Envoy connected (SotW ADS)");
-    let mut stream = Stream {
-        id,
-        node,
-        stats: stats.clone(),
-        subs: BTreeMap::new(),
-        retained: BTreeMap::new(),
-    };
-    stream.handle(first);
-    let mut snapshot = io.snapshot();
-    loop {
-        if let Some(s) = &snapshot {
-            let responses = stream.respond(s);
-            if !io.send(responses).await {
-                break;
-            }
-        }
-        match io.next(&mut inbound).await {
-            Event::Request(r) => stream.handle(r),
-            Event::Snapshot => snapshot = io.snapshot(),
-            Event::End => break,
+impl Protocol for Stream {
+    type Request = DiscoveryRequest;
+    type Response = DiscoveryResponse;
+    const KIND: Kind = Kind::Sotw;
+
+    fn node(req: &DiscoveryRequest) -> Option<&Node> {
+        req.node.as_ref()
+    }
+
+    fn open(peer: Peer) -> Self {
+        Stream {
+            peer,
+            subs: BTreeMap::new(),
+            retained: BTreeMap::new(),
         }
     }
-    tracing::info!(
-        node = stream.node,
-        stream = id,
-        "Envoy disconnected (SotW ADS)"
-    );
-    stats.close(id);
+
+    fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    fn handle(&mut self, req: DiscoveryRequest) {
+        self.on_request(req)
+    }
+
+    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
+        self.due(snapshot)
+    }
 }
 
 impl Stream {
-    fn handle(&mut self, req: DiscoveryRequest) {
+    fn on_request(&mut self, req: DiscoveryRequest) {
         let Some(type_url) = TYPE_ORDER.iter().copied().find(|t| *t == req.type_url) else {
             tracing::debug!(
-                node = self.node,
+                node = self.peer.node,
                 type_url = req.type_url,
                 "request for an unknown type ignored"
             );
@@ -107,7 +94,7 @@ impl Stream {
             .is_some_and(|s| s.nonce == req.response_nonce);
         if !req.response_nonce.is_empty() && !known {
             tracing::debug!(
-                node = self.node,
+                node = self.peer.node,
                 type_url,
                 nonce = req.response_nonce,
                 "stale nonce ignored"
@@ -135,7 +122,7 @@ impl Stream {
                 None => {
                     sub.rejected = false;
                     sub.acked = Some(sent.content.clone());
-                    self.stats.acked(self.id, type_url, &sent.version);
+                    self.peer.acked(type_url, &sent.version);
                 }
                 Some(message) => {
                     sub.rejected = true;
@@ -163,8 +150,7 @@ impl Stream {
                                 .unwrap_or_default()
                         },
                     );
-                    super::log_nack(&self.node, type_url, &nack);
-                    self.stats.nacked(self.id, type_url, nack);
+                    self.peer.nacked(type_url, nack);
                 }
             }
         }
@@ -186,7 +172,7 @@ impl Stream {
                 .values()
                 .all(|s| s.sent.is_some() && !s.pending && !s.rejected);
         if all {
-            self.stats.set_ready();
+            self.peer.ready();
         }
     }
 
@@ -207,7 +193,7 @@ impl Stream {
     }
 
     /// The responses due for this snapshot, in push order.
-    fn respond(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
+    fn due(&mut self, snapshot: &Arc<Snapshot>) -> Vec<DiscoveryResponse> {
         let settled = self.settled(snapshot);
         let mut out = Vec::new();
         for type_url in TYPE_ORDER {
@@ -244,10 +230,9 @@ impl Stream {
                 nonce: nonce.clone(),
                 ..Default::default()
             });
-            self.stats
-                .pushed(self.id, type_url, &nonce, resources.len());
+            self.peer.pushed(type_url, &nonce, resources.len());
             tracing::debug!(
-                node = self.node,
+                node = self.peer.node,
                 type_url,
                 version,
                 nonce,

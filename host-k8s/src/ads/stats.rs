@@ -1,5 +1,5 @@
 //! What the ADS server knows about its Envoys, for readiness, a debug
-//! endpoint and Prometheus metrics.
+//! endpoint and metrics (rendered by the admin endpoint).
 //!
 //! One entry per ADS stream (an Envoy's node id can appear on several streams,
 //! e.g. across reconnects or when several Envoys share an id). Entries of
@@ -8,7 +8,6 @@
 //! still be read.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -49,6 +48,14 @@ impl Protocol {
             Protocol::Delta => "delta",
         }
     }
+
+    /// The name in logs.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Protocol::Sotw => "SotW",
+            Protocol::Delta => "delta",
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -69,12 +76,17 @@ struct StreamEntry {
     types: BTreeMap<String, TypeState>,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Counters {
-    pushes: u64,
-    acks: u64,
-    nacks: u64,
-    resources_sent: u64,
+/// What was sent and answered for one type URL, over all streams.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TypeCounters {
+    /// Responses sent.
+    pub pushes: u64,
+    /// Responses accepted.
+    pub acks: u64,
+    /// Responses rejected.
+    pub nacks: u64,
+    /// Resources sent in responses (for delta: added or updated ones).
+    pub resources_sent: u64,
 }
 
 #[derive(Debug, Default)]
@@ -82,7 +94,7 @@ struct Inner {
     /// By stream id (increasing: the oldest closed ones are dropped first).
     streams: BTreeMap<u64, StreamEntry>,
     /// By type URL (only the known types).
-    counters: BTreeMap<&'static str, Counters>,
+    counters: BTreeMap<&'static str, TypeCounters>,
     next_stream: u64,
 }
 
@@ -184,49 +196,18 @@ impl AdsStats {
         })
     }
 
-    /// Appends Prometheus text: counters `emissary_xds_pushes_total`,
-    /// `emissary_xds_acks_total`, `emissary_xds_nacks_total` and
-    /// `emissary_xds_resources_sent_total` by `type_url`, and the gauge
-    /// `emissary_xds_connected_envoys`.
-    pub fn render_prometheus(&self, out: &mut String) {
+    /// The counters per type URL, in [`TYPE_ORDER`].
+    pub fn counters(&self) -> Vec<TypeCounters> {
         let inner = self.lock();
-        type Field = fn(&Counters) -> u64;
-        let families: [(&str, &str, Field); 4] = [
-            (
-                "emissary_xds_pushes_total",
-                "xDS responses sent to Envoys, by type.",
-                |c| c.pushes,
-            ),
-            (
-                "emissary_xds_acks_total",
-                "xDS responses Envoys accepted, by type.",
-                |c| c.acks,
-            ),
-            (
-                "emissary_xds_nacks_total",
-                "xDS responses Envoys rejected, by type.",
-                |c| c.nacks,
-            ),
-            (
-                "emissary_xds_resources_sent_total",
-                "Resources sent to Envoys in xDS responses, by type.",
-                |c| c.resources_sent,
-            ),
-        ];
-        for (name, help, field) in families {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for t in TYPE_ORDER {
-                let c = inner.counters.get(t).copied().unwrap_or_default();
-                let _ = writeln!(out, "{name}{{type_url=\"{t}\"}} {}", field(&c));
-            }
-        }
-        let connected = inner.streams.values().filter(|s| s.connected).count();
-        let _ = writeln!(
-            out,
-            "# HELP emissary_xds_connected_envoys ADS streams currently open.\n\
-             # TYPE emissary_xds_connected_envoys gauge\n\
-             emissary_xds_connected_envoys {connected}"
-        );
+        TYPE_ORDER
+            .iter()
+            .map(|t| inner.counters.get(t).copied().unwrap_or_default())
+            .collect()
+    }
+
+    /// ADS streams open now.
+    pub fn connected(&self) -> usize {
+        self.lock().streams.values().filter(|s| s.connected).count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -277,7 +258,7 @@ impl AdsStats {
         }
     }
 
-    fn count(&self, type_url: &str, f: impl FnOnce(&mut Counters)) {
+    fn count(&self, type_url: &str, f: impl FnOnce(&mut TypeCounters)) {
         if let Some(t) = TYPE_ORDER.iter().find(|t| **t == type_url) {
             f(self.lock().counters.entry(t).or_default());
         }

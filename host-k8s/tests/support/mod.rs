@@ -1,11 +1,11 @@
-//! Helpers for the end-to-end tests: free ports, child processes that are
+//! Helpers for the end-to-end tests: free ports (from `emissary-tests`), child processes that are
 //! stopped when dropped, a real Envoy detached from the terminal, manifests in
 //! a temporary directory, a minimal HTTP/1.1 client, and bounded polling.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,36 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use emissary_core::xds::ads_bootstrap::AdsProtocol;
 
-/// `n` distinct free ports on 127.0.0.1 (held together while chosen).
-///
-/// The ports come from below the kernel's ephemeral range (32768–60999 by
-/// default): an ephemeral port found free can be taken a moment later by
-/// any outgoing connection (an Envoy's, a client's), and a listener then
-/// fails to bind. Each test process starts at its own offset and counts
-/// up, so parallel tests do not pick the same ones.
-pub fn free_ports(n: usize) -> Vec<u16> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    const LOW: u32 = 10_000;
-    const SPAN: u32 = 22_000;
-    let offset = (std::process::id() % 220) * 100;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..SPAN {
-        if out.len() == n {
-            break;
-        }
-        let k = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = (LOW + (offset + k) % SPAN) as u16;
-        // Envoy's listeners bind every address; the daemon's ports loopback.
-        if TcpListener::bind(("0.0.0.0", port)).is_ok()
-            && TcpListener::bind(("127.0.0.1", port)).is_ok()
-        {
-            out.push(port);
-        }
-    }
-    assert_eq!(out.len(), n, "free ports below the ephemeral range");
-    out
-}
+pub use emissary_tests::free_ports;
 
 /// Polls `f` every 50 ms until it returns `Some`, for at most `timeout`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub(crate) struct Args {
+pub struct Args {
     /// Files or directories of manifests (`-` for stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -37,7 +37,7 @@ enum Format {
 }
 
 /// Exit status 0 when the request is served (forwarded, redirected or proxied), 1 otherwise.
-pub(crate) fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<ExitCode> {
     let inputs = super::read_inputs(&args.paths, &args.env)?;
     let t = emissary_core::translate(&inputs);
     eprint!("{}", t.render_diagnostics());

@@ -1,0 +1,418 @@
+//! The `emissary` command line: `serve` (the control plane daemon with its
+//! supervised Envoy, [`crate::serve`]), `translate` / `validate` /
+//! `explain` for manifests on disk, `ads-bootstrap`, and the hidden
+//! `example-backend`. The binary only parses it ([`Cli`]) and runs it.
+//!
+//! Exit codes of `translate` / `validate`: 0 = no errors, 1 = errors found
+//! (output is still printed for the parts that translated), 2 = usage or IO
+//! failure. `explain`: 0 when the request is served, 1 otherwise. `serve`
+//! exits 0 after a clean shutdown (SIGTERM or SIGINT) and 2 when it cannot
+//! start.
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use emissary_core::xds::ads_bootstrap::AdsProtocol;
+use emissary_core::{Inputs, Options, SourceFile, xds};
+
+use crate::source::dir;
+use crate::{backend, serve};
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub mod explain;
+
+/// The command line.
+#[derive(Parser)]
+#[command(
+    name = "emissary",
+    version,
+    about = "An Emissary-ingress compatible control plane for Envoy"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The translation options, from flags or Emissary's environment variables.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Env {
+    /// Only objects whose `ambassador_id` lists this id are used.
+    #[arg(long, env = "AMBASSADOR_ID", default_value = "default")]
+    ambassador_id: String,
+    /// The namespace Emissary runs in (services in other namespaces get qualified).
+    #[arg(long, env = "AMBASSADOR_NAMESPACE", default_value = "default")]
+    ambassador_namespace: String,
+    /// Only read objects from the Emissary namespace.
+    #[arg(long, env = "AMBASSADOR_SINGLE_NAMESPACE", value_parser = parse_env_bool, default_value = "false")]
+    single_namespace: bool,
+    /// Use a placeholder certificate for missing TLS Secrets instead of reporting them.
+    #[arg(long)]
+    placeholder_secrets: bool,
+}
+
+/// Emissary treats any non-empty value of AMBASSADOR_SINGLE_NAMESPACE as set.
+fn parse_env_bool(s: &str) -> Result<bool, String> {
+    Ok(!matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "" | "false" | "0" | "no"
+    ))
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the control plane: watch manifests, serve them to Envoy over ADS,
+    /// and supervise an Envoy.
+    Serve(Box<ServeArgs>),
+    /// Translate manifests into Envoy configuration.
+    Translate {
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = Output::Bootstrap)]
+        output: Output,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Indent JSON (the default when stdout is a terminal).
+        #[arg(long)]
+        pretty: bool,
+        /// Files or directories of manifests (`-` for stdin).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Check manifests and print diagnostics only.
+    Validate {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        env: Env,
+    },
+    /// Print the Bootstrap for an Envoy that takes its configuration from `emissary serve`.
+    AdsBootstrap {
+        /// Node id the Envoy announces.
+        #[arg(long, default_value = "emissary")]
+        node_id: String,
+        /// Address of the ADS server.
+        #[arg(long, default_value = "127.0.0.1")]
+        ads_address: String,
+        #[arg(long, default_value_t = 18000)]
+        ads_port: u16,
+        /// Envoy's admin port.
+        #[arg(long, default_value_t = xds::ADMIN_PORT)]
+        admin_port: u16,
+        #[arg(long, value_enum, default_value_t = XdsProtocol::Sotw)]
+        xds_protocol: XdsProtocol,
+    },
+    /// A tiny echo HTTP server for examples and tests.
+    #[command(hide = true)]
+    ExampleBackend {
+        #[arg(long)]
+        port: u16,
+        /// Name it answers with (default `backend-PORT`).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "127.0.0.1")]
+        address: std::net::IpAddr,
+    },
+    /// Tell which Mapping serves a request, and why the routes before it do not.
+    Explain(explain::Args),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Output {
+    /// A complete static Envoy Bootstrap.
+    Bootstrap,
+    /// `{"listeners":[],"routes":[],"clusters":[],"endpoints":[],"secrets":[]}` as served over ADS.
+    Xds,
+    /// The intermediate representation.
+    Ir,
+    /// Diagnostics as JSON.
+    Diagnostics,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Json,
+    Yaml,
+}
+
+impl Cli {
+    /// Runs the command; errors (usage, IO, a daemon that cannot start)
+    /// are printed and exit with 2.
+    pub fn run(self) -> ExitCode {
+        match run(self) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging();
+            serve::run(args.config())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::AdsBootstrap {
+            node_id,
+            ads_address,
+            ads_port,
+            admin_port,
+            xds_protocol,
+        } => {
+            use xds::ads_bootstrap::{AdsBootstrap, ads_bootstrap};
+            let b = ads_bootstrap(&AdsBootstrap {
+                node_id,
+                ads_host: ads_address,
+                ads_port,
+                admin_port,
+                protocol: xds_protocol.into(),
+                ..Default::default()
+            });
+            println!("{}", serde_json::to_string_pretty(&b)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ExampleBackend {
+            port,
+            name,
+            address,
+        } => {
+            init_logging();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(backend::serve(
+                std::net::SocketAddr::new(address, port),
+                name.unwrap_or_else(|| format!("backend-{port}")),
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Translate {
+            output,
+            format,
+            pretty,
+            paths,
+            env,
+        } => {
+            let inputs = read_inputs(&paths, &env)?;
+            let t = emissary_core::translate(&inputs);
+            drop(inputs);
+            eprint!("{}", t.render_diagnostics());
+            let errors = t.has_errors();
+            let stdout = std::io::stdout();
+            let pretty = pretty || stdout.is_terminal();
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            // Each arm frees the translation before rendering, to keep the peak low.
+            match output {
+                Output::Bootstrap => {
+                    let b = t.bootstrap();
+                    drop(t);
+                    emit(&mut w, format, pretty, &b)?
+                }
+                Output::Xds => {
+                    let r = t.resources(xds::Mode::Ads);
+                    drop(t);
+                    emit(&mut w, format, pretty, &r)?
+                }
+                Output::Ir => emit(&mut w, format, pretty, &t.ir)?,
+                Output::Diagnostics => emit(&mut w, format, pretty, &t.diagnostics)?,
+            }
+            w.flush()?;
+            Ok(exit(errors))
+        }
+        Command::Validate { paths, env } => {
+            let inputs = read_inputs(&paths, &env)?;
+            let t = emissary_core::translate(&inputs);
+            eprint!("{}", t.render_diagnostics());
+            let (e, w) = t
+                .diagnostics
+                .iter()
+                .fold((0, 0), |(e, w), d| match d.severity {
+                    emissary_core::diag::Severity::Error => (e + 1, w),
+                    emissary_core::diag::Severity::Warning => (e, w + 1),
+                    _ => (e, w),
+                });
+            eprintln!("{e} error(s), {w} warning(s)");
+            Ok(exit(t.has_errors()))
+        }
+        Command::Explain(args) => explain::run(args),
+    }
+}
+
+/// Writes a value as JSON (indented when asked, or when stdout is a terminal) or YAML.
+fn emit<T: serde::Serialize>(
+    w: &mut impl std::io::Write,
+    format: Format,
+    pretty: bool,
+    value: &T,
+) -> Result<()> {
+    match format {
+        Format::Json if pretty => {
+            serde_json::to_writer_pretty(&mut *w, value)?;
+            w.write_all(b"\n")?;
+        }
+        Format::Json => {
+            serde_json::to_writer(&mut *w, value)?;
+            w.write_all(b"\n")?;
+        }
+        Format::Yaml => {
+            w.write_all(xds::yaml::to_string(&serde_json::to_value(value)?).as_bytes())?
+        }
+    }
+    Ok(())
+}
+
+fn exit(errors: bool) -> ExitCode {
+    if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn options(env: &Env) -> Options {
+    Options {
+        ambassador_id: env.ambassador_id.clone(),
+        ambassador_namespace: env.ambassador_namespace.clone(),
+        single_namespace: env.single_namespace,
+        placeholder_secrets: env.placeholder_secrets,
+    }
+}
+
+/// Reads files, directories (recursively: `*.yaml`, `*.yml`, `*.json`, sorted) and stdin.
+pub(crate) fn read_inputs(paths: &[PathBuf], env: &Env) -> Result<Inputs> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading stdin")?;
+            files.push(SourceFile {
+                name: "<stdin>".into(),
+                text,
+            });
+        } else if p.is_dir() {
+            let mut found = Vec::new();
+            dir::walk(p, &mut found)?;
+            found.sort();
+            for f in found {
+                files.push(dir::read_file(&f)?);
+            }
+        } else {
+            files.push(dir::read_file(p)?);
+        }
+    }
+    Ok(Inputs {
+        files,
+        options: options(env),
+    })
+}
+
+/// Which ADS variant the supervised Envoy asks for.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum XdsProtocol {
+    /// State of the world.
+    Sotw,
+    /// Incremental.
+    Delta,
+}
+/// `emissary serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Directory of manifests, watched for changes. Default: `./config` when
+    /// it exists, else the built-in quickstart example.
+    #[arg(long, env = "EMISSARY_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+    /// Port of the ADS (gRPC) server.
+    #[arg(long, env = "EMISSARY_ADS_PORT", default_value_t = 18000)]
+    ads_port: u16,
+    /// Address the ADS server binds.
+    #[arg(long, env = "EMISSARY_ADS_ADDRESS", default_value = "127.0.0.1")]
+    ads_address: IpAddr,
+    /// Port of the admin HTTP endpoint (health, metrics, debug, `/ambassador/v0/`).
+    #[arg(long, env = "EMISSARY_ADMIN_PORT", default_value_t = 8877)]
+    admin_port: u16,
+    /// Address the admin endpoint binds.
+    #[arg(long, env = "EMISSARY_ADMIN_ADDRESS", default_value = "0.0.0.0")]
+    admin_address: IpAddr,
+    /// The Envoy binary to supervise. Default: `$VIRTUAL_ENV/bin/envoy`,
+    /// `.venv/bin/envoy` here or above, or `envoy` on PATH.
+    #[arg(long, env = "EMISSARY_ENVOY")]
+    envoy: Option<PathBuf>,
+    /// Run the control plane only; Envoys connect by themselves (see `emissary ads-bootstrap`).
+    #[arg(long, conflicts_with = "envoy")]
+    no_envoy: bool,
+    /// Admin port of the supervised Envoy.
+    #[arg(long, env = "EMISSARY_ENVOY_ADMIN_PORT", default_value_t = emissary_core::xds::ADMIN_PORT)]
+    envoy_admin_port: u16,
+    /// Node id of the supervised Envoy.
+    #[arg(long, env = "EMISSARY_NODE_ID", default_value = "emissary")]
+    node_id: String,
+    /// ADS variant the supervised Envoy asks for.
+    #[arg(long, env = "EMISSARY_XDS_PROTOCOL", value_enum, default_value_t = XdsProtocol::Sotw)]
+    xds_protocol: XdsProtocol,
+    /// Hot-restart base id of the supervised Envoy (default: hot restart disabled).
+    #[arg(long, env = "EMISSARY_ENVOY_BASE_ID")]
+    envoy_base_id: Option<u32>,
+    /// How long the supervised Envoy drains its listeners on shutdown, in seconds.
+    #[arg(long, env = "EMISSARY_ENVOY_DRAIN_SECONDS", default_value_t = 2)]
+    envoy_drain_seconds: u64,
+    /// Log level of the supervised Envoy.
+    #[arg(long, env = "EMISSARY_ENVOY_LOG_LEVEL", default_value = "warning")]
+    envoy_log_level: String,
+    /// Also start the example backends the quickstart Mappings point at
+    /// (127.0.0.1:9000 and 127.0.0.1:9001).
+    #[arg(long)]
+    with_example_backends: bool,
+    #[command(flatten)]
+    env: Env,
+}
+
+impl From<XdsProtocol> for AdsProtocol {
+    fn from(p: XdsProtocol) -> AdsProtocol {
+        match p {
+            XdsProtocol::Sotw => AdsProtocol::Sotw,
+            XdsProtocol::Delta => AdsProtocol::Delta,
+        }
+    }
+}
+
+impl ServeArgs {
+    fn config(&self) -> serve::Config {
+        serve::Config {
+            config_dir: self.config_dir.clone(),
+            ads: std::net::SocketAddr::new(self.ads_address, self.ads_port),
+            admin: std::net::SocketAddr::new(self.admin_address, self.admin_port),
+            envoy: (!self.no_envoy).then(|| self.envoy.clone()),
+            envoy_admin_port: self.envoy_admin_port,
+            node_id: self.node_id.clone(),
+            xds_protocol: self.xds_protocol.into(),
+            envoy_base_id: self.envoy_base_id,
+            envoy_drain: std::time::Duration::from_secs(self.envoy_drain_seconds),
+            envoy_log_level: self.envoy_log_level.clone(),
+            with_example_backends: self.with_example_backends,
+            options: options(&self.env),
+        }
+    }
+}

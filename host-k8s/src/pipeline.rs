@@ -1,0 +1,507 @@
+//! The pipeline: turns a consistent read of the sources into a published
+//! snapshot. [`Pipeline::prepare`] applies the sources' changes to its
+//! [`Store`], translates what it holds (with a [`emissary_core::Translator`]
+//! it keeps, so only changed documents are parsed again), applies the
+//! last-good rule ([`judge`]) and builds the [`Snapshot`] with the next
+//! version (a [`crate::snapshot::Encoder`] it keeps shares unchanged clusters with
+//! the snapshot before); [`Pipeline::commit`] then publishes it on a
+//! `watch` channel, or says why not, and records the attempt in a
+//! [`Report`].
+//!
+//! The two steps are apart because preparing overlaps the debounce
+//! ([`crate::source::debounce::settle`]): only a prepared result that no
+//! later change could have touched is committed; the others are dropped,
+//! and dropping one changes nothing but the caches.
+//!
+//! Versions count 1, 2, … per pipeline. Identical inputs (same names,
+//! texts and options) are not translated again, and a translation whose
+//! resources hash the same as the served snapshot's keeps its version.
+
+use emissary_core::diag::Severity;
+use emissary_core::{Inputs, Options, Translation};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+use crate::snapshot::{Encoder, Snapshot};
+use crate::source::{Change, Store};
+
+/// The report, shared with whoever shows it.
+pub type ReportCell = Arc<Mutex<Report>>;
+
+/// What `/debug/diagnostics` shows: the latest translation attempt and what is served.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Report {
+    /// Version of the snapshot being served, if any.
+    pub serving_version: Option<u64>,
+    /// The latest attempt, whatever its outcome.
+    pub last: Option<Attempt>,
+}
+
+/// One translation attempt, as committed.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Attempt {
+    /// `published`, `unchanged` or `rejected`.
+    pub outcome: &'static str,
+    /// Why the input was not used (only when rejected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When reading started.
+    pub unix_ms: u64,
+    /// How long reading, translating and building the snapshot took.
+    pub duration_ms: f64,
+    /// When the outcome took effect (the snapshot was published): after
+    /// `duration_ms`, or later when the source had not been quiet for the
+    /// debounce time yet.
+    pub committed_unix_ms: u64,
+    /// Where `duration_ms` went, in order: `read` (the source), `translate`
+    /// (parse, load, lower), `diagnostics` (counting and rendering them),
+    /// `snapshot` (Envoy resources built, encoded and hashed). A phase not
+    /// reached is absent.
+    pub phases_ms: Vec<(&'static str, f64)>,
+    /// Documents (with their `---` line) unchanged since the translation
+    /// before, and so not parsed again.
+    pub reused_segments: usize,
+    /// Clusters unchanged since the snapshot built before, and so shared
+    /// with it rather than encoded again.
+    pub reused_clusters: usize,
+    pub files: usize,
+    pub unreadable: Vec<String>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: Vec<emissary_core::diag::Diagnostic>,
+    /// The diagnostics rendered with file positions and code frames.
+    pub rendered: String,
+}
+
+/// Why an input is not used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Use,
+    Reject(String),
+}
+
+/// The rule for unusable input; the last good snapshot keeps serving when
+/// any of these holds:
+/// - a file could not be read (IO error, not UTF-8);
+/// - a file does not parse as YAML/JSON (any `yaml-*` error: syntax, too
+///   deep, too large, too many documents, recursive aliases) — a file saved
+///   half-way looks like this, and a partial parse could drop objects;
+/// - the translation has no listeners while the served snapshot has some —
+///   an emptied or truncated file looks like this, and serving it would take
+///   every route down at once.
+///
+/// Anything else is served: objects with errors are left out of it (and
+/// reported), all others are translated.
+pub fn judge(unreadable: &[String], t: &Translation, served_listeners: usize) -> Verdict {
+    if let Some(u) = unreadable.first() {
+        return Verdict::Reject(format!("unreadable input: {u}"));
+    }
+    if let Some(d) = t
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error && d.code.starts_with("yaml-"))
+    {
+        let file = d.span.map(|s| t.sources.name(s.file)).unwrap_or("<input>");
+        return Verdict::Reject(format!("{file} does not parse ({})", d.code));
+    }
+    if t.ir.listeners.is_empty() && served_listeners > 0 {
+        return Verdict::Reject(format!(
+            "no listeners (the snapshot being served has {served_listeners}); \
+             a file is probably being written"
+        ));
+    }
+    Verdict::Use
+}
+
+/// What the pipeline remembers between runs, and where it publishes.
+pub struct Pipeline {
+    options: Options,
+    store: Store,
+    version: u64,
+    /// Hash of the inputs of the snapshot being served.
+    input_hash: Option<u64>,
+    /// Listener count of the snapshot being served.
+    listeners: usize,
+    /// Remembers parsed documents: only changed ones are parsed again.
+    core: emissary_core::Translator,
+    /// Remembers encoded clusters: only changed ones are encoded again.
+    encoder: Encoder,
+    snapshots: watch::Sender<Option<Arc<Snapshot>>>,
+    report: ReportCell,
+}
+
+/// What [`Pipeline::commit`] did, for metrics.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// `published`, `unchanged` or `rejected`.
+    pub outcome: &'static str,
+    /// Reading to snapshot; not the wait for the sources to settle.
+    pub took: Duration,
+    /// Diagnostics per severity and input bytes, when translated.
+    pub diagnostics: Option<(BTreeMap<&'static str, u64>, usize)>,
+}
+
+/// A translation made while the source may still be changing: what
+/// [`Pipeline::commit`] serves (or reports) once the source is known to
+/// have settled with the content it was read from.
+pub struct Prepared {
+    attempt: Attempt,
+    /// Diagnostics per severity and input bytes, when translated.
+    counts: Option<(BTreeMap<&'static str, u64>, usize)>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// The same inputs as the snapshot being served.
+    Unchanged,
+    /// Not used: the last good snapshot keeps serving.
+    Rejected(String),
+    /// To be served.
+    Use {
+        snapshot: Arc<Snapshot>,
+        listeners: usize,
+        input_hash: u64,
+    },
+}
+
+impl Pipeline {
+    /// A pipeline with nothing published, whose inputs are named `root/key`
+    /// (see [`Store::new`]).
+    pub fn new(options: Options, root: impl Into<String>) -> Pipeline {
+        Pipeline {
+            options,
+            store: Store::new(root),
+            version: 0,
+            input_hash: None,
+            listeners: 0,
+            core: emissary_core::Translator::default(),
+            encoder: Encoder::default(),
+            snapshots: watch::channel(None).0,
+            report: ReportCell::default(),
+        }
+    }
+
+    /// The published snapshots: the latest, `None` until the first good
+    /// input (what the ADS server serves and the admin endpoint shows).
+    pub fn snapshots(&self) -> watch::Receiver<Option<Arc<Snapshot>>> {
+        self.snapshots.subscribe()
+    }
+
+    /// The report of the latest committed attempt.
+    pub fn report(&self) -> ReportCell {
+        self.report.clone()
+    }
+
+    /// The version of the snapshot being served (0 before the first).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Reads (`read` gives the sources' changes since the last call),
+    /// translates and judges; builds the snapshot to serve, if any.
+    /// Nothing is served, logged or recorded yet (the content may be
+    /// superseded before [`Pipeline::commit`]); only the store and the
+    /// caches learn.
+    pub fn prepare(&mut self, read: impl FnOnce() -> Vec<Change>) -> Prepared {
+        let started = Instant::now();
+        let mut lap = started;
+        let mut phase = |attempt: &mut Attempt, name: &'static str| {
+            let now = Instant::now();
+            attempt
+                .phases_ms
+                .push((name, (now - lap).as_secs_f64() * 1e3));
+            lap = now;
+        };
+        for change in read() {
+            self.store.apply(change);
+        }
+        let content = self.store.content();
+        let input_bytes: usize = content.files.iter().map(|f| f.text.len()).sum();
+        let hash = input_hash(&content.files, &self.options);
+        let mut attempt = Attempt {
+            unix_ms: unix_ms(),
+            files: content.files.len(),
+            unreadable: content.unreadable.clone(),
+            ..Default::default()
+        };
+        phase(&mut attempt, "read");
+        let done = |mut attempt: Attempt, counts, outcome| {
+            attempt.duration_ms = started.elapsed().as_secs_f64() * 1e3;
+            Prepared {
+                attempt,
+                counts,
+                outcome,
+            }
+        };
+        if content.unreadable.is_empty() && self.input_hash == Some(hash) {
+            return done(attempt, None, Outcome::Unchanged);
+        }
+        let inputs = Inputs {
+            files: content.files,
+            options: self.options.clone(),
+        };
+        let t = self.core.translate(&inputs);
+        drop(inputs);
+        phase(&mut attempt, "translate");
+        attempt.reused_segments = self.core.reused_segments();
+        let mut counts = BTreeMap::new();
+        for d in &t.diagnostics {
+            *counts.entry(d.severity.as_str()).or_insert(0u64) += 1;
+        }
+        attempt.errors = counts.get("error").copied().unwrap_or(0) as usize;
+        attempt.warnings = counts.get("warning").copied().unwrap_or(0) as usize;
+        attempt.rendered = t.render_diagnostics();
+        attempt.diagnostics = t.diagnostics.clone();
+        phase(&mut attempt, "diagnostics");
+        let counts = Some((counts, input_bytes));
+        match judge(&content.unreadable, &t, self.listeners) {
+            Verdict::Reject(reason) => done(attempt, counts, Outcome::Rejected(reason)),
+            Verdict::Use => {
+                let listeners = t.ir.listeners.len();
+                let snapshot = self.encoder.snapshot(self.version + 1, t);
+                attempt.reused_clusters = self.encoder.reused_clusters();
+                phase(&mut attempt, "snapshot");
+                done(
+                    attempt,
+                    counts,
+                    Outcome::Use {
+                        snapshot,
+                        listeners,
+                        input_hash: hash,
+                    },
+                )
+            }
+        }
+    }
+
+    /// Serves (or reports why not) what [`Pipeline::prepare`] made: logs
+    /// it, records it in the report and, when it is to be used and its
+    /// content differs from the served snapshot's, publishes it.
+    pub fn commit(&mut self, prepared: Prepared) -> Committed {
+        let Prepared {
+            mut attempt,
+            counts,
+            outcome,
+        } = prepared;
+        // Reading to snapshot; not the wait for the source to settle.
+        let took = Duration::from_secs_f64(attempt.duration_ms / 1e3);
+        attempt.committed_unix_ms = unix_ms();
+        if !attempt.rendered.is_empty() {
+            if attempt.errors > 0 {
+                tracing::warn!("diagnostics:\n{}", attempt.rendered.trim_end());
+            } else {
+                tracing::info!("diagnostics:\n{}", attempt.rendered.trim_end());
+            }
+        }
+        let (outcome, published) = match outcome {
+            Outcome::Unchanged => {
+                tracing::debug!("inputs unchanged");
+                ("unchanged", false)
+            }
+            Outcome::Rejected(reason) => {
+                tracing::warn!(%reason, serving = self.input_hash.map(|_| self.version), "input not used; the last good snapshot keeps serving");
+                attempt.reason = Some(reason);
+                ("rejected", false)
+            }
+            Outcome::Use {
+                snapshot,
+                listeners,
+                input_hash,
+            } => {
+                self.listeners = listeners;
+                self.input_hash = Some(input_hash);
+                let current = self.snapshots.borrow().clone();
+                if current.is_some_and(|c| c.same_content(&snapshot)) {
+                    tracing::info!(
+                        version = self.version,
+                        "translation unchanged; version kept"
+                    );
+                    ("unchanged", false)
+                } else {
+                    self.version += 1;
+                    debug_assert_eq!(snapshot.version, self.version);
+                    self.snapshots.send_replace(Some(snapshot));
+                    tracing::info!(
+                        version = self.version,
+                        took_ms = attempt.duration_ms as u64,
+                        errors = attempt.errors,
+                        warnings = attempt.warnings,
+                        "snapshot published"
+                    );
+                    ("published", true)
+                }
+            }
+        };
+        attempt.outcome = outcome;
+        let mut r = self.report.lock().expect("report lock");
+        if published {
+            r.serving_version = Some(self.version);
+        }
+        r.last = Some(attempt);
+        Committed {
+            outcome,
+            took,
+            diagnostics: counts,
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A fingerprint of everything a translation depends on.
+fn input_hash(files: &[emissary_core::SourceFile], options: &Options) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    for f in files {
+        f.name.hash(&mut h);
+        f.text.hash(&mut h);
+    }
+    options.ambassador_id.hash(&mut h);
+    options.ambassador_namespace.hash(&mut h);
+    options.single_namespace.hash(&mut h);
+    options.placeholder_secrets.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::embedded::FILES;
+    use crate::source::{Entry, Key};
+
+    /// The quickstart, as a first read.
+    fn quickstart() -> Vec<Change> {
+        vec![Change::Reset(
+            FILES
+                .iter()
+                .map(|(k, t)| (Key((*k).into()), Entry::Text((*t).into())))
+                .collect(),
+        )]
+    }
+
+    fn upsert(key: &str, text: &str) -> Vec<Change> {
+        vec![Change::Upsert {
+            key: key.into(),
+            text: text.into(),
+        }]
+    }
+
+    /// A pipeline serving the quickstart as version 1.
+    fn serving() -> Pipeline {
+        let mut p = Pipeline::new(Options::default(), "/c");
+        let prepared = p.prepare(quickstart);
+        assert_eq!(p.commit(prepared).outcome, "published");
+        assert_eq!(p.version(), 1);
+        p
+    }
+
+    fn served_version(p: &Pipeline) -> Option<u64> {
+        p.snapshots().borrow().as_ref().map(|s| s.version)
+    }
+
+    fn last(p: &Pipeline) -> Attempt {
+        p.report().lock().unwrap().last.clone().unwrap()
+    }
+
+    #[test]
+    fn publishes_the_first_good_input() {
+        let p = serving();
+        assert_eq!(served_version(&p), Some(1));
+        let r = p.report().lock().unwrap().clone();
+        assert_eq!(r.serving_version, Some(1));
+        assert_eq!(r.last.unwrap().files, 3);
+    }
+
+    #[test]
+    fn a_yaml_error_keeps_the_served_snapshot() {
+        let mut p = serving();
+        let prepared = p.prepare(|| upsert("mappings.yaml", "kind: Mapping\nspec: [\n"));
+        let c = p.commit(prepared);
+        assert_eq!(c.outcome, "rejected");
+        assert_eq!(served_version(&p), Some(1));
+        let a = last(&p);
+        assert!(
+            a.reason
+                .as_deref()
+                .unwrap()
+                .contains("/c/mappings.yaml does not parse"),
+            "{a:?}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_keeps_the_served_snapshot() {
+        let mut p = serving();
+        let prepared = p.prepare(|| {
+            vec![Change::Unreadable {
+                key: "more.yaml".into(),
+                error: "/c/more.yaml is not UTF-8 text".into(),
+            }]
+        });
+        assert_eq!(p.commit(prepared).outcome, "rejected");
+        assert_eq!(served_version(&p), Some(1));
+        assert_eq!(
+            last(&p).reason.as_deref(),
+            Some("unreadable input: /c/more.yaml is not UTF-8 text")
+        );
+    }
+
+    #[test]
+    fn an_emptied_input_is_rejected_while_listeners_are_served() {
+        let mut p = serving();
+        let prepared = p.prepare(|| upsert("listeners.yaml", ""));
+        assert_eq!(p.commit(prepared).outcome, "rejected");
+        let prepared = p.prepare(|| vec![Change::Reset(Vec::new())]);
+        assert_eq!(p.commit(prepared).outcome, "rejected");
+        assert!(last(&p).reason.unwrap().contains("no listeners"));
+        assert_eq!(served_version(&p), Some(1));
+        // Before anything is served, no listeners is no reason to wait.
+        let mut fresh = Pipeline::new(Options::default(), "");
+        let prepared = fresh.prepare(|| upsert("m.yaml", ""));
+        assert_eq!(fresh.commit(prepared).outcome, "published");
+    }
+
+    #[test]
+    fn identical_input_is_not_translated_again() {
+        let mut p = serving();
+        let prepared = p.prepare(Vec::new);
+        assert_eq!(p.commit(prepared).outcome, "unchanged");
+        let a = last(&p);
+        let phases: Vec<_> = a.phases_ms.iter().map(|(n, _)| *n).collect();
+        assert_eq!(phases, ["read"], "not translated");
+        assert_eq!(served_version(&p), Some(1));
+    }
+
+    #[test]
+    fn same_content_keeps_its_version_and_new_content_gets_the_next() {
+        let mut p = serving();
+        let mappings = FILES[2].1;
+        let prepared = p.prepare(|| upsert("mappings.yaml", &format!("# a comment\n{mappings}")));
+        assert_eq!(p.commit(prepared).outcome, "unchanged");
+        assert!(last(&p).phases_ms.iter().any(|(n, _)| *n == "translate"));
+        assert_eq!((p.version(), served_version(&p)), (1, Some(1)));
+        let prepared =
+            p.prepare(|| upsert("mappings.yaml", &mappings.replace("/backend/", "/other/")));
+        assert_eq!(p.commit(prepared).outcome, "published");
+        assert_eq!((p.version(), served_version(&p)), (2, Some(2)));
+    }
+
+    #[test]
+    fn a_prepared_result_that_is_dropped_changes_nothing_served() {
+        let mut p = serving();
+        let mappings = FILES[2].1.replace("/backend/", "/other/");
+        drop(p.prepare(|| upsert("mappings.yaml", &mappings)));
+        assert_eq!(served_version(&p), Some(1));
+        // The store kept the change: the next prepare sees it.
+        let prepared = p.prepare(Vec::new);
+        assert_eq!(p.commit(prepared).outcome, "published");
+        assert_eq!(served_version(&p), Some(2));
+    }
+}

@@ -1,0 +1,240 @@
+//! Where manifests come from, behind one small interface that speaks
+//! objects and changes rather than files: a [`Source`] reports *that*
+//! something changed (a [`Signal`] for the debounce) and, when asked,
+//! *what* changed, as [`Change`]s; the reader applies them to a [`Store`]
+//! keyed by a stable [`Key`], from which the pipeline takes a consistent,
+//! sorted list of [`SourceFile`]s.
+//!
+//! Two sources today: [`dir::DirSource`] (a directory watched with
+//! `notify`) and [`embedded::EmbeddedSource`] (the quickstart compiled into
+//! the binary). The debounce is [`debounce::settle`].
+//!
+//! Decision: a source hands out its changes when the reader asks
+//! ([`Source::changes`]), not when they happen. The directory source only
+//! notes which paths an event touched and reads them when asked, so the
+//! reader sees the files as they are at that moment, exactly as a full
+//! read then would (a half-written file that is finished later is read
+//! again after its last event). A Kubernetes source will queue the objects
+//! its watcher delivers (`Init` starts a [`Change::Reset`] that `InitApply`
+//! fills and `InitDone` hands out; `Apply` is an [`Change::Upsert`],
+//! `Delete` a [`Change::Delete`]), keyed `Kind/namespace/name`.
+
+pub mod debounce;
+pub mod dir;
+pub mod embedded;
+
+use emissary_core::SourceFile;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use debounce::Signal;
+
+/// A stable name of one input within its source: a path relative to the
+/// source's root for files (`sub/mappings.yaml`, with `/`), later
+/// `Kind/namespace/name` for Kubernetes objects. Keys order by their
+/// `/`-separated parts, as paths do, so a directory's files are translated
+/// in the order a sorted walk gives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(pub String);
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.split('/').cmp(other.0.split('/'))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl From<&str> for Key {
+    fn from(s: &str) -> Key {
+        Key(s.to_string())
+    }
+}
+
+/// What one input holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Its text (YAML or JSON documents).
+    Text(String),
+    /// It exists but could not be read (IO error, not UTF-8): why.
+    Unreadable(String),
+}
+
+/// One change of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// An input appeared or changed.
+    Upsert { key: Key, text: String },
+    /// An input exists but cannot be read.
+    Unreadable { key: Key, error: String },
+    /// An input is gone (and everything below it, for a directory).
+    Delete { key: Key },
+    /// Everything the source holds, replacing all that was known: the first
+    /// read, and a resync after events were lost.
+    Reset(Vec<(Key, Entry)>),
+}
+
+/// What a source holds right now: a consistent read of a [`Store`].
+#[derive(Debug, Default, Clone)]
+pub struct Content {
+    /// Every readable input, sorted by key.
+    pub files: Vec<SourceFile>,
+    /// Inputs that exist but could not be read, with why.
+    pub unreadable: Vec<String>,
+}
+
+/// A feed of manifests.
+///
+/// The contract:
+/// - [`Source::watch`] starts watching; from then on the source calls
+///   `signal.signal(complete)` after every change it sees (`complete` when
+///   the change is known to finish an input: a file closed after writing
+///   or renamed into place; see [`debounce`]). Signals may be spurious.
+/// - [`Source::changes`] returns what changed since the last call; the
+///   first call returns a [`Change::Reset`] with everything. Applied in
+///   order to a [`Store`], they give the source's content as of the call.
+///   A change that happens during or after the call is signalled after
+///   it, so the reader, who reads once a signal comes, never misses one.
+/// - A source never fails as a whole once started: an input it cannot
+///   read is a [`Change::Unreadable`], and losing track of its inputs
+///   (a watch error) is followed by a [`Change::Reset`].
+/// - Inputs that are not manifests (hidden files such as editor swap
+///   files, files that are not `*.yaml`, `*.yml` or `*.json`) are not
+///   inputs: they cause neither signals nor changes.
+pub trait Source: Send {
+    /// A short name for logs (`dir:/etc/emissary`).
+    fn name(&self) -> String;
+    /// Starts watching (see the trait's contract).
+    fn watch(&mut self, signal: Arc<Signal>) -> anyhow::Result<()>;
+    /// The changes since the last call (see the trait's contract).
+    fn changes(&mut self) -> Vec<Change>;
+}
+
+/// The inputs of one source by key, as its changes left them.
+#[derive(Debug, Default, Clone)]
+pub struct Store {
+    /// What [`SourceFile::name`]s start with: the directory for files
+    /// (`/etc/emissary/` + key), empty to use the key alone.
+    root: String,
+    entries: BTreeMap<Key, Entry>,
+}
+
+impl Store {
+    /// An empty store whose inputs are named `root/key` (or `key` when
+    /// `root` is empty).
+    pub fn new(root: impl Into<String>) -> Store {
+        Store {
+            root: root.into(),
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one change.
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::Upsert { key, text } => {
+                self.entries.insert(key, Entry::Text(text));
+            }
+            Change::Unreadable { key, error } => {
+                self.entries.insert(key, Entry::Unreadable(error));
+            }
+            Change::Delete { key } => {
+                let below = format!("{}/", key.0);
+                self.entries
+                    .retain(|k, _| *k != key && !(key.0.is_empty() || k.0.starts_with(&below)));
+            }
+            Change::Reset(entries) => self.entries = entries.into_iter().collect(),
+        }
+    }
+
+    /// The name of an input in diagnostics.
+    pub fn name(&self, key: &Key) -> String {
+        match (self.root.as_str(), key.0.as_str()) {
+            ("", k) => k.to_string(),
+            (r, "") => r.to_string(),
+            (r, k) if r.ends_with('/') => format!("{r}{k}"),
+            (r, k) => format!("{r}/{k}"),
+        }
+    }
+
+    /// Number of inputs, readable or not.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the store holds no input.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A consistent read: every readable input sorted by key, and why the
+    /// others could not be read.
+    pub fn content(&self) -> Content {
+        let mut c = Content::default();
+        for (k, e) in &self.entries {
+            match e {
+                Entry::Text(text) => c.files.push(SourceFile {
+                    name: self.name(k),
+                    text: text.clone(),
+                }),
+                Entry::Unreadable(why) => c.unreadable.push(why.clone()),
+            }
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(k: &str, t: &str) -> Change {
+        Change::Upsert {
+            key: k.into(),
+            text: t.into(),
+        }
+    }
+
+    #[test]
+    fn store_sorts_by_path_parts_and_names_by_root() {
+        let mut s = Store::new("/c");
+        s.apply(up("a.yaml", "1"));
+        s.apply(up("a/b.yaml", "2"));
+        s.apply(up("b.yaml", "3"));
+        let names: Vec<_> = s.content().files.into_iter().map(|f| f.name).collect();
+        // As a sorted walk gives: the directory `a` before `a.yaml`.
+        assert_eq!(names, ["/c/a/b.yaml", "/c/a.yaml", "/c/b.yaml"]);
+    }
+
+    #[test]
+    fn store_applies_changes_in_order() {
+        let mut s = Store::new("");
+        s.apply(Change::Reset(vec![
+            ("d/x.yaml".into(), Entry::Text("x".into())),
+            ("y.yaml".into(), Entry::Text("y".into())),
+        ]));
+        s.apply(Change::Unreadable {
+            key: "z.yaml".into(),
+            error: "z.yaml is not UTF-8 text".into(),
+        });
+        s.apply(up("y.yaml", "y2"));
+        let c = s.content();
+        assert_eq!(c.files.len(), 2);
+        assert_eq!(c.files[1].text, "y2");
+        assert_eq!(c.unreadable, ["z.yaml is not UTF-8 text"]);
+        // A deleted directory takes its files along.
+        s.apply(Change::Delete { key: "d".into() });
+        s.apply(Change::Delete {
+            key: "z.yaml".into(),
+        });
+        let c = s.content();
+        assert_eq!(c.files.len(), 1);
+        assert!(c.unreadable.is_empty());
+        s.apply(Change::Reset(Vec::new()));
+        assert!(s.is_empty());
+    }
+}
