@@ -1,6 +1,6 @@
 //! Generates the ADS gRPC service (server and client stubs) from core's pruned
 //! Envoy descriptor set, with every message type taken from
-//! `emissary_core::xds::pb` (one copy of the Envoy types). No protoc.
+//! `emissary_core::pb` (one copy of the Envoy types). No protoc.
 #![allow(clippy::disallowed_methods)] // a build script reads files and env vars by nature
 
 use std::path::PathBuf;
@@ -25,10 +25,10 @@ fn main() {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .extern_path(".envoy", "::emissary_core::xds::pb::envoy")
-        .extern_path(".google.protobuf.Any", "::emissary_core::xds::pb::Any")
-        .extern_path(".google", "::emissary_core::xds::pb::google")
-        .extern_path(".xds", "::emissary_core::xds::pb::xds")
+        .extern_path(".envoy", "::emissary_core::pb::envoy")
+        .extern_path(".google.protobuf.Any", "::emissary_core::pb::Any")
+        .extern_path(".google", "::emissary_core::pb::google")
+        .extern_path(".xds", "::emissary_core::pb::xds")
         .compile_fds(fds)
         .expect("tonic-prost-build");
 }

@@ -418,3 +418,18 @@ fn the_code_map_names_every_module() {
         "the code map names files that do not exist: {stale:?}"
     );
 }
+
+/// The daemon's library has no import cycle either: `serve` wires the
+/// modules, and nothing below imports it (only `cli` does).
+#[test]
+fn host_k8s_imports_form_no_cycle() {
+    let graph = module_graph(&repo_root().join("host-k8s/src"));
+    assert!(graph.len() >= 5, "the scan found too little: {graph:?}");
+    assert_eq!(find_cycle(&graph), None);
+    let users_of_serve: Vec<&String> = graph
+        .iter()
+        .filter(|(_, uses)| uses.contains_key("serve"))
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(users_of_serve, ["cli"]);
+}

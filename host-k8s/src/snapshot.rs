@@ -10,7 +10,6 @@
 //! push of that type. The [`Encoder`] keeps core's incremental encoder and
 //! lends it this process's threads.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use emissary_core::Translation;
@@ -199,6 +198,7 @@ const MIN_JOBS_PER_ENCODER: usize = 256;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     /// A snapshot encoded on threads equals one encoded on one.
     #[test]

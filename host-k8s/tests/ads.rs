@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use emissary_core::xds::pb::envoy::config::core::v3::Node;
-use emissary_core::xds::pb::google::rpc::Status as RpcStatus;
+use emissary_core::pb::envoy::config::core::v3::Node;
+use emissary_core::pb::google::rpc::Status as RpcStatus;
 use emissary_core::{Inputs, Options, SourceFile};
 use emissary_k8s::admin::Metrics;
 use emissary_k8s::ads::pb::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
@@ -269,20 +269,24 @@ fn resource_names(r: &DiscoveryResponse) -> Vec<String> {
     r.resources
         .iter()
         .map(|a| match a.type_url.as_str() {
-            CLUSTER => a
-                .unpack::<emissary_core::xds::pb::envoy::config::cluster::v3::Cluster>()
-                .unwrap()
-                .name,
-            LISTENER => a
-                .unpack::<emissary_core::xds::pb::envoy::config::listener::v3::Listener>()
-                .unwrap()
-                .name,
-            ROUTE => a
-                .unpack::<emissary_core::xds::pb::envoy::config::route::v3::RouteConfiguration>()
-                .unwrap()
-                .name,
+            CLUSTER => {
+                a.unpack::<emissary_core::pb::envoy::config::cluster::v3::Cluster>()
+                    .unwrap()
+                    .name
+            }
+            LISTENER => {
+                a.unpack::<emissary_core::pb::envoy::config::listener::v3::Listener>()
+                    .unwrap()
+                    .name
+            }
+            ROUTE => {
+                a.unpack::<emissary_core::pb::envoy::config::route::v3::RouteConfiguration>()
+                    .unwrap()
+                    .name
+            }
             SECRET => a
-                .unpack::<emissary_core::xds::pb::envoy::extensions::transport_sockets::tls::v3::Secret>()
+                .unpack::<emissary_core::pb::envoy::extensions::transport_sockets::tls::v3::Secret>(
+                )
                 .unwrap()
                 .name,
             other => panic!("unexpected type {other}"),
@@ -1038,10 +1042,10 @@ fn s2_cluster(server: &Server) -> String {
 
 /// A cluster that Envoy's validation rejects (negative connect timeout).
 fn bad_cluster_snapshot(good: &Snapshot, version: u64) -> Arc<Snapshot> {
-    use emissary_core::xds::pb::envoy::config::cluster::v3::Cluster;
+    use emissary_core::pb::envoy::config::cluster::v3::Cluster;
     let bad = Cluster {
         name: "bad-cluster".into(),
-        connect_timeout: Some(emissary_core::xds::pb::google::protobuf::Duration {
+        connect_timeout: Some(emissary_core::pb::google::protobuf::Duration {
             seconds: -1,
             nanos: 0,
         }),

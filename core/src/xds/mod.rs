@@ -14,7 +14,7 @@ mod listener;
 mod observability;
 mod route;
 
-pub use crate::pb;
+use crate::pb;
 use pb::envoy::config::bootstrap::v3 as bs;
 use pb::envoy::config::cluster::v3::Cluster;
 use pb::envoy::config::core::v3 as core;
@@ -24,7 +24,7 @@ use pb::envoy::config::route::v3::RouteConfiguration;
 use pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use serde::Serialize;
 
-pub use crate::pb::{any, json, yaml};
+pub use crate::pb::any;
 
 use crate::ir::Ir;
 

@@ -8,8 +8,8 @@ use super::stats::Protocol as Kind;
 use super::stream::{Peer, Protocol};
 use super::{DeltaDiscoveryRequest, DeltaDiscoveryResponse};
 use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Snapshot, TYPE_ORDER};
-use emissary_core::xds::pb::envoy::config::core::v3::Node;
-use emissary_core::xds::pb::envoy::service::discovery::v3::Resource as DeltaResource;
+use emissary_core::pb::envoy::config::core::v3::Node;
+use emissary_core::pb::envoy::service::discovery::v3::Resource as DeltaResource;
 
 /// Responses of one type remembered while unanswered (older ones are
 /// dropped: their answers will be treated as stale).

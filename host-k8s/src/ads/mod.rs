@@ -58,7 +58,7 @@ pub use stats::{AdsStats, MAX_CLOSED_STREAMS, Nack, TypeCounters};
 
 /// The generated gRPC service and client of `envoy.service.discovery.v3`
 /// (`AggregatedDiscoveryService`); the message types are core's
-/// (`emissary_core::xds::pb::envoy::service::discovery::v3`).
+/// (`emissary_core::pb::envoy::service::discovery::v3`).
 #[allow(
     clippy::all,
     clippy::pedantic,
@@ -71,7 +71,7 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/envoy.service.discovery.v3.rs"));
 }
 
-pub use emissary_core::xds::pb::envoy::service::discovery::v3::{
+pub use emissary_core::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
 };
 
@@ -178,7 +178,7 @@ fn nonce() -> String {
 }
 
 /// The node id of a request's `node`, or `""`.
-fn node_id(node: Option<&emissary_core::xds::pb::envoy::config::core::v3::Node>) -> String {
+fn node_id(node: Option<&emissary_core::pb::envoy::config::core::v3::Node>) -> String {
     node.map(|n| n.id.clone()).unwrap_or_default()
 }
 

@@ -8,7 +8,7 @@ use super::stats::Protocol as Kind;
 use super::stream::{Peer, Protocol};
 use super::{DiscoveryRequest, DiscoveryResponse};
 use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Resource, Snapshot, TYPE_ORDER};
-use emissary_core::xds::pb::envoy::config::core::v3::Node;
+use emissary_core::pb::envoy::config::core::v3::Node;
 
 /// Name → per-resource version: what a response held.
 type Content = BTreeMap<String, String>;

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use emissary_core::xds::pb::envoy::config::core::v3::Node;
+use emissary_core::pb::envoy::config::core::v3::Node;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::StreamExt as _;
 use tonic::Streaming;

@@ -275,9 +275,9 @@ fn emit<T: serde::Serialize>(
             serde_json::to_writer(&mut *w, value)?;
             w.write_all(b"\n")?;
         }
-        Format::Yaml => {
-            w.write_all(xds::yaml::to_string(&serde_json::to_value(value)?).as_bytes())?
-        }
+        Format::Yaml => w.write_all(
+            emissary_core::pb::yaml::to_string(&serde_json::to_value(value)?).as_bytes(),
+        )?,
     }
     Ok(())
 }
