@@ -48,7 +48,11 @@ impl Translation {
 ///
 /// It is the [`Translator`] run once: there is one pipeline.
 pub fn translate(inputs: &Inputs) -> Translation {
-    Translator::default().translate(inputs)
+    Translator {
+        once: true,
+        ..Translator::default()
+    }
+    .translate(inputs)
 }
 
 /// Translates again and again, remembering the documents it parsed and the
@@ -67,6 +71,10 @@ pub struct Translator {
     segments: source::SegmentCache,
     loads: crate::model::LoadMemo,
     lowered: crate::lower::LowerMemo,
+    /// Run once ([`translate`]): nothing is kept for a next call, so the
+    /// documents are not cached and no lowering is recorded. The same code
+    /// runs; only the bookkeeping that pays off on a later call is skipped.
+    once: bool,
 }
 
 impl Translator {
@@ -84,8 +92,8 @@ impl Translator {
             places.clear();
             t.segments.rotate();
             for (i, f) in inputs.files.iter().enumerate() {
-                let (u, mut ds) =
-                    source::parse_units(i as u32, &f.text, &limits, Some(&mut t.segments), true);
+                let cache = (!t.once).then_some(&mut t.segments);
+                let (u, mut ds) = source::parse_units(i as u32, &f.text, &limits, cache, true);
                 diagnostics.append(&mut ds);
                 for unit in &u {
                     if let Unit::Segment { seg, base, .. } = unit {
@@ -118,7 +126,7 @@ impl Translator {
             &objects,
             &inputs.options,
             &mut diagnostics,
-            Some(&mut self.lowered),
+            (!self.once).then_some(&mut self.lowered),
         );
         drop(objects);
         for span in diagnostics.iter_mut().filter_map(|d| d.span.as_mut()) {
