@@ -700,28 +700,10 @@ fn f(cx: &mut Cx<'_>, e: &ScanError) {
 // (b), (c) The golden corpus.
 // ---------------------------------------------------------------------------
 
-fn golden_cases(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            if p.join("input.yaml").is_file() {
-                out.push(p);
-            } else {
-                golden_cases(&p, out);
-            }
-        }
-    }
-}
-
 /// code → severity → golden cases, from every `diagnostics.txt`.
 fn golden_codes() -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
     let root = repo_root().join("tests/golden");
-    let mut cases = Vec::new();
-    golden_cases(&root, &mut cases);
-    cases.sort();
+    let cases = emissary_tests::golden_cases();
     assert!(cases.len() > 50, "found only {} golden cases", cases.len());
     let mut out: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for dir in cases {

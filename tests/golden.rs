@@ -24,9 +24,7 @@ const OUTPUTS: [&str; 6] = [
 fn main() {
     let args = Arguments::from_args();
     let root = repo_root().join("tests/golden");
-    let mut cases = Vec::new();
-    collect(&root, &mut cases);
-    cases.sort();
+    let cases = emissary_tests::golden_cases();
     let mut trials = Vec::new();
     for dir in cases {
         let name = dir
@@ -72,22 +70,6 @@ fn main() {
         validate_bootstrap(&t, "quickstart")
     }));
     libtest_mimic::run(&args, trials).exit();
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            if p.join("input.yaml").is_file() {
-                out.push(p);
-            } else {
-                collect(&p, out);
-            }
-        }
-    }
 }
 
 fn translate(dir: &Path) -> Result<emissary_core::Translation, Failed> {

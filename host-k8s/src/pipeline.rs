@@ -3,8 +3,9 @@
 //! [`Store`], translates what it holds (with a [`emissary_core::Translator`]
 //! it keeps, so only changed documents are parsed again), applies the
 //! last-good rule ([`judge`]) and builds the [`Snapshot`] with the next
-//! version (a [`crate::snapshot::Encoder`] it keeps shares unchanged clusters with
-//! the snapshot before); [`Pipeline::commit`] then publishes it on a
+//! version (core's incremental [`emissary_core::xds::Encoder`], which it
+//! keeps, shares what is unchanged with the snapshot before; this process's
+//! threads do the encoding through [`crate::snapshot::Threads`]); [`Pipeline::commit`] then publishes it on a
 //! `watch` channel, or says why not, and records the attempt in a
 //! [`Report`].
 //!
@@ -26,8 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-use crate::snapshot::{Encoder, Snapshot};
+use crate::snapshot::{Snapshot, Threads};
 use crate::source::{Change, Store};
+use emissary_core::xds::Encoder;
 
 /// The report, shared with whoever shows it.
 pub type ReportCell = Arc<Mutex<Report>>;
@@ -262,7 +264,8 @@ impl Pipeline {
             Verdict::Reject(reason) => done(attempt, counts, Outcome::Rejected(reason)),
             Verdict::Use => {
                 let listeners = t.ir.listeners.len();
-                let snapshot = self.encoder.snapshot(self.version + 1, t);
+                let encoded = self.encoder.encode(t.ir, &Threads);
+                let snapshot = Arc::new(Snapshot::new(self.version + 1, encoded));
                 attempt.reused_clusters = self.encoder.reused_clusters();
                 phase(&mut attempt, "snapshot");
                 done(

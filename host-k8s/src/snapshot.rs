@@ -7,8 +7,8 @@
 //! it. It is built once per good translation and shared read-only (`Arc`)
 //! by every ADS stream. Streams compare per-resource versions to decide what
 //! changed, so a snapshot whose content is unchanged for a type causes no
-//! push of that type. The [`Encoder`] keeps core's incremental encoder and
-//! lends it this process's threads.
+//! push of that type. [`Threads`] lends core's encoder (one-shot, or the
+//! pipeline's incremental one) this process's threads.
 
 use std::sync::Arc;
 
@@ -129,29 +129,10 @@ fn redact(any: &Any) -> Any {
     xds::any(&s)
 }
 
-/// Builds snapshots one translation after another with core's incremental
-/// [`xds::Encoder`], which shares what is unchanged with the snapshot
-/// before (clusters whose IR is unchanged, the encodings of kept routes).
-/// The result equals [`Snapshot::from_translation`]'s.
-#[derive(Debug, Default)]
-pub struct Encoder {
-    inner: xds::Encoder,
-}
-
-impl Encoder {
-    /// The snapshot of a translation, with version `version`.
-    pub fn snapshot(&mut self, version: u64, t: Translation) -> Arc<Snapshot> {
-        Arc::new(Snapshot::new(version, self.inner.encode(t.ir, &Threads)))
-    }
-
-    /// Clusters the last snapshot took from the one before.
-    pub fn reused_clusters(&self) -> usize {
-        self.inner.reused_clusters()
-    }
-}
-
-/// Spreads the encoding of a snapshot over up to [`MAX_ENCODERS`] threads.
-struct Threads;
+/// Spreads the encoding of a snapshot over up to [`MAX_ENCODERS`] threads
+/// (core starts none itself).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Threads;
 
 impl Parallel for Threads {
     fn run(&self, jobs: usize, job: &(dyn Fn(usize) + Sync)) {

@@ -13,6 +13,30 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Every golden case: the directories under `tests/golden` that hold an
+/// `input.yaml`, sorted.
+pub fn golden_cases() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.join("input.yaml").is_file() {
+                    out.push(p);
+                } else {
+                    walk(&p, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&repo_root().join("tests/golden"), &mut out);
+    out.sort();
+    out
+}
+
 /// The Envoy binary: `$ENVOY_BIN`, the repository's `.venv/bin/envoy`, or `envoy` on PATH.
 pub fn envoy_bin() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("ENVOY_BIN") {
