@@ -129,7 +129,7 @@ fn redact(any: &Any) -> Any {
     xds::any(&s)
 }
 
-/// Spreads the encoding of a snapshot over up to [`MAX_ENCODERS`] threads
+/// Spreads the encoding of a snapshot over up to four threads
 /// (core starts none itself).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Threads;
