@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 pub use emissary_core::xds::{
     CLUSTER, ENDPOINT, LISTENER, ROUTE, Resource, SECRET, TYPE_ORDER, TypeResources, TypeStats,
-    is_wildcard_type, object_ref, type_short_name,
+    is_wildcard_type, type_short_name,
 };
 
 /// One complete, immutable configuration with a version.

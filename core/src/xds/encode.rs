@@ -214,7 +214,7 @@ fn build(
     route_cache: &mut RouteCache,
     parallel: &dyn Parallel,
 ) -> (Encoded, usize) {
-    let res = super::build_without_clusters_or_routes(ir);
+    let res = super::skeleton(ir);
     let route_configs = route_cache.encode(ir, &res.routes);
     let src = Sources::new(ir);
     // The last IR clusters and their encodings, walked alongside this
@@ -304,11 +304,6 @@ impl Encoder {
     pub fn reused_clusters(&self) -> usize {
         self.reused
     }
-
-    /// Routes the last call took from the one before.
-    pub fn reused_routes(&self) -> usize {
-        self.routes.reused
-    }
 }
 
 /// The IR clusters a result was built from, and that result.
@@ -353,7 +348,7 @@ struct RouteCache {
 
 impl RouteCache {
     /// Encodes the route configurations `skeletons` (from
-    /// [`super::build_without_clusters_or_routes`]) with their routes, by name.
+    /// `super::skeleton`) with their routes, by name.
     fn encode(
         &mut self,
         ir: &Ir,
@@ -632,7 +627,7 @@ fn refs<'o>(objects: impl IntoIterator<Item = &'o ObjectRef>) -> Vec<String> {
 }
 
 /// `Kind/namespace/name` (or `Kind/name` without a namespace).
-pub fn object_ref(o: &ObjectRef) -> String {
+fn object_ref(o: &ObjectRef) -> String {
     let mut s = String::with_capacity(o.kind.len() + o.namespace.len() + o.name.len() + 2);
     s.push_str(&o.kind);
     s.push('/');

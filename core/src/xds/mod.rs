@@ -30,7 +30,7 @@ use crate::ir::Ir;
 
 pub use encode::{
     CLUSTER, ENDPOINT, Encoded, Encoder, LISTENER, Parallel, ROUTE, Resource, SECRET, Serial,
-    TYPE_ORDER, TypeResources, TypeStats, is_wildcard_type, object_ref, type_short_name,
+    TYPE_ORDER, TypeResources, TypeStats, is_wildcard_type, type_short_name,
 };
 
 /// How resources refer to each other.
@@ -54,36 +54,30 @@ pub struct Resources {
 
 /// Builds every Envoy resource of the IR.
 pub fn build(ir: &Ir, mode: Mode) -> Resources {
-    let mut res = build_without_clusters(ir, mode);
+    let mut res = build_parts(ir, mode, route::Routes::new(ir));
     res.clusters = ir.clusters.values().map(|c| cluster(ir, c, mode)).collect();
     res
 }
 
 /// One cluster of the IR, as [`build`] makes it. In [`Mode::Ads`] the result
-/// depends on `c` alone (endpoints travel by EDS), so a host may keep the
+/// depends on `c` alone (endpoints travel by EDS), so [`Encoder`] keeps the
 /// encoded cluster of an unchanged `c` from one translation to the next.
 pub fn cluster(ir: &Ir, c: &crate::ir::Cluster, mode: Mode) -> Cluster {
     cluster::build(c, &ir.endpoints, mode)
 }
 
-/// [`build`] with `clusters` left empty, for a host that builds them one by
-/// one with [`cluster`].
-fn build_without_clusters(ir: &Ir, mode: Mode) -> Resources {
-    build_parts(ir, mode, route::Routes::new(ir))
-}
-
-/// [`build_without_clusters`] in [`Mode::Ads`] with the virtual hosts of
-/// the route configurations left without routes, for a host that encodes
-/// routes one by one ([`Routes::get`]) and splices them in: the routes of
+/// The frame [`Encoder`] fills: [`build`] in [`Mode::Ads`] with no clusters
+/// (it builds them one by one with [`cluster`]) and virtual hosts without
+/// routes (it encodes them one by one and splices them in: the routes of
 /// each configuration are, per virtual host in order, those of the first
-/// HTTP chain that names it ([`route_layout`]).
-pub(crate) fn build_without_clusters_or_routes(ir: &Ir) -> Resources {
+/// HTTP chain that names it, [`route_layout`]).
+fn skeleton(ir: &Ir) -> Resources {
     build_parts(ir, Mode::Ads, route::Routes::new(ir).skeleton())
 }
 
 /// The IR virtual hosts of each route configuration, by name: those of the
 /// first HTTP chain that names it, as [`build`] uses them.
-pub(crate) fn route_layout(ir: &Ir) -> std::collections::BTreeMap<&str, &[crate::ir::VirtualHost]> {
+fn route_layout(ir: &Ir) -> std::collections::BTreeMap<&str, &[crate::ir::VirtualHost]> {
     let mut out = std::collections::BTreeMap::new();
     for l in &ir.listeners {
         for c in &l.chains {

@@ -14,7 +14,7 @@ pub(crate) struct Routes<'a> {
     /// An ext_authz filter is installed: routes carry its per-route settings.
     ext_authz: bool,
     /// Route configurations are built without their routes (see
-    /// [`super::build_without_clusters_or_routes`]).
+    /// `super::skeleton`).
     skeleton: bool,
 }
 
