@@ -33,6 +33,7 @@ use crate::source::Source;
 use crate::source::debounce::{self, Signal};
 use crate::source::dir::DirSource;
 use crate::source::embedded::{self, EmbeddedSource};
+use crate::source::kubernetes::{self, ClientOptions, KubeSource, Scope};
 
 /// How to run the daemon (the command line of `emissary serve`).
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct Config {
     /// Directory of manifests; `None`: `./config` when it exists, else the
     /// built-in quickstart.
     pub config_dir: Option<PathBuf>,
+    /// Read the Kubernetes API instead of files.
+    pub kubernetes: Option<Kubernetes>,
     /// Where the ADS server listens.
     pub ads: SocketAddr,
     /// Where the admin endpoint listens.
@@ -65,6 +68,15 @@ pub struct Config {
     pub options: Options,
 }
 
+/// How to read the Kubernetes API.
+#[derive(Debug, Clone, Default)]
+pub struct Kubernetes {
+    /// Where the client configuration comes from.
+    pub client: ClientOptions,
+    /// What to watch.
+    pub scope: Scope,
+}
+
 /// Runs the daemon until SIGTERM or SIGINT, on a runtime of its own.
 pub fn run(config: Config) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -75,10 +87,20 @@ pub fn run(config: Config) -> Result<()> {
 }
 
 async fn main(config: Config) -> Result<()> {
-    let (source, root): (Box<dyn Source>, String) = match &config.config_dir {
-        Some(d) => dir_source(d.clone())?,
-        None if std::path::Path::new("config").is_dir() => dir_source(PathBuf::from("config"))?,
-        None => (Box::new(EmbeddedSource::default()), embedded::ROOT.into()),
+    let (source, root): (Box<dyn Source>, String) = match (&config.kubernetes, &config.config_dir) {
+        (Some(k), _) => {
+            let (client_config, origin) = kubernetes::client::config(&k.client).await?;
+            let client =
+                kube::Client::try_from(client_config).context("creating the Kubernetes client")?;
+            tracing::info!(config = %origin, "Kubernetes client configured");
+            let source = KubeSource::new(client, k.scope.clone(), origin.to_string());
+            (Box::new(source), String::new())
+        }
+        (None, Some(d)) => dir_source(d.clone())?,
+        (None, None) if std::path::Path::new("config").is_dir() => {
+            dir_source(PathBuf::from("config"))?
+        }
+        (None, None) => (Box::new(EmbeddedSource::default()), embedded::ROOT.into()),
     };
     let envoy = match &config.envoy {
         None => None,
@@ -236,9 +258,8 @@ fn spawn_translator(
     mut stop: watch::Receiver<bool>,
 ) -> Result<std::thread::JoinHandle<()>> {
     let signal = Arc::new(Signal::default());
+    // The source signals when its first content can be read.
     source.watch(signal.clone())?;
-    // The first translation happens at once.
-    signal.signal(true);
     let t = std::thread::Builder::new()
         .name("translator".into())
         .spawn(move || {

@@ -155,7 +155,11 @@ impl Cli {
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // kube's client logs each failed request itself; the source logs one
+        // line per attempt with what it was doing.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,kube_client::client::builder=off")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -342,8 +346,29 @@ pub enum XdsProtocol {
 pub struct ServeArgs {
     /// Directory of manifests, watched for changes. Default: `./config` when
     /// it exists, else the built-in quickstart example.
-    #[arg(long, env = "EMISSARY_CONFIG_DIR")]
+    #[arg(long, env = "EMISSARY_CONFIG_DIR", conflicts_with = "kubernetes")]
     config_dir: Option<PathBuf>,
+    /// Read the manifests from the Kubernetes API (in-cluster service
+    /// account, else `--kubeconfig`, `$KUBECONFIG` or `~/.kube/config`)
+    /// instead of a directory. Also `EMISSARY_SOURCE=kubernetes`.
+    #[arg(long)]
+    kubernetes: bool,
+    /// Where manifests come from: `files` (the default) or `kubernetes`.
+    #[arg(long, env = "EMISSARY_SOURCE", value_enum, default_value_t = SourceKind::Files, hide = true)]
+    source: SourceKind,
+    /// The kubeconfig to use (before `$KUBECONFIG`, the in-cluster
+    /// service account and `~/.kube/config`).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Kubernetes: only objects with these labels (`AMBASSADOR_LABEL_SELECTOR`).
+    #[arg(long, env = "AMBASSADOR_LABEL_SELECTOR", hide = true)]
+    label_selector: Option<String>,
+    /// Kubernetes: only objects matching this field selector (`AMBASSADOR_FIELD_SELECTOR`).
+    #[arg(long, env = "AMBASSADOR_FIELD_SELECTOR", hide = true)]
+    field_selector: Option<String>,
     /// Port of the ADS (gRPC) server.
     #[arg(long, env = "EMISSARY_ADS_PORT", default_value_t = 18000)]
     ads_port: u16,
@@ -398,10 +423,35 @@ impl From<XdsProtocol> for AdsProtocol {
     }
 }
 
+/// Where `serve` reads manifests from.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A directory (`--config-dir`), or the built-in quickstart.
+    Files,
+    /// The Kubernetes API.
+    Kubernetes,
+}
+
 impl ServeArgs {
     fn config(&self) -> serve::Config {
+        let kubernetes =
+            (self.kubernetes || self.source == SourceKind::Kubernetes).then(|| serve::Kubernetes {
+                client: crate::source::kubernetes::ClientOptions {
+                    kubeconfig: self.kubeconfig.clone(),
+                    context: self.context.clone(),
+                },
+                scope: crate::source::kubernetes::Scope {
+                    namespace: self
+                        .env
+                        .single_namespace
+                        .then(|| self.env.ambassador_namespace.clone()),
+                    label_selector: self.label_selector.clone(),
+                    field_selector: self.field_selector.clone(),
+                },
+            });
         serve::Config {
             config_dir: self.config_dir.clone(),
+            kubernetes,
             ads: std::net::SocketAddr::new(self.ads_address, self.ads_port),
             admin: std::net::SocketAddr::new(self.admin_address, self.admin_port),
             envoy: (!self.no_envoy).then(|| self.envoy.clone()),

@@ -104,6 +104,7 @@ impl Source for DirSource {
 
     fn watch(&mut self, signal: Arc<Signal>) -> Result<()> {
         let pending = self.pending.clone();
+        let first = signal.clone();
         // Watchers may report absolute paths; the directory may be relative.
         let mut dirs = vec![self.dir.clone()];
         dirs.extend(std::fs::canonicalize(&self.dir));
@@ -125,6 +126,8 @@ impl Source for DirSource {
         w.watch(&self.dir, notify::RecursiveMode::Recursive)
             .with_context(|| format!("watching {}", self.dir.display()))?;
         self.watcher = Some(w);
+        // The directory can be read at once.
+        first.signal(true);
         Ok(())
     }
 

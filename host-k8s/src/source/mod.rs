@@ -5,23 +5,24 @@
 //! keyed by a stable [`Key`], from which the pipeline takes a consistent,
 //! sorted list of [`SourceFile`]s.
 //!
-//! Two sources today: [`dir::DirSource`] (a directory watched with
-//! `notify`) and [`embedded::EmbeddedSource`] (the quickstart compiled into
-//! the binary). The debounce is [`debounce::settle`].
+//! Three sources: [`dir::DirSource`] (a directory watched with `notify`),
+//! [`kubernetes::KubeSource`] (the Kubernetes API, watched with kube-rs)
+//! and [`embedded::EmbeddedSource`] (the quickstart compiled into the
+//! binary). The debounce is [`debounce::settle`].
 //!
 //! Decision: a source hands out its changes when the reader asks
 //! ([`Source::changes`]), not when they happen. The directory source only
 //! notes which paths an event touched and reads them when asked, so the
 //! reader sees the files as they are at that moment, exactly as a full
 //! read then would (a half-written file that is finished later is read
-//! again after its last event). A Kubernetes source will queue the objects
-//! its watcher delivers (`Init` starts a [`Change::Reset`] that `InitApply`
-//! fills and `InitDone` hands out; `Apply` is an [`Change::Upsert`],
-//! `Delete` a [`Change::Delete`]), keyed `Kind/namespace/name`.
+//! again after its last event). The Kubernetes source queues the objects
+//! its watchers deliver, keyed `Kind/namespace/name` (a list replaces its
+//! kind; `Apply` is a [`Change::Upsert`], `Delete` a [`Change::Delete`]).
 
 pub mod debounce;
 pub mod dir;
 pub mod embedded;
+pub mod kubernetes;
 
 use emissary_core::SourceFile;
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 pub use debounce::Signal;
 
 /// A stable name of one input within its source: a path relative to the
-/// source's root for files (`sub/mappings.yaml`, with `/`), later
+/// source's root for files (`sub/mappings.yaml`, with `/`), and
 /// `Kind/namespace/name` for Kubernetes objects. Keys order by their
 /// `/`-separated parts, as paths do, so a directory's files are translated
 /// in the order a sorted walk gives.
@@ -90,7 +91,9 @@ pub struct Content {
 /// A feed of manifests.
 ///
 /// The contract:
-/// - [`Source::watch`] starts watching; from then on the source calls
+/// - [`Source::watch`] starts watching and signals once its content can be
+///   read (at once for files; once every initial list is complete for
+///   Kubernetes: nothing is read before); from then on the source calls
 ///   `signal.signal(complete)` after every change it sees (`complete` when
 ///   the change is known to finish an input: a file closed after writing
 ///   or renamed into place; see [`debounce`]). Signals may be spurious.
@@ -159,6 +162,11 @@ impl Store {
             (r, k) if r.ends_with('/') => format!("{r}{k}"),
             (r, k) => format!("{r}/{k}"),
         }
+    }
+
+    /// Every input, sorted by key.
+    pub fn into_entries(self) -> Vec<(Key, Entry)> {
+        self.entries.into_iter().collect()
     }
 
     /// Number of inputs, readable or not.

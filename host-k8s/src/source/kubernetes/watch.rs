@@ -1,0 +1,171 @@
+//! The watchers: discovery of the served versions, then one watch per kind
+//! feeding the [`Queue`](super::Queue).
+
+use futures::StreamExt as _;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use std::time::Duration;
+
+use super::{KINDS, Kind, Scope, Shared, object, relist, upsert};
+use crate::source::Change;
+
+/// First wait after a failed discovery; doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between discovery attempts.
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Discovers what the cluster serves (retrying with backoff until the API
+/// answers), then watches every kind until aborted.
+pub(super) async fn run(client: kube::Client, scope: Scope, shared: Shared) {
+    let mut wait = RETRY_FIRST;
+    let mut attempt = 1u32;
+    let served = loop {
+        match discover(&client, &scope).await {
+            Ok(s) => break s,
+            Err(e) => {
+                tracing::warn!(attempt, retry_in = ?wait, error = %format!("{e:#}"), "Kubernetes API not reachable");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+                attempt += 1;
+            }
+        }
+    };
+    if let Ok(mut q) = shared.lock() {
+        q.unsynced = served.len();
+        q.served = served
+            .iter()
+            .map(|(k, ar)| (*k, ar.api_version.clone()))
+            .collect();
+    }
+    tracing::info!(
+        kinds = served.len(),
+        namespace = scope.namespace.as_deref().unwrap_or("(all)"),
+        "watching the Kubernetes API"
+    );
+    let watches = served.into_iter().map(|(kind, ar)| {
+        let api: Api<DynamicObject> = match &scope.namespace {
+            Some(ns) if kind.namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+            _ => Api::all_with(client.clone(), &ar),
+        };
+        watch_kind(kind, ar, api, scope.watcher_config(kind), shared.clone())
+    });
+    futures::future::join_all(watches).await;
+}
+
+/// The kinds to watch and the version each is served at.
+async fn discover(
+    client: &kube::Client,
+    scope: &Scope,
+) -> anyhow::Result<Vec<(&'static Kind, ApiResource)>> {
+    // The resources each group version serves, asked once per group version.
+    let mut served: Vec<(String, Option<Vec<String>>)> = Vec::new();
+    let mut out = Vec::new();
+    for kind in KINDS.iter().filter(|k| scope.watches(k)) {
+        let mut found = None;
+        for version in kind.versions {
+            let gv = match kind.group {
+                "" => version.to_string(),
+                g => format!("{g}/{version}"),
+            };
+            let plurals = match served.iter().find(|(g, _)| *g == gv) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let p = resources(client, kind.group, &gv).await?;
+                    served.push((gv.clone(), p.clone()));
+                    p
+                }
+            };
+            if plurals.is_some_and(|p| p.iter().any(|r| r == kind.plural)) {
+                found = Some(*version);
+                break;
+            }
+        }
+        match found {
+            Some(version) => {
+                let gvk = GroupVersionKind::gvk(kind.group, version, kind.kind);
+                out.push((kind, ApiResource::from_gvk_with_plural(&gvk, kind.plural)));
+            }
+            None => tracing::warn!(
+                kind = kind.kind,
+                group = kind.group,
+                "the cluster does not serve this kind (is its CRD installed?); not watching it"
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// The resources a group version serves; `None` when it is not served.
+async fn resources(
+    client: &kube::Client,
+    group: &str,
+    gv: &str,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let r = if group.is_empty() {
+        client.list_core_api_resources(gv).await
+    } else {
+        client.list_api_group_resources(gv).await
+    };
+    match r {
+        Ok(list) => Ok(Some(list.resources.into_iter().map(|r| r.name).collect())),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("discovery of {gv}"))),
+    }
+}
+
+/// Watches one kind until aborted (see the module docs of the source).
+async fn watch_kind(
+    kind: &'static Kind,
+    ar: ApiResource,
+    api: Api<DynamicObject>,
+    config: watcher::Config,
+    shared: Shared,
+) {
+    let mut listing: Option<Vec<(crate::source::Key, String)>> = None;
+    let mut synced = false;
+    let mut failing = false;
+    let mut stream = std::pin::pin!(watcher::watcher(api, config).default_backoff());
+    while let Some(event) = stream.next().await {
+        let mut init_done = false;
+        let changes: Vec<Change> = match event {
+            Ok(Event::Init) => {
+                listing = Some(Vec::new());
+                continue;
+            }
+            Ok(Event::InitApply(o)) => {
+                let key = object::key_of(kind, &o);
+                listing
+                    .get_or_insert_with(Vec::new)
+                    .push((key, object::text(kind, &ar.api_version, o)));
+                continue;
+            }
+            Ok(Event::InitDone) => {
+                init_done = true;
+                relist(kind, listing.take().unwrap_or_default())
+            }
+            Ok(Event::Apply(o)) => {
+                let key = object::key_of(kind, &o);
+                vec![upsert(key, object::text(kind, &ar.api_version, o))]
+            }
+            Ok(Event::Delete(o)) => vec![Change::Delete {
+                key: object::key_of(kind, &o),
+            }],
+            Err(e) => {
+                failing = true;
+                tracing::warn!(kind = kind.kind, error = %e, "watch failed; retrying with backoff, the last synced objects stay in use");
+                continue;
+            }
+        };
+        if failing {
+            failing = false;
+            tracing::info!(kind = kind.kind, "watch resumed");
+        }
+        let Ok(mut q) = shared.lock() else { return };
+        q.push(changes);
+        if init_done && !synced {
+            synced = true;
+            q.synced_one();
+        }
+    }
+}
