@@ -71,7 +71,7 @@ const CORE_LAYERS: &[&[&str]] = &[
     &["model"],
     &["lower"],
     &["xds"],
-    &["explain"],
+    &["explain", "status"],
     &["pipeline"],
     &["api"],
 ];

@@ -19,6 +19,7 @@ pub mod model;
 pub mod pb;
 mod pipeline;
 pub mod source;
+pub mod status;
 pub mod xds;
 
 pub use api::{

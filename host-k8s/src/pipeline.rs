@@ -134,7 +134,23 @@ pub struct Pipeline {
     encoder: Encoder,
     snapshots: watch::Sender<Option<Arc<Snapshot>>>,
     report: ReportCell,
+    /// Where each published translation's per-object statuses go, and which
+    /// inputs are objects that get one.
+    statuses: Option<(watch::Sender<Option<Arc<Statuses>>>, ObjectOf)>,
 }
+
+/// What the translation of a published snapshot says about each object
+/// (see [`emissary_core::status`]), for the status writer.
+#[derive(Debug, Clone)]
+pub struct Statuses {
+    /// The version of the snapshot they came with.
+    pub version: u64,
+    /// One per object, in input order.
+    pub objects: Vec<emissary_core::status::ObjectStatus>,
+}
+
+/// The object an input is, when it is one that gets a status.
+pub type ObjectOf = fn(&crate::source::Key) -> Option<emissary_core::diag::ObjectRef>;
 
 /// What [`Pipeline::commit`] did, for metrics.
 #[derive(Debug, Clone)]
@@ -167,6 +183,7 @@ enum Outcome {
         snapshot: Arc<Snapshot>,
         listeners: usize,
         input_hash: u64,
+        statuses: Option<Vec<emissary_core::status::ObjectStatus>>,
     },
 }
 
@@ -184,7 +201,16 @@ impl Pipeline {
             encoder: Encoder::default(),
             snapshots: watch::channel(None).0,
             report: ReportCell::default(),
+            statuses: None,
         }
+    }
+
+    /// From now on, each published translation also gives the statuses of
+    /// the inputs that `object_of` names as objects; returns where they go.
+    pub fn statuses(&mut self, object_of: ObjectOf) -> watch::Receiver<Option<Arc<Statuses>>> {
+        let (tx, rx) = watch::channel(None);
+        self.statuses = Some((tx, object_of));
+        rx
     }
 
     /// The published snapshots: the latest, `None` until the first good
@@ -264,6 +290,10 @@ impl Pipeline {
             Verdict::Reject(reason) => done(attempt, counts, Outcome::Rejected(reason)),
             Verdict::Use => {
                 let listeners = t.ir.listeners.len();
+                let statuses = self.statuses.as_ref().map(|(_, object_of)| {
+                    let objects: Vec<_> = self.store.keys().filter_map(object_of).collect();
+                    emissary_core::status::statuses(&t.ir, &t.diagnostics, &t.sources, &objects)
+                });
                 let encoded = self.encoder.encode(t.ir, &Threads);
                 let snapshot = Arc::new(Snapshot::new(self.version + 1, encoded));
                 attempt.reused_clusters = self.encoder.reused_clusters();
@@ -275,6 +305,7 @@ impl Pipeline {
                         snapshot,
                         listeners,
                         input_hash: hash,
+                        statuses,
                     },
                 )
             }
@@ -314,9 +345,16 @@ impl Pipeline {
                 snapshot,
                 listeners,
                 input_hash,
+                statuses,
             } => {
                 self.listeners = listeners;
                 self.input_hash = Some(input_hash);
+                if let (Some((tx, _)), Some(objects)) = (&self.statuses, statuses) {
+                    tx.send_replace(Some(Arc::new(Statuses {
+                        version: snapshot.version,
+                        objects,
+                    })));
+                }
                 let current = self.snapshots.borrow().clone();
                 if current.is_some_and(|c| c.same_content(&snapshot)) {
                     tracing::info!(

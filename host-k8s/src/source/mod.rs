@@ -169,6 +169,11 @@ impl Store {
         self.entries.into_iter().collect()
     }
 
+    /// Every input's key, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.entries.keys()
+    }
+
     /// Number of inputs, readable or not.
     pub fn len(&self) -> usize {
         self.entries.len()

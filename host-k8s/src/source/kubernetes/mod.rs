@@ -46,6 +46,7 @@ pub mod client;
 pub mod object;
 mod watch;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::source::debounce::Signal;
@@ -71,6 +72,14 @@ pub struct Kind {
     pub scoped: bool,
     /// A field selector of its own (Secrets: the types never read).
     pub fields: Option<&'static str>,
+}
+
+impl Kind {
+    /// Whether the daemon writes this kind's status: every getambassador.io
+    /// kind, and Ingresses.
+    pub fn has_status(&self) -> bool {
+        self.group == "getambassador.io" || self.kind == "Ingress"
+    }
 }
 
 const AMB: &[&str] = &["v3alpha1", "v2"];
@@ -215,6 +224,18 @@ pub(crate) struct Queue {
     /// Kinds being watched, at the version the cluster serves
     /// (`getambassador.io/v3alpha1`), known after discovery.
     served: Vec<(&'static Kind, String)>,
+    /// The generation and status of each object that gets a status, as
+    /// last seen (the store's texts leave the status out).
+    observed: HashMap<Key, Observed>,
+}
+
+/// An object's generation and status, as the API server last sent them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// `metadata.generation`.
+    pub generation: Option<i64>,
+    /// `status`.
+    pub status: Option<serde_json::Value>,
 }
 
 impl Queue {
@@ -319,6 +340,33 @@ impl ServedKinds {
             .find(|(k, _)| k.kind == kind)
             .map(|(_, v)| v.clone())
     }
+}
+
+impl ServedKinds {
+    /// The object's generation and status as last seen.
+    pub fn observed(&self, key: &Key) -> Option<Observed> {
+        self.0.lock().ok()?.observed.get(key).cloned()
+    }
+}
+
+/// The object an input of this source is, when it is one whose status the
+/// daemon writes (see [`Kind::has_status`]).
+pub fn object_of(key: &Key) -> Option<emissary_core::diag::ObjectRef> {
+    let mut parts = key.0.splitn(3, '/');
+    let k = kind(parts.next()?)?;
+    if !k.has_status() {
+        return None;
+    }
+    let (namespace, name) = match (parts.next(), parts.next()) {
+        (Some(ns), Some(name)) if k.namespaced => (ns, name),
+        (Some(name), None) if !k.namespaced => ("", name),
+        _ => return None,
+    };
+    Some(emissary_core::diag::ObjectRef {
+        kind: k.kind.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })
 }
 
 impl Drop for KubeSource {

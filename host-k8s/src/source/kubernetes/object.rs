@@ -39,6 +39,14 @@ pub fn key_of(kind: &Kind, obj: &DynamicObject) -> Key {
     )
 }
 
+/// What the status writer needs of `obj`: its generation and status.
+pub fn observed(obj: &DynamicObject) -> super::Observed {
+    super::Observed {
+        generation: obj.metadata.generation,
+        status: obj.data.get("status").cloned(),
+    }
+}
+
 /// The text the store holds for `obj` (see the module docs), as
 /// `api_version` (the version it was watched at).
 pub fn text(kind: &Kind, api_version: &str, obj: DynamicObject) -> String {

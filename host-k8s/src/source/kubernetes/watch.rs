@@ -124,6 +124,7 @@ async fn watch_kind(
 ) {
     let mut listing: Option<Vec<(crate::source::Key, String)>> = None;
     let mut synced = false;
+    let mut observed: Vec<(crate::source::Key, super::Observed)> = Vec::new();
     let mut failing = false;
     let mut stream = std::pin::pin!(watcher::watcher(api, config).default_backoff());
     while let Some(event) = stream.next().await {
@@ -131,10 +132,14 @@ async fn watch_kind(
         let changes: Vec<Change> = match event {
             Ok(Event::Init) => {
                 listing = Some(Vec::new());
+                observed.clear();
                 continue;
             }
             Ok(Event::InitApply(o)) => {
                 let key = object::key_of(kind, &o);
+                if kind.has_status() {
+                    observed.push((key.clone(), object::observed(&o)));
+                }
                 listing
                     .get_or_insert_with(Vec::new)
                     .push((key, object::text(kind, &ar.api_version, o)));
@@ -146,11 +151,20 @@ async fn watch_kind(
             }
             Ok(Event::Apply(o)) => {
                 let key = object::key_of(kind, &o);
+                if kind.has_status()
+                    && let Ok(mut q) = shared.lock()
+                {
+                    q.observed.insert(key.clone(), object::observed(&o));
+                }
                 vec![upsert(key, object::text(kind, &ar.api_version, o))]
             }
-            Ok(Event::Delete(o)) => vec![Change::Delete {
-                key: object::key_of(kind, &o),
-            }],
+            Ok(Event::Delete(o)) => {
+                let key = object::key_of(kind, &o);
+                if let Ok(mut q) = shared.lock() {
+                    q.observed.remove(&key);
+                }
+                vec![Change::Delete { key }]
+            }
             Err(e) => {
                 failing = true;
                 tracing::warn!(kind = kind.kind, error = %e, "watch failed; retrying with backoff, the last synced objects stay in use");
@@ -162,6 +176,11 @@ async fn watch_kind(
             tracing::info!(kind = kind.kind, "watch resumed");
         }
         let Ok(mut q) = shared.lock() else { return };
+        if init_done && kind.has_status() {
+            let prefix = format!("{}/", kind.kind);
+            q.observed.retain(|k, _| !k.0.starts_with(&prefix));
+            q.observed.extend(observed.drain(..));
+        }
         q.push(changes);
         if init_done && !synced {
             synced = true;
