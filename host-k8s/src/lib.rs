@@ -13,6 +13,8 @@
 //! - [`envoy`]: the supervised Envoy.
 //! - [`source`]: where manifests come from (a directory, the embedded
 //!   quickstart), as changes; the debounce.
+//! - [`status`]: what the daemon writes back to the cluster, and the
+//!   leader election ([`status::lease`]) that lets one replica write it.
 //! - [`backend`]: the example echo backend.
 //! - [`snapshot`]: versioned, immutable Envoy configurations built from a
 //!   translation.
@@ -26,6 +28,7 @@ pub mod pipeline;
 pub mod serve;
 pub mod snapshot;
 pub mod source;
+pub mod status;
 
 pub use ads::AdsStats;
 pub use pipeline::Pipeline;
