@@ -34,6 +34,7 @@ use crate::source::debounce::{self, Signal};
 use crate::source::dir::DirSource;
 use crate::source::embedded::{self, EmbeddedSource};
 use crate::source::kubernetes::{self, ClientOptions, KubeSource, Scope};
+use crate::status::write::{FrontService, Writer};
 
 /// How to run the daemon (the command line of `emissary serve`).
 #[derive(Debug, Clone)]
@@ -75,6 +76,19 @@ pub struct Kubernetes {
     pub client: ClientOptions,
     /// What to watch.
     pub scope: Scope,
+    /// Write status back (by the replica holding the Lease).
+    pub status: Option<StatusConfig>,
+}
+
+/// How statuses are written.
+#[derive(Debug, Clone)]
+pub struct StatusConfig {
+    /// The Service that fronts Envoy, whose load balancer Ingresses show.
+    pub front: Option<FrontService>,
+    /// The Lease that elects the writer: namespace and name.
+    pub lease: (String, String),
+    /// This replica's name in the Lease.
+    pub identity: String,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT, on a runtime of its own.
@@ -87,13 +101,15 @@ pub fn run(config: Config) -> Result<()> {
 }
 
 async fn main(config: Config) -> Result<()> {
+    let mut kube_status = None;
     let (source, root): (Box<dyn Source>, String) = match (&config.kubernetes, &config.config_dir) {
         (Some(k), _) => {
             let (client_config, origin) = kubernetes::client::config(&k.client).await?;
             let client =
                 kube::Client::try_from(client_config).context("creating the Kubernetes client")?;
             tracing::info!(config = %origin, "Kubernetes client configured");
-            let source = KubeSource::new(client, k.scope.clone(), origin.to_string());
+            let source = KubeSource::new(client.clone(), k.scope.clone(), origin.to_string());
+            kube_status = k.status.clone().map(|s| (client, source.kinds(), s));
             (Box::new(source), String::new())
         }
         (None, Some(d)) => dir_source(d.clone())?,
@@ -116,7 +132,7 @@ async fn main(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("binding the admin port {admin_addr}"))?;
 
-    let pipeline = Pipeline::new(config.options.clone(), root);
+    let mut pipeline = Pipeline::new(config.options.clone(), root);
     let snapshots = pipeline.snapshots();
     let ads_stats = Arc::new(AdsStats::new());
     let envoy_status = Arc::new(envoy::Status::default());
@@ -139,6 +155,20 @@ async fn main(config: Config) -> Result<()> {
         let _ = rx.wait_for(|s| *s).await;
     };
 
+    let status_task = kube_status.map(|(client, kinds, s)| {
+        let statuses = pipeline.statuses(kubernetes::object_of);
+        let (leader_tx, leader_rx) = watch::channel(false);
+        let lease = crate::status::lease::LeaseConfig::new(s.lease.0, s.lease.1, s.identity);
+        let elect = tokio::spawn(crate::status::lease::elect(
+            client.clone(),
+            lease,
+            leader_tx,
+            stop_rx.clone(),
+        ));
+        let writer = Writer::new(client, kinds, s.front);
+        let write = tokio::spawn(writer.run(statuses, leader_rx, stop_rx.clone()));
+        (elect, write)
+    });
     tracing::info!(source = %source.name(), ads = %ads_addr, admin = %admin_addr, "control plane starting");
     let translator = spawn_translator(
         source,
@@ -206,6 +236,11 @@ async fn main(config: Config) -> Result<()> {
     // Envoy first (it drains while the ADS server still answers), then the rest.
     if let Some(t) = envoy_task {
         log_outcome("envoy supervisor", t.await);
+    }
+    if let Some((elect, write)) = status_task {
+        // The Lease is released, so that another replica writes at once.
+        let _ = write.await;
+        let _ = elect.await;
     }
     let _ = servers_stop_tx.send(true);
     log_outcome("ADS server", ads_task.await);

@@ -363,6 +363,19 @@ pub struct ServeArgs {
     /// The kubeconfig context to use (default: its current context).
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
+    /// Kubernetes: do not write status back to the objects.
+    #[arg(long, env = "EMISSARY_NO_STATUS")]
+    no_status: bool,
+    /// Kubernetes: the Service that fronts Envoy (`NAMESPACE/NAME`, or
+    /// `NAME` in `AMBASSADOR_NAMESPACE`), whose load balancer the served
+    /// Ingresses show in their status.
+    #[arg(long, env = "EMISSARY_STATUS_SERVICE", default_value = "emissary")]
+    status_service: String,
+    /// Kubernetes: the Lease (in `AMBASSADOR_NAMESPACE`) that elects the
+    /// replica that writes status. Default: `emissary-status`, with
+    /// `-AMBASSADOR_ID` appended unless the id is `default`.
+    #[arg(long, env = "EMISSARY_LEASE")]
+    lease: Option<String>,
     /// Kubernetes: only objects with these labels (`AMBASSADOR_LABEL_SELECTOR`).
     #[arg(long, env = "AMBASSADOR_LABEL_SELECTOR", hide = true)]
     label_selector: Option<String>,
@@ -433,6 +446,35 @@ pub enum SourceKind {
 }
 
 impl ServeArgs {
+    fn status_config(&self) -> serve::StatusConfig {
+        let ns = &self.env.ambassador_namespace;
+        let front = match self.status_service.split_once('/') {
+            _ if self.status_service.is_empty() => None,
+            Some((n, s)) => Some((n.to_string(), s.to_string())),
+            None => Some((ns.clone(), self.status_service.clone())),
+        };
+        let lease = self
+            .lease
+            .clone()
+            .unwrap_or_else(|| match self.env.ambassador_id.as_str() {
+                "default" => "emissary-status".into(),
+                id => format!("emissary-status-{id}"),
+            });
+        // The pod's name (the downward API's POD_NAME, else the hostname,
+        // which is the pod name in Kubernetes) and the process, so that two
+        // daemons on one machine are two candidates.
+        let who = std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .or_else(|_| std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()))
+            .unwrap_or_else(|_| "emissary".into());
+        serve::StatusConfig {
+            front: front
+                .map(|(namespace, name)| crate::status::write::FrontService { namespace, name }),
+            lease: (ns.clone(), lease),
+            identity: format!("{who}-{}", std::process::id()),
+        }
+    }
+
     fn config(&self) -> serve::Config {
         let kubernetes =
             (self.kubernetes || self.source == SourceKind::Kubernetes).then(|| serve::Kubernetes {
@@ -448,6 +490,7 @@ impl ServeArgs {
                     label_selector: self.label_selector.clone(),
                     field_selector: self.field_selector.clone(),
                 },
+                status: (!self.no_status).then(|| self.status_config()),
             });
         serve::Config {
             config_dir: self.config_dir.clone(),
