@@ -182,6 +182,28 @@ impl Plane {
         p
     }
 
+    /// Starts `emissary serve --kubernetes` with `kubeconfig`.
+    pub fn start_kubernetes(&self, dir: &Path, kubeconfig: &Path, extra: &[&str]) -> Proc {
+        let mut cmd = emissary();
+        cmd.args(["serve", "--kubernetes", "--kubeconfig"])
+            .arg(kubeconfig)
+            .args(["--ads-port", &self.ads.to_string()])
+            .args(["--admin-port", &self.admin.to_string()])
+            .args(["--admin-address", "127.0.0.1"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env_remove("KUBECONFIG");
+        if !extra.contains(&"--envoy") {
+            cmd.arg("--no-envoy");
+        }
+        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let p = Proc::spawn("emissary serve", cmd, dir.join(format!("serve-{n}.log")));
+        wait_for("the admin endpoint", Duration::from_secs(30), || {
+            get(self.admin, "/healthz").ok().filter(|r| r.status == 200)
+        });
+        p
+    }
+
     pub fn admin_get(&self, path: &str) -> Response {
         get(self.admin, path).unwrap_or_else(|e| panic!("GET admin {path}: {e}"))
     }
@@ -368,9 +390,21 @@ impl Conn {
     }
 
     fn request(&mut self, method: &str, path: &str, close: bool) -> std::io::Result<Response> {
+        self.send(method, path, close, None)
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        close: bool,
+        body: Option<(&str, &str)>,
+    ) -> std::io::Result<Response> {
         let conn = if close { "close" } else { "keep-alive" };
+        let (ctype, body) = body.unwrap_or(("text/plain", ""));
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: example.local\r\nUser-Agent: e2e\r\nContent-Length: 0\r\nConnection: {conn}\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: example.local\r\nUser-Agent: e2e\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: {conn}\r\n\r\n{body}",
+            body.len()
         );
         self.reader.get_mut().write_all(req.as_bytes())?;
         read_response(&mut self.reader)
@@ -380,6 +414,17 @@ impl Conn {
 /// One request on a fresh connection.
 pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
     Conn::open(port)?.request("GET", path, true)
+}
+
+/// One request with a body (`content_type`, `body`) on a fresh connection.
+pub fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<Response> {
+    Conn::open(port)?.send(method, path, true, Some((content_type, body)))
 }
 
 /// One POST without a body on a fresh connection.

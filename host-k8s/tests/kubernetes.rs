@@ -1,0 +1,313 @@
+//! End-to-end tests of `emissary serve --kubernetes` over real HTTP against
+//! the Kubernetes API emulator of `tests/k8s/` (no real kube-apiserver can
+//! be installed where these tests run), with a real Envoy: objects created,
+//! changed and deleted through the API change what Envoy routes; statuses
+//! are written back; the API going away keeps Envoy serving, and its return
+//! resyncs. The watch protocol's corner cases the emulator cannot produce
+//! are covered by the scripted mock in the crate's unit tests.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use support::*;
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// The emulator, started by the project's venv Python.
+struct Emulator {
+    proc: Proc,
+    port: u16,
+    kubeconfig: PathBuf,
+}
+
+impl Emulator {
+    /// Starts the emulator on `port`, keeping its objects in `dir/state.json`.
+    fn start(dir: &Path, port: u16) -> Emulator {
+        let root = emissary_tests::repo_root();
+        let python = root.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: `.ci/run` creates the venv (pip install -r tests/k8s/requirements.txt)",
+            python.display()
+        );
+        let kubeconfig = dir.join("kubeconfig");
+        let mut cmd = std::process::Command::new(python);
+        cmd.arg(root.join("tests/k8s/emulator.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--state")
+            .arg(dir.join("state.json"))
+            .arg("--kubeconfig")
+            .arg(&kubeconfig);
+        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let proc = Proc::spawn("emulator", cmd, dir.join(format!("emulator-{n}.log")));
+        wait_for("the API emulator", LONG, || {
+            std::fs::read_to_string(&proc.log)
+                .ok()
+                .filter(|l| l.contains("listening on"))
+                .filter(|_| get(port, "/version").is_ok())
+        });
+        Emulator {
+            proc,
+            port,
+            kubeconfig,
+        }
+    }
+
+    fn path(kind: &str, ns: &str, name: Option<&str>) -> String {
+        let (prefix, plural) = match kind {
+            "Service" => ("/api/v1".to_string(), "services"),
+            "EndpointSlice" => ("/apis/discovery.k8s.io/v1".into(), "endpointslices"),
+            k => (
+                "/apis/getambassador.io/v3alpha1".into(),
+                match k {
+                    "Mapping" => "mappings",
+                    "Host" => "hosts",
+                    "Listener" => "listeners",
+                    other => panic!("no path for {other}"),
+                },
+            ),
+        };
+        match name {
+            Some(n) => format!("{prefix}/namespaces/{ns}/{plural}/{n}"),
+            None => format!("{prefix}/namespaces/{ns}/{plural}"),
+        }
+    }
+
+    /// Creates `obj` (a JSON object with kind and metadata).
+    fn create(&self, obj: &Value) {
+        let kind = obj["kind"].as_str().unwrap();
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default");
+        let r = send(
+            self.port,
+            "POST",
+            &Self::path(kind, ns, None),
+            "application/json",
+            &obj.to_string(),
+        )
+        .unwrap();
+        assert!(r.status == 201 || r.status == 200, "create: {r:?}");
+    }
+
+    /// The object, `None` when it does not exist.
+    fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        let r = get(self.port, &Self::path(kind, ns, Some(name))).unwrap();
+        (r.status == 200).then(|| serde_json::from_str(&r.body).unwrap())
+    }
+
+    /// Replaces the object's spec.
+    fn replace_spec(&self, kind: &str, ns: &str, name: &str, spec: Value) {
+        let mut o = self.get(kind, ns, name).expect("the object exists");
+        o["spec"] = spec;
+        let r = send(
+            self.port,
+            "PUT",
+            &Self::path(kind, ns, Some(name)),
+            "application/json",
+            &o.to_string(),
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "replace: {r:?}");
+    }
+
+    fn delete(&self, kind: &str, ns: &str, name: &str) {
+        let r = send(
+            self.port,
+            "DELETE",
+            &Self::path(kind, ns, Some(name)),
+            "application/json",
+            "",
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "delete: {r:?}");
+    }
+}
+
+fn listener(port: u16) -> Value {
+    json!({
+        "apiVersion": "getambassador.io/v3alpha1", "kind": "Listener",
+        "metadata": {"name": "http", "namespace": "default"},
+        "spec": {"port": port, "protocol": "HTTP", "securityModel": "XFP",
+                 "hostBinding": {"namespace": {"from": "ALL"}}}
+    })
+}
+
+fn host() -> Value {
+    json!({
+        "apiVersion": "getambassador.io/v3alpha1", "kind": "Host",
+        "metadata": {"name": "any", "namespace": "default"},
+        "spec": {"hostname": "*", "requestPolicy": {"insecure": {"action": "Route"}}}
+    })
+}
+
+fn mapping(name: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "getambassador.io/v3alpha1", "kind": "Mapping",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec
+    })
+}
+
+fn route_spec(prefix: &str, port: u16) -> Value {
+    json!({"hostname": "*", "prefix": prefix, "service": format!("127.0.0.1:{port}"), "timeout_ms": 10000})
+}
+
+fn answers(port: u16, path: &str, want: &str) -> bool {
+    get(port, path).is_ok_and(|r| r.status == 200 && r.body.contains(want))
+}
+
+fn not_found(port: u16, path: &str) -> bool {
+    get(port, path).is_ok_and(|r| r.status == 404)
+}
+
+#[test]
+fn objects_from_the_api_drive_envoy_and_get_status_and_the_api_going_away_changes_nothing() {
+    let w = Workdir::new();
+    let [listen, backend_port, envoy_admin, api_port] = free_ports(4)[..] else {
+        unreachable!()
+    };
+    let _backend = backend(w.path(), "alpha", backend_port);
+    let mut api = Emulator::start(w.path(), api_port);
+    api.create(&listener(listen));
+    api.create(&host());
+    api.create(&mapping("alpha", route_spec("/alpha/", backend_port)));
+    api.create(&mapping(
+        "broken",
+        json!({"hostname": "*", "prefix": "/broken/", "service": "x", "timeout_ms": "soon"}),
+    ));
+
+    let plane = Plane::new();
+    let envoy = emissary_tests::envoy_bin().unwrap();
+    let _serve = plane.start_kubernetes(
+        w.path(),
+        &api.kubeconfig,
+        &[
+            "--envoy",
+            envoy.to_str().unwrap(),
+            "--envoy-admin-port",
+            &envoy_admin.to_string(),
+            "--envoy-drain-seconds",
+            "1",
+        ],
+    );
+    wait_for("/alpha/ through Envoy", LONG, || {
+        answers(listen, "/alpha/x", "alpha").then_some(())
+    });
+    assert_eq!(plane.admin_get("/readyz").status, 200);
+
+    // Status: the Host is Ready, the Mappings say whether they are accepted.
+    wait_for("the Host's status", LONG, || {
+        let h = api.get("Host", "default", "any")?;
+        (h["status"]["state"] == "Ready").then_some(())
+    });
+    let h = api.get("Host", "default", "any").unwrap();
+    assert_eq!(h["status"]["tlsCertificateSource"], "None", "{h}");
+    assert_eq!(h["status"]["conditions"][0]["type"], "Accepted", "{h}");
+    let good = wait_for("alpha's status", LONG, || {
+        api.get("Mapping", "default", "alpha")
+            .filter(|m| m["status"]["state"] == "Running")
+    });
+    assert_eq!(good["status"]["conditions"][1]["status"], "True", "{good}");
+    let bad = wait_for("broken's status", LONG, || {
+        api.get("Mapping", "default", "broken")
+            .filter(|m| m["status"]["state"] == "Inactive")
+    });
+    let accepted = &bad["status"]["conditions"][0];
+    assert_eq!(accepted["status"], "False", "{bad}");
+    assert!(
+        accepted["message"].as_str().unwrap().contains("timeout_ms"),
+        "{bad}"
+    );
+
+    // A change and a deletion through the API reach Envoy.
+    api.replace_spec(
+        "Mapping",
+        "default",
+        "alpha",
+        route_spec("/beta/", backend_port),
+    );
+    wait_for("/beta/ after the change", LONG, || {
+        (answers(listen, "/beta/x", "alpha") && not_found(listen, "/alpha/x")).then_some(())
+    });
+    api.create(&mapping("gamma", route_spec("/gamma/", backend_port)));
+    wait_for("/gamma/ after its creation", LONG, || {
+        answers(listen, "/gamma/x", "alpha").then_some(())
+    });
+    api.delete("Mapping", "default", "gamma");
+    wait_for("/gamma/ gone after its deletion", LONG, || {
+        not_found(listen, "/gamma/x").then_some(())
+    });
+
+    // The API server goes away: Envoy keeps serving what it had.
+    api.proc.signal(nix::sys::signal::Signal::SIGKILL);
+    api.proc.wait_exit(Duration::from_secs(5));
+    for _ in 0..20 {
+        assert!(
+            answers(listen, "/beta/x", "alpha"),
+            "served without the API"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(plane.admin_get("/readyz").status, 200);
+
+    // It comes back (same objects, a new resourceVersion history): the
+    // watches resync, and new changes are seen again.
+    let api = Emulator::start(w.path(), api_port);
+    api.create(&mapping("delta", route_spec("/delta/", backend_port)));
+    wait_for("/delta/ after the API came back", LONG, || {
+        answers(listen, "/delta/x", "alpha").then_some(())
+    });
+    assert!(answers(listen, "/beta/x", "alpha"));
+}
+
+#[test]
+fn nothing_is_served_before_the_api_answers_and_every_list_is_complete() {
+    let w = Workdir::new();
+    let [listen, api_port] = free_ports(2)[..] else {
+        unreachable!()
+    };
+    // A kubeconfig for an API server that is not there yet.
+    let kubeconfig = w.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster: {{server: \"http://127.0.0.1:{api_port}\"}}\n\
+             contexts:\n- name: e\n  context: {{cluster: e, user: u}}\ncurrent-context: e\nusers:\n- name: u\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let plane = Plane::new();
+    let serve = plane.start_kubernetes(w.path(), &kubeconfig, &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(plane.admin_get("/readyz").status, 503);
+    let log = std::fs::read_to_string(&serve.log).unwrap();
+    assert!(
+        log.contains("Kubernetes API not reachable"),
+        "one line per attempt: {log}"
+    );
+
+    let api = Emulator::start(w.path(), api_port);
+    api.create(&listener(listen));
+    api.create(&host());
+    for i in 0..50 {
+        api.create(&mapping(
+            &format!("m{i}"),
+            route_spec(&format!("/m{i}/"), 1),
+        ));
+    }
+    wait_for("ready", LONG, || {
+        (plane.admin_get("/readyz").status == 200).then_some(())
+    });
+    // The first snapshot has everything: every Mapping's route.
+    let report = plane.admin_json("/debug/diagnostics");
+    let versions = report["serving_version"].as_u64().unwrap();
+    let routes = plane.admin_get("/debug/config?type=routes").body;
+    for i in 0..50 {
+        assert!(
+            routes.contains(&format!("/m{i}/")),
+            "m{i} missing from the first snapshot"
+        );
+    }
+    assert!(versions >= 1);
+}
