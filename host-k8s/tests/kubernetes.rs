@@ -9,120 +9,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::*;
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// The emulator, started by the project's venv Python.
-struct Emulator {
-    proc: Proc,
-    port: u16,
-    kubeconfig: PathBuf,
-}
-
-impl Emulator {
-    /// Starts the emulator on `port`, keeping its objects in `dir/state.json`.
-    fn start(dir: &Path, port: u16) -> Emulator {
-        let root = emissary_tests::repo_root();
-        let python = root.join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: `.ci/run` creates the venv (pip install -r tests/k8s/requirements.txt)",
-            python.display()
-        );
-        let kubeconfig = dir.join("kubeconfig");
-        let mut cmd = std::process::Command::new(python);
-        cmd.arg(root.join("tests/k8s/emulator.py"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .arg("--state")
-            .arg(dir.join("state.json"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig);
-        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-        let proc = Proc::spawn("emulator", cmd, dir.join(format!("emulator-{n}.log")));
-        wait_for("the API emulator", LONG, || {
-            std::fs::read_to_string(&proc.log)
-                .ok()
-                .filter(|l| l.contains("listening on"))
-                .filter(|_| get(port, "/version").is_ok())
-        });
-        Emulator {
-            proc,
-            port,
-            kubeconfig,
-        }
-    }
-
-    fn path(kind: &str, ns: &str, name: Option<&str>) -> String {
-        let (prefix, plural) = match kind {
-            "Service" => ("/api/v1".to_string(), "services"),
-            "EndpointSlice" => ("/apis/discovery.k8s.io/v1".into(), "endpointslices"),
-            k => (
-                "/apis/getambassador.io/v3alpha1".into(),
-                match k {
-                    "Mapping" => "mappings",
-                    "Host" => "hosts",
-                    "Listener" => "listeners",
-                    other => panic!("no path for {other}"),
-                },
-            ),
-        };
-        match name {
-            Some(n) => format!("{prefix}/namespaces/{ns}/{plural}/{n}"),
-            None => format!("{prefix}/namespaces/{ns}/{plural}"),
-        }
-    }
-
-    /// Creates `obj` (a JSON object with kind and metadata).
-    fn create(&self, obj: &Value) {
-        let kind = obj["kind"].as_str().unwrap();
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default");
-        let r = send(
-            self.port,
-            "POST",
-            &Self::path(kind, ns, None),
-            "application/json",
-            &obj.to_string(),
-        )
-        .unwrap();
-        assert!(r.status == 201 || r.status == 200, "create: {r:?}");
-    }
-
-    /// The object, `None` when it does not exist.
-    fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
-        let r = get(self.port, &Self::path(kind, ns, Some(name))).unwrap();
-        (r.status == 200).then(|| serde_json::from_str(&r.body).unwrap())
-    }
-
-    /// Replaces the object's spec.
-    fn replace_spec(&self, kind: &str, ns: &str, name: &str, spec: Value) {
-        let mut o = self.get(kind, ns, name).expect("the object exists");
-        o["spec"] = spec;
-        let r = send(
-            self.port,
-            "PUT",
-            &Self::path(kind, ns, Some(name)),
-            "application/json",
-            &o.to_string(),
-        )
-        .unwrap();
-        assert_eq!(r.status, 200, "replace: {r:?}");
-    }
-
-    fn delete(&self, kind: &str, ns: &str, name: &str) {
-        let r = send(
-            self.port,
-            "DELETE",
-            &Self::path(kind, ns, Some(name)),
-            "application/json",
-            "",
-        )
-        .unwrap();
-        assert_eq!(r.status, 200, "delete: {r:?}");
-    }
-}
 
 fn listener(port: u16) -> Value {
     json!({
@@ -281,6 +171,11 @@ fn nothing_is_served_before_the_api_answers_and_every_list_is_complete() {
     let serve = plane.start_kubernetes(w.path(), &kubeconfig, &[]);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(plane.admin_get("/readyz").status, 503);
+    assert_eq!(
+        plane.admin_get("/debug/config").status,
+        503,
+        "nothing served yet"
+    );
     let log = std::fs::read_to_string(&serve.log).unwrap();
     assert!(
         log.contains("Kubernetes API not reachable"),
@@ -296,18 +191,17 @@ fn nothing_is_served_before_the_api_answers_and_every_list_is_complete() {
             route_spec(&format!("/m{i}/"), 1),
         ));
     }
-    wait_for("ready", LONG, || {
-        (plane.admin_get("/readyz").status == 200).then_some(())
+    let config = wait_for("the first snapshot", LONG, || {
+        let r = plane.admin_get("/debug/config");
+        (r.status == 200).then_some(r.body)
     });
     // The first snapshot has everything: every Mapping's route.
-    let report = plane.admin_json("/debug/diagnostics");
-    let versions = report["serving_version"].as_u64().unwrap();
-    let routes = plane.admin_get("/debug/config?type=routes").body;
     for i in 0..50 {
         assert!(
-            routes.contains(&format!("/m{i}/")),
+            config.contains(&format!("/m{i}/")),
             "m{i} missing from the first snapshot"
         );
     }
-    assert!(versions >= 1);
+    let report = plane.admin_json("/debug/diagnostics");
+    assert_eq!(report["serving_version"], 1, "{report}");
 }

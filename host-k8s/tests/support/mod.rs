@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 pub use emissary_core::xds::ads_bootstrap::AdsProtocol;
 
 pub use emissary_tests::free_ports;
@@ -493,4 +495,122 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<Response> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// The Kubernetes API emulator of `tests/k8s/`, started by the project's
+/// venv Python.
+pub struct Emulator {
+    pub proc: Proc,
+    pub port: u16,
+    pub kubeconfig: PathBuf,
+}
+
+impl Emulator {
+    /// Starts the emulator on `port`, keeping its objects in `dir/state.json`.
+    pub fn start(dir: &Path, port: u16) -> Emulator {
+        let root = emissary_tests::repo_root();
+        let python = root.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: `.ci/run` creates the venv (pip install -r tests/k8s/requirements.txt)",
+            python.display()
+        );
+        let kubeconfig = dir.join("kubeconfig");
+        let mut cmd = std::process::Command::new(python);
+        cmd.arg(root.join("tests/k8s/emulator.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--state")
+            .arg(dir.join("state.json"))
+            .arg("--kubeconfig")
+            .arg(&kubeconfig);
+        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let proc = Proc::spawn("emulator", cmd, dir.join(format!("emulator-{n}.log")));
+        wait_for("the API emulator", Duration::from_secs(60), || {
+            std::fs::read_to_string(&proc.log)
+                .ok()
+                .filter(|l| l.contains("listening on"))
+                .filter(|_| get(port, "/version").is_ok())
+        });
+        Emulator {
+            proc,
+            port,
+            kubeconfig,
+        }
+    }
+
+    pub fn path(kind: &str, ns: &str, name: Option<&str>) -> String {
+        let (prefix, plural) = match kind {
+            "Service" => ("/api/v1".to_string(), "services"),
+            "EndpointSlice" => ("/apis/discovery.k8s.io/v1".into(), "endpointslices"),
+            k => (
+                "/apis/getambassador.io/v3alpha1".into(),
+                match k {
+                    "Mapping" => "mappings",
+                    "Host" => "hosts",
+                    "Listener" => "listeners",
+                    other => panic!("no path for {other}"),
+                },
+            ),
+        };
+        match name {
+            Some(n) => format!("{prefix}/namespaces/{ns}/{plural}/{n}"),
+            None => format!("{prefix}/namespaces/{ns}/{plural}"),
+        }
+    }
+
+    /// Creates `obj` (a JSON object with kind and metadata).
+    pub fn create(&self, obj: &Value) {
+        let kind = obj["kind"].as_str().unwrap();
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default");
+        let r = send(
+            self.port,
+            "POST",
+            &Self::path(kind, ns, None),
+            "application/json",
+            &obj.to_string(),
+        )
+        .unwrap();
+        assert!(r.status == 201 || r.status == 200, "create: {r:?}");
+    }
+
+    /// The object, `None` when it does not exist.
+    pub fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        let r = get(self.port, &Self::path(kind, ns, Some(name))).unwrap();
+        (r.status == 200).then(|| serde_json::from_str(&r.body).unwrap())
+    }
+
+    /// Replaces the object's spec.
+    pub fn replace_spec(&self, kind: &str, ns: &str, name: &str, spec: Value) {
+        let mut o = self.get(kind, ns, name).expect("the object exists");
+        o["spec"] = spec;
+        self.replace(&o);
+    }
+
+    /// Replaces the object (a JSON object with kind and metadata).
+    pub fn replace(&self, o: &Value) {
+        let kind = o["kind"].as_str().unwrap();
+        let ns = o["metadata"]["namespace"].as_str().unwrap_or("default");
+        let name = o["metadata"]["name"].as_str().unwrap();
+        let r = send(
+            self.port,
+            "PUT",
+            &Self::path(kind, ns, Some(name)),
+            "application/json",
+            &o.to_string(),
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "replace: {r:?}");
+    }
+
+    pub fn delete(&self, kind: &str, ns: &str, name: &str) {
+        let r = send(
+            self.port,
+            "DELETE",
+            &Self::path(kind, ns, Some(name)),
+            "application/json",
+            "",
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "delete: {r:?}");
+    }
 }
