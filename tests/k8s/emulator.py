@@ -348,6 +348,11 @@ def without_rv(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, 'metadata': meta}
 
 
+def partial(obj: dict[str, Any]) -> dict[str, Any]:
+    """The metadata-only form (`Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`)."""
+    return {'kind': 'PartialObjectMetadata', 'apiVersion': 'meta.k8s.io/v1', 'metadata': obj['metadata']}
+
+
 def spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ('metadata', 'status', 'apiVersion', 'kind')}
 
@@ -444,7 +449,7 @@ class Emulator(kmock.KubernetesEmulator):
         self.watchers = 0
 
         # Private endpoints, served through kmock's DSL.
-        self['get /_emulator/requests'] << (lambda request: self.recorded)
+        self['get /_emulator/requests'] << self._recorded
         self['delete /_emulator/requests'] << self._clear_requests
         self['get /_emulator/fail'] << (lambda request: self.faults)
         self['post /_emulator/fail'] << self._add_fault
@@ -496,8 +501,7 @@ class Emulator(kmock.KubernetesEmulator):
         ns_res = self.by_gk[('', 'Namespace')]
         for name in sorted(needed - names):
             pending.insert(0, (ns_res, {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': name}}))
-        for res, obj in pending:
-            obj = copy.deepcopy(obj)
+        for res, obj in pending:  # freshly decoded: ours to change
             meta = obj.setdefault('metadata', {})
             if res.namespaced:
                 meta.setdefault('namespace', 'default')
@@ -509,8 +513,7 @@ class Emulator(kmock.KubernetesEmulator):
             meta.setdefault('generation', 1)
             self._defaults(res, obj)
             self._commit(res, obj, 'ADDED', None)
-        if self.state_path:
-            self._write_state(self._snapshot_state())
+        self.dirty_seq += 1  # the normalised objects (uids, timestamps) are saved once serving
 
     def _snapshot_state(self) -> dict[str, Any]:
         objects = [obj for bucket in self.store.values() for obj in bucket.values()]
@@ -519,15 +522,17 @@ class Emulator(kmock.KubernetesEmulator):
     def _write_state(self, state: dict[str, Any]) -> None:
         assert self.state_path
         tmp = f"{self.state_path}.tmp{os.getpid()}"
+        text = json.dumps(state, separators=(',', ':'), ensure_ascii=False)  # one-shot: the C encoder
         with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(state, f, separators=(',', ':'))
+            f.write(text)
         os.replace(tmp, self.state_path)
 
-    async def persist(self) -> None:
+    async def persist(self, changed: bool = True) -> None:
         """Group commit: return once the state file holds every change made so far."""
         if not self.state_path:
             return
-        self.dirty_seq += 1
+        if changed:
+            self.dirty_seq += 1
         mine = self.dirty_seq
         while self.saved_seq < mine:
             if self.saving is None:
@@ -642,26 +647,28 @@ class Emulator(kmock.KubernetesEmulator):
         return response
 
     def _record(self, raw: aiohttp.web.BaseRequest, body: bytes) -> dict[str, Any]:
-        text = body.decode('utf-8', errors='replace')
-        parsed: Any = None
-        if text.strip():
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                try:
-                    parsed = yaml.load(text, Loader=_YamlLoader)
-                except yaml.YAMLError:
-                    parsed = None
         self.record_seq += 1
         record = {
             'seq': self.record_seq, 'time': time.time(), 'method': raw.method, 'path': raw.path,
             'query': dict(raw.query), 'contentType': raw.headers.get('Content-Type', ''),
-            'body': parsed, 'text': text, 'status': None,
+            'body': None, 'text': body.decode('utf-8', errors='replace'), 'status': None,
         }
         self.recorded.append(record)
         if len(self.recorded) > self.record_limit:
             del self.recorded[:len(self.recorded) - self.record_limit]
         return record
+
+    def _recorded(self, request: kmock.Request) -> list[dict[str, Any]]:
+        for record in self.recorded:  # bodies are parsed when asked for, not on the hot path
+            if record['body'] is None and record['text'].strip():
+                try:
+                    record['body'] = json.loads(record['text'])
+                except ValueError:
+                    try:
+                        record['body'] = yaml.load(record['text'], Loader=_YamlLoader)
+                    except yaml.YAMLError:
+                        pass
+        return self.recorded
 
     def _inject_fault(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.Response | None:
         if not self.faults or raw.path.startswith('/_emulator/'):
@@ -723,6 +730,11 @@ class Emulator(kmock.KubernetesEmulator):
         return json_response(status_body(500, 'InternalError', repr(exc)), 500)
 
     # ---------------------------------------------------------------- discovery (kmock's hooks)
+
+    async def _serve_server_version(self, request: kmock.Request) -> dict[str, Any]:
+        return {'major': '1', 'minor': '32', 'gitVersion': 'v1.32.0+emulator', 'gitCommit': '',
+                'gitTreeState': 'clean', 'buildDate': '2025-01-01T00:00:00Z',
+                'goVersion': sys.version.split()[0], 'compiler': 'python', 'platform': sys.platform}
 
     async def _serve_api(self, request: kmock.Request) -> dict[str, Any]:
         return {'kind': 'APIVersions', 'versions': ['v1'],
@@ -794,8 +806,11 @@ class Emulator(kmock.KubernetesEmulator):
             obj = self._get(res, route.namespace, route.name)
             if obj is None:
                 raise self._not_found(res, route.name)
-            if 'as=Table' in raw.headers.get('Accept', ''):
+            accept = raw.headers.get('Accept', '')
+            if 'as=Table' in accept:
                 return json_response(self._table(raw, res, [obj]))
+            if 'as=PartialObjectMetadata' in accept:
+                return json_response(partial(obj))
             return json_response(self.render(obj, res, route.version))
         if res.namespaced and route.namespace is None and method != 'GET':
             raise api_error(405, 'the server does not allow this method on the requested resource')
@@ -833,8 +848,7 @@ class Emulator(kmock.KubernetesEmulator):
             raise api_error(400, f"the API version in the data ({obj.get('apiVersion')}) does not match the expected API version ({gv})")
         if not isinstance(obj.get('metadata', {}), dict):
             raise api_error(400, 'metadata must be an object')
-        obj = copy.deepcopy(obj)
-        obj['apiVersion'] = gv
+        obj['apiVersion'] = gv  # a freshly decoded body: ours to change
         obj['kind'] = res.kind
         obj.setdefault('metadata', {})
         return obj
@@ -1064,6 +1078,14 @@ class Emulator(kmock.KubernetesEmulator):
 
     def _delete_one(self, res: Res, old: dict[str, Any], dry_run: bool) -> dict[str, Any]:
         meta = old['metadata']
+        if res.group == '' and res.plural == 'namespaces' and not dry_run:
+            # The namespace controller's work, done at once: the namespace's objects go first.
+            for other in RESOURCES:
+                if other.namespaced:
+                    for key in [k for k in self.store[other.gp] if k[0] == meta['name']]:
+                        obj = self.store[other.gp].get(key)
+                        if obj is not None:
+                            self._delete_one(other, obj, dry_run)
         if meta.get('finalizers'):
             if meta.get('deletionTimestamp'):
                 return old
@@ -1134,6 +1156,9 @@ class Emulator(kmock.KubernetesEmulator):
             table = self._table(raw, res, page)
             table['metadata'] = meta
             return json_response(table)
+        if 'as=PartialObjectMetadata' in raw.headers.get('Accept', ''):
+            return json_response({'kind': 'PartialObjectMetadataList', 'apiVersion': 'meta.k8s.io/v1',
+                                  'metadata': meta, 'items': [partial(o) for o in page]})
         items = [self.render(o, res, route.version) for o in page]
         return json_response({'kind': f'{res.kind}List', 'apiVersion': gv, 'metadata': meta, 'items': items})
 
@@ -1185,8 +1210,11 @@ class Emulator(kmock.KubernetesEmulator):
                 return False
             return labels_match(labels, obj) and fields_match(fields, obj)
 
+        metadata_only = 'as=PartialObjectMetadata' in raw.headers.get('Accept', '')
+
         def line(etype: str, obj: dict[str, Any]) -> bytes:
-            return dumps({'type': etype, 'object': self.render(obj, res, route.version)}) + b'\n'
+            shown = partial(obj) if metadata_only else self.render(obj, res, route.version)
+            return dumps({'type': etype, 'object': shown}) + b'\n'
 
         def bookmark(rv: int, annotations: dict[str, str] | None = None) -> bytes:
             meta: dict[str, Any] = {'resourceVersion': str(rv)}
@@ -1306,14 +1334,15 @@ async def amain(args: argparse.Namespace) -> None:
         if args.kubeconfig:
             write_kubeconfig(args.kubeconfig, url)
         print(f"listening on {url}", flush=True)
+        saving = asyncio.ensure_future(emulator.persist(changed=False))
         await stop.wait()
+        await saving
         emulator.stopping.set()
         for _ in range(100):  # let the watch streams end cleanly
             if not emulator.watchers:
                 break
             await asyncio.sleep(0.01)
-        if emulator.state_path:
-            emulator._write_state(emulator._snapshot_state())
+        await emulator.persist(changed=False)  # a no-op unless something is not saved yet
 
 
 def main() -> None:

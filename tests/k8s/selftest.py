@@ -270,6 +270,24 @@ def main() -> None:
         code, err = call(url, 'POST', '/apis/getambassador.io/v3alpha1/namespaces/nope/mappings', mapping('m9'))
         assert code == 404 and 'namespaces "nope" not found' in err['message'], err
 
+        # Metadata-only lists, as kube-rs metadata watchers ask for them.
+        req = urllib.request.Request(url + ALL_MAPPINGS, headers={
+            'Accept': 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            doc = json.loads(resp.read())
+        assert doc['kind'] == 'PartialObjectMetadataList' and 'spec' not in doc['items'][0], doc
+        assert [i['metadata']['name'] for i in doc['items']] == ['m0', 'm1', 'm2', 'm3', 'm4'], doc
+
+        # Deleting a namespace deletes what is in it.
+        ns = {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'scratch'}}
+        assert call(url, 'POST', '/api/v1/namespaces', ns)[0] == 201
+        svc = {'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'web'},
+               'spec': {'ports': [{'name': 'http', 'port': 80}]}}
+        code, made = call(url, 'POST', '/api/v1/namespaces/scratch/services', svc)
+        assert code == 201 and made['spec']['clusterIP'] and made['spec']['type'] == 'ClusterIP', made
+        assert call(url, 'DELETE', '/api/v1/namespaces/scratch')[0] == 200
+        assert call(url, path='/api/v1/namespaces/scratch/services/web')[0] == 404
+
         # Fault injection.
         code, _ = call(url, 'POST', '/_emulator/fail', query={'path': '/mappings$', 'status': '503', 'count': '1'})
         assert code == 200
