@@ -96,7 +96,7 @@ fn run(n: usize, rounds: usize, envoy_count: usize) {
     let _v2 = backend(w.path(), "backend-two", b2);
     std::fs::write(w.path().join("state.json"), state(n, listen, b1)).unwrap();
     let t = Instant::now();
-    let api = Emulator::start(w.path(), api_port);
+    let api = Emulator::start_loaded(w.path(), api_port);
     let loaded = t.elapsed();
 
     let plane = Plane::new();

@@ -406,9 +406,10 @@ class Emulator(kmock.KubernetesEmulator):
 
     def __init__(self, *, state_path: str | None = None, bookmark_interval: float = 1.0,
                  history: int = 200_000, auto_namespaces: bool = False, record_limit: int = 100_000,
-                 log: bool = False) -> None:
+                 log: bool = False, save_state: bool = True) -> None:
         super().__init__()
         self.state_path = state_path
+        self.save_state = save_state
         self.bookmark_interval = bookmark_interval
         self.history = history
         self.auto_namespaces = auto_namespaces
@@ -529,7 +530,7 @@ class Emulator(kmock.KubernetesEmulator):
 
     async def persist(self, changed: bool = True) -> None:
         """Group commit: return once the state file holds every change made so far."""
-        if not self.state_path:
+        if not self.state_path or not self.save_state:
             return
         if changed:
             self.dirty_seq += 1
@@ -1319,8 +1320,9 @@ def write_kubeconfig(path: str, url: str) -> None:
 
 
 async def amain(args: argparse.Namespace) -> None:
-    emulator = Emulator(state_path=args.state, bookmark_interval=args.bookmark_interval,
-                        history=args.history, auto_namespaces=args.auto_namespaces, log=args.log)
+    emulator = Emulator(state_path=args.state or args.load, bookmark_interval=args.bookmark_interval,
+                        history=args.history, auto_namespaces=args.auto_namespaces, log=args.log,
+                        save_state=not args.load)
     emulator.load_state()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -1350,6 +1352,8 @@ def main() -> None:
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=0, help='0 picks a free port')
     parser.add_argument('--state', help='load objects from this JSON file and write them back on every change')
+    parser.add_argument('--load', help='load objects from this JSON file at start, never write it (benchmarks: '
+                        'writes are answered at once)')
     parser.add_argument('--kubeconfig', help='write a kubeconfig (context "emulator") pointing at the emulator')
     parser.add_argument('--bookmark-interval', type=float, default=1.0,
                         help='seconds between BOOKMARK events on watches that allow them')

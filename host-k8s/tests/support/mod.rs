@@ -508,6 +508,16 @@ pub struct Emulator {
 impl Emulator {
     /// Starts the emulator on `port`, keeping its objects in `dir/state.json`.
     pub fn start(dir: &Path, port: u16) -> Emulator {
+        Self::start_with(dir, port, "--state")
+    }
+
+    /// Starts the emulator on `port` with the objects of `dir/state.json`,
+    /// which it never writes: writes are answered at once.
+    pub fn start_loaded(dir: &Path, port: u16) -> Emulator {
+        Self::start_with(dir, port, "--load")
+    }
+
+    fn start_with(dir: &Path, port: u16, state: &str) -> Emulator {
         let root = emissary_tests::repo_root();
         let python = root.join(".venv/bin/python");
         assert!(
@@ -519,7 +529,7 @@ impl Emulator {
         let mut cmd = std::process::Command::new(python);
         cmd.arg(root.join("tests/k8s/emulator.py"))
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .arg("--state")
+            .arg(state)
             .arg(dir.join("state.json"))
             .arg("--kubeconfig")
             .arg(&kubeconfig);
