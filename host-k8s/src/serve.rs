@@ -165,7 +165,7 @@ async fn main(config: Config) -> Result<()> {
             leader_tx,
             stop_rx.clone(),
         ));
-        let writer = Writer::new(client, kinds, s.front);
+        let writer = Writer::new(client, kinds, s.front, Some(ads_stats.clone()));
         let write = tokio::spawn(writer.run(statuses, leader_rx, stop_rx.clone()));
         (elect, write)
     });

@@ -63,6 +63,8 @@ struct TypeState {
     acked_version: Option<String>,
     pending_nonce: Option<String>,
     last_nack: Option<Nack>,
+    /// The last answer was that NACK (no ACK since).
+    rejecting: bool,
     /// Resources sent on this stream (for delta: added or updated ones;
     /// removals are not counted).
     resources_sent: u64,
@@ -105,6 +107,8 @@ struct Inner {
 pub struct AdsStats {
     inner: Mutex<Inner>,
     ready: AtomicBool,
+    /// Bumped whenever [`AdsStats::rejections`] may have changed.
+    rejections_changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl AdsStats {
@@ -237,6 +241,9 @@ impl AdsStats {
         let mut inner = self.lock();
         if let Some(s) = inner.streams.get_mut(&stream) {
             s.connected = false;
+            if s.types.values().any(|t| t.rejecting) {
+                self.rejections_changed.send_modify(|n| *n += 1);
+            }
         }
         let closed: Vec<u64> = inner
             .streams
@@ -286,10 +293,15 @@ impl AdsStats {
     /// The response with the pending nonce was accepted.
     pub(crate) fn acked(&self, stream: u64, type_url: &str, version: &str) {
         self.count(type_url, |c| c.acks += 1);
+        let mut was_rejecting = false;
         self.with_type(stream, type_url, |t| {
             t.pending_nonce = None;
             t.acked_version = Some(version.to_string());
+            was_rejecting = std::mem::take(&mut t.rejecting);
         });
+        if was_rejecting {
+            self.rejections_changed.send_modify(|n| *n += 1);
+        }
     }
 
     /// The response with the pending nonce was rejected.
@@ -298,7 +310,32 @@ impl AdsStats {
         self.with_type(stream, type_url, |t| {
             t.pending_nonce = None;
             t.last_nack = Some(nack);
+            t.rejecting = true;
         });
+        self.rejections_changed.send_modify(|n| *n += 1);
+    }
+
+    /// What the connected Envoys reject now (their last answer for a type
+    /// was a NACK): by source object (`Kind/namespace/name`), Envoy's
+    /// message.
+    pub fn rejections(&self) -> BTreeMap<String, String> {
+        let inner = self.lock();
+        let mut out = BTreeMap::new();
+        for s in inner.streams.values().filter(|s| s.connected) {
+            for t in s.types.values().filter(|t| t.rejecting) {
+                if let Some(n) = &t.last_nack {
+                    for src in &n.sources {
+                        out.entry(src.clone()).or_insert_with(|| n.message.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Changes when [`AdsStats::rejections`] may have changed.
+    pub fn rejections_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.rejections_changed.subscribe()
     }
 
     /// Some stream has every subscribed type ACKed.

@@ -24,11 +24,12 @@
 use emissary_core::status::{ObjectStatus, Problem, TlsCertificateSource};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+use crate::ads::AdsStats;
 use crate::pipeline::Statuses;
 use crate::source::Key;
 use crate::source::kubernetes::{self, Kind, Observed, ServedKinds, object};
@@ -47,9 +48,10 @@ pub fn body(
     kind: &Kind,
     st: &ObjectStatus,
     observed: Option<&Observed>,
-    load_balancer: Option<&Value>,
+    facts: &Facts,
     now: &str,
 ) -> Option<Value> {
+    let load_balancer = facts.load_balancer.as_ref();
     if kind.kind == "Ingress" {
         return (st.served && st.accepted())
             .then(|| load_balancer.map(|lb| json!({ "loadBalancer": lb })))
@@ -61,7 +63,21 @@ pub fn body(
         None => condition("Accepted", true, "Accepted", "translated without errors"),
         Some(p) => condition("Accepted", false, "Invalid", &problem(p)),
     };
+    let key = format!(
+        "{}/{}/{}",
+        st.object.kind, st.object.namespace, st.object.name
+    );
+    let rejected = facts.rejected.get(&key);
     let ready = match (st.accepted(), st.served) {
+        (true, true) if rejected.is_some() => condition(
+            "Ready",
+            false,
+            "Rejected",
+            &format!(
+                "Envoy rejected the configuration built from it: {}",
+                rejected.map_or("", |m| m.as_str())
+            ),
+        ),
         (true, true) => condition(
             "Ready",
             true,
@@ -100,13 +116,14 @@ pub fn body(
         }
     }
     if kind.kind == "Mapping" {
-        if st.accepted() && st.served {
+        if st.accepted() && st.served && rejected.is_none() {
             out["state"] = json!("Running");
         } else {
             out["state"] = json!("Inactive");
-            out["reason"] = json!(match st.errors.first() {
-                Some(p) => problem(p),
-                None => "no Host or Listener takes it".to_string(),
+            out["reason"] = json!(match (st.errors.first(), rejected) {
+                (Some(p), _) => problem(p),
+                (None, Some(m)) => format!("Envoy rejected the configuration built from it: {m}"),
+                (None, None) => "no Host or Listener takes it".to_string(),
             });
         }
     }
@@ -144,6 +161,16 @@ fn transition_time(before: Option<&Value>, c: &Value, now: &str) -> String {
         .to_string()
 }
 
+/// What a status depends on besides the translation.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The load balancer of the Service that fronts Envoy, for Ingresses.
+    pub load_balancer: Option<Value>,
+    /// What connected Envoys reject: Envoy's message by source object
+    /// (`Kind/namespace/name`), from [`AdsStats::rejections`].
+    pub rejected: BTreeMap<String, String>,
+}
+
 /// Whether the object's status lacks or differs in some field of `desired`.
 pub fn differs(desired: &Value, observed: Option<&Value>) -> bool {
     let Some(Value::Object(d)) = Some(desired) else {
@@ -167,6 +194,8 @@ pub struct Writer {
     client: kube::Client,
     kinds: ServedKinds,
     front: Option<FrontService>,
+    /// Where NACKs are known, when Envoys are served.
+    ads: Option<Arc<AdsStats>>,
     /// What this writer wrote last, by object: not written again.
     written: HashMap<Key, Value>,
     /// Kinds without a status subresource.
@@ -176,11 +205,17 @@ pub struct Writer {
 impl Writer {
     /// A writer through `client` for the kinds `kinds` watches; Ingresses
     /// get the load balancer of `front`.
-    pub fn new(client: kube::Client, kinds: ServedKinds, front: Option<FrontService>) -> Writer {
+    pub fn new(
+        client: kube::Client,
+        kinds: ServedKinds,
+        front: Option<FrontService>,
+        ads: Option<Arc<AdsStats>>,
+    ) -> Writer {
         Writer {
             client,
             kinds,
             front,
+            ads,
             written: HashMap::new(),
             no_status: HashSet::new(),
         }
@@ -194,10 +229,15 @@ impl Writer {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut retry = false;
+        let mut rejections = match &self.ads {
+            Some(a) => a.rejections_changed(),
+            None => tokio::sync::watch::channel(0).1,
+        };
         loop {
             tokio::select! {
                 r = statuses.changed() => if r.is_err() { return },
                 r = leader.changed() => if r.is_err() { return },
+                Ok(()) = rejections.changed() => {}
                 _ = tokio::time::sleep(RETRY), if retry => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
@@ -217,11 +257,18 @@ impl Writer {
 
     /// Writes every status that differs; returns how many writes failed.
     pub async fn round(&mut self, s: &Statuses) -> usize {
-        let lb = match &self.front {
-            Some(f) if s.objects.iter().any(|o| o.object.kind == "Ingress") => {
-                self.load_balancer(f).await
-            }
-            _ => None,
+        let facts = Facts {
+            load_balancer: match &self.front {
+                Some(f) if s.objects.iter().any(|o| o.object.kind == "Ingress") => {
+                    self.load_balancer(f).await
+                }
+                _ => None,
+            },
+            rejected: self
+                .ads
+                .as_ref()
+                .map(|a| a.rejections())
+                .unwrap_or_default(),
         };
         let now = now();
         let mut todo: Vec<(
@@ -241,7 +288,7 @@ impl Writer {
             let ns = (!st.object.namespace.is_empty()).then_some(st.object.namespace.as_str());
             let key = object::key(kind, ns, &st.object.name);
             let observed = self.kinds.observed(&key);
-            let Some(desired) = body(kind, st, observed.as_ref(), lb.as_ref(), &now) else {
+            let Some(desired) = body(kind, st, observed.as_ref(), &facts, &now) else {
                 continue;
             };
             if self.written.get(&key) == Some(&desired)
@@ -393,7 +440,7 @@ mod tests {
     #[test]
     fn a_served_host_is_ready_with_emissarys_fields_and_conditions() {
         let k = kubernetes::kind("Host").unwrap();
-        let b = body(k, &st("Host", vec![], true), None, None, "T0").unwrap();
+        let b = body(k, &st("Host", vec![], true), None, &Facts::default(), "T0").unwrap();
         assert_eq!(b["state"], "Ready");
         assert_eq!(b["phaseCompleted"], "NA");
         assert_eq!(b["phasePending"], "NA");
@@ -422,7 +469,7 @@ mod tests {
             k,
             &st("Mapping", vec![p], false),
             Some(&observed),
-            None,
+            &Facts::default(),
             "T",
         )
         .unwrap();
@@ -436,14 +483,28 @@ mod tests {
     #[test]
     fn an_unchanged_status_is_not_written_again() {
         let k = kubernetes::kind("Mapping").unwrap();
-        let first = body(k, &st("Mapping", vec![], true), None, None, "T1").unwrap();
+        let first = body(
+            k,
+            &st("Mapping", vec![], true),
+            None,
+            &Facts::default(),
+            "T1",
+        )
+        .unwrap();
         assert!(differs(&first, None));
         let observed = Observed {
             generation: None,
             status: Some(first.clone()),
         };
         // Later, the same facts: the same transition times, nothing to write.
-        let again = body(k, &st("Mapping", vec![], true), Some(&observed), None, "T2").unwrap();
+        let again = body(
+            k,
+            &st("Mapping", vec![], true),
+            Some(&observed),
+            &Facts::default(),
+            "T2",
+        )
+        .unwrap();
         assert_eq!(again, first);
         assert!(!differs(&again, observed.status.as_ref()));
         // Fields someone else owns do not count.
@@ -455,7 +516,7 @@ mod tests {
             k,
             &st("Mapping", vec![], false),
             Some(&observed),
-            None,
+            &Facts::default(),
             "T3",
         )
         .unwrap();
@@ -465,12 +526,45 @@ mod tests {
     }
 
     #[test]
+    fn what_envoy_rejects_is_not_ready_on_the_object_it_came_from() {
+        let k = kubernetes::kind("Mapping").unwrap();
+        let facts = Facts {
+            rejected: [("Mapping/ns/n".to_string(), "bad regex".to_string())].into(),
+            ..Default::default()
+        };
+        let b = body(k, &st("Mapping", vec![], true), None, &facts, "T").unwrap();
+        assert_eq!(b["conditions"][0]["status"], "True", "still accepted");
+        assert_eq!(b["conditions"][1]["status"], "False");
+        assert_eq!(b["conditions"][1]["reason"], "Rejected");
+        assert!(
+            b["conditions"][1]["message"]
+                .as_str()
+                .unwrap()
+                .contains("bad regex")
+        );
+        assert_eq!(b["state"], "Inactive");
+    }
+
+    #[test]
     fn an_ingress_gets_the_load_balancer_only_when_served() {
         let k = kubernetes::kind("Ingress").unwrap();
         let lb = json!({"ingress": [{"ip": "10.0.0.1"}]});
-        let b = body(k, &st("Ingress", vec![], true), None, Some(&lb), "T").unwrap();
+        let with_lb = Facts {
+            load_balancer: Some(lb.clone()),
+            ..Default::default()
+        };
+        let b = body(k, &st("Ingress", vec![], true), None, &with_lb, "T").unwrap();
         assert_eq!(b, json!({"loadBalancer": lb}));
-        assert!(body(k, &st("Ingress", vec![], false), None, Some(&lb), "T").is_none());
-        assert!(body(k, &st("Ingress", vec![], true), None, None, "T").is_none());
+        assert!(body(k, &st("Ingress", vec![], false), None, &with_lb, "T").is_none());
+        assert!(
+            body(
+                k,
+                &st("Ingress", vec![], true),
+                None,
+                &Facts::default(),
+                "T"
+            )
+            .is_none()
+        );
     }
 }
