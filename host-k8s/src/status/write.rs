@@ -429,7 +429,7 @@ mod tests {
             errors,
             warnings: vec![],
             served,
-            host: (kind == "Host").then(|| HostStatus {
+            host: (kind == "Host").then_some(HostStatus {
                 state: "Ready",
                 error_reason: None,
                 tls_certificate_source: TlsCertificateSource::Other,
