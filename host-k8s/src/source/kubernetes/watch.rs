@@ -126,7 +126,9 @@ async fn watch_kind(
     let mut synced = false;
     let mut observed: Vec<(crate::source::Key, super::Observed)> = Vec::new();
     let mut failing = false;
-    let mut stream = std::pin::pin!(watcher::watcher(api, config).default_backoff());
+    // A new watcher (so a new list) after a `410 Gone` answer to a watch
+    // request: kube's watcher would retry the expired resourceVersion forever.
+    let mut stream = Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
     while let Some(event) = stream.next().await {
         let mut init_done = false;
         let changes: Vec<Change> = match event {
@@ -168,6 +170,11 @@ async fn watch_kind(
             Err(e) => {
                 failing = true;
                 tracing::warn!(kind = kind.kind, error = %e, "watch failed; retrying with backoff, the last synced objects stay in use");
+                if matches!(&e, watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410)
+                {
+                    stream =
+                        Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
+                }
                 continue;
             }
         };
