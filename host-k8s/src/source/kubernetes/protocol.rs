@@ -435,11 +435,16 @@ async fn gone_in_the_watch_stream_relists_and_replaces_the_kind() {
 async fn gone_on_the_watch_request_relists_and_replaces_the_kind() {
     let (mut src, mut api) = start(Scope::default());
     let w = synced(&mut src, &mut api).await;
+    let t = Instant::now();
     w.answer(
         410,
         &status(410, "Gone", "too old resource version: 10 (40)"),
     );
     relists(&mut src, &mut api).await;
+    assert!(
+        Instant::now() - t >= Duration::from_millis(500),
+        "relisted after a wait"
+    );
 }
 
 #[tokio::test]
