@@ -1,7 +1,9 @@
 //! A scripted Kubernetes API server for unit tests, in kube-rs's
 //! `tower-test` style: a [`kube::Client`] whose requests come out of a
 //! [`MockApi`], which answers each with the next [`Expect`] of its script
-//! after checking its method, path and (optionally) body.
+//! after checking its method, path and (optionally) body, or hands out
+//! the requests one by one ([`MockApi::take`]) to answer as a test sees fit,
+//! watches included ([`Pending::answer_stream`]).
 
 use std::collections::VecDeque;
 
@@ -101,6 +103,8 @@ pub(crate) struct Pending {
     pub(crate) path: String,
     /// The request's body as JSON (`null` if empty).
     pub(crate) body: Value,
+    /// The request's `content-type` header.
+    pub(crate) content_type: Option<String>,
     respond: SendResponse<Response<Body>>,
 }
 
@@ -115,6 +119,76 @@ impl Pending {
             .expect("a response");
         self.respond.send_response(response);
     }
+
+    /// Answers a watch request with `status` and a body of `events`
+    /// (`{"type": "ADDED", "object": {...}}`, one per line), after which
+    /// the body ends, as when the API server closes a watch.
+    pub(crate) fn answer_stream(self, status: u16, events: &[Value]) {
+        let mut body = Vec::new();
+        for e in events {
+            serde_json::to_writer(&mut body, e).expect("JSON");
+            body.push(b'\n');
+        }
+        let response = Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .expect("a response");
+        self.respond.send_response(response);
+    }
+
+    /// Drops the request unanswered: the client sees a transport error, as
+    /// when the connection is refused.
+    pub(crate) fn fail(self) {}
+
+    /// The request's path, without the query.
+    pub(crate) fn path_only(&self) -> &str {
+        self.path.split('?').next().unwrap_or_default()
+    }
+
+    /// The request's query (after the `?`; empty if none).
+    pub(crate) fn query(&self) -> &str {
+        self.path.split_once('?').map_or("", |(_, q)| q)
+    }
+
+    /// The decoded value of the query parameter `name`.
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
+        self.query()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| decode(v))
+    }
+
+    /// A watch request (`watch=true`).
+    pub(crate) fn is_watch(&self) -> bool {
+        self.param("watch").as_deref() == Some("true")
+    }
+}
+
+/// A query value, percent-decoded (`+` is a space).
+fn decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(c) => {
+                        out.push(c);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The server side of a mock client: a script of [`Expect`]s, answered in
@@ -122,6 +196,8 @@ impl Pending {
 pub(crate) struct MockApi {
     handle: Handle<Request<Body>, Response<Body>>,
     script: VecDeque<Expect>,
+    /// Requests received and not taken yet (see [`MockApi::take`]).
+    held: Vec<Pending>,
 }
 
 impl MockApi {
@@ -132,6 +208,7 @@ impl MockApi {
         let api = MockApi {
             handle,
             script: VecDeque::new(),
+            held: Vec::new(),
         };
         (client, api)
     }
@@ -156,6 +233,11 @@ impl MockApi {
         } else {
             serde_json::from_slice(&bytes).expect("a JSON request body")
         };
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let path = parts
             .uri
             .path_and_query()
@@ -164,8 +246,60 @@ impl MockApi {
             method: parts.method,
             path,
             body,
+            content_type,
             respond,
         }
+    }
+
+    /// The first request, among those held and those to come, with this
+    /// method, a path (without the query) starting with `prefix`, and for
+    /// which `matches` holds; the others are held, unanswered, for a later
+    /// `take`. Requests come from concurrent tasks in any order; this
+    /// takes the one a test is waiting for. Panics if none comes within an
+    /// hour (of paused time, in tests that pause it).
+    pub(crate) async fn take(
+        &mut self,
+        method: Method,
+        prefix: &str,
+        matches: impl Fn(&Pending) -> bool,
+    ) -> Pending {
+        let want =
+            |p: &Pending| p.method == method && p.path_only().starts_with(prefix) && matches(p);
+        if let Some(i) = self.held.iter().position(&want) {
+            return self.held.remove(i);
+        }
+        let found = tokio::time::timeout(std::time::Duration::from_secs(3600), async {
+            loop {
+                let p = self.receive().await;
+                if want(&p) {
+                    return p;
+                }
+                self.held.push(p);
+            }
+        })
+        .await;
+        match found {
+            Ok(p) => p,
+            Err(_) => panic!(
+                "no {method} {prefix}... came; held: {:?}",
+                self.held_paths()
+            ),
+        }
+    }
+
+    /// Keeps `p` unanswered (a watch left open), for a later
+    /// [`MockApi::take`] or until the mock is dropped.
+    pub(crate) fn hold(&mut self, p: Pending) {
+        self.held.push(p);
+    }
+
+    /// The requests held, unanswered (see [`MockApi::take`]): method and
+    /// path with query.
+    pub(crate) fn held_paths(&self) -> Vec<String> {
+        self.held
+            .iter()
+            .map(|p| format!("{} {}", p.method, p.path))
+            .collect()
     }
 
     /// Answers the next request with the first [`Expect`] of the script,

@@ -416,8 +416,10 @@ fn now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::mock::{MockApi, status};
     use emissary_core::diag::ObjectRef;
     use emissary_core::status::HostStatus;
+    use http::Method;
 
     fn st(kind: &str, errors: Vec<Problem>, served: bool) -> ObjectStatus {
         ObjectStatus {
@@ -566,5 +568,133 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    /// A served, accepted Host `name` in `ns`.
+    fn host(name: &str) -> ObjectStatus {
+        let mut s = st("Host", vec![], true);
+        s.object.name = name.into();
+        s
+    }
+
+    fn statuses(objects: Vec<ObjectStatus>) -> Statuses {
+        Statuses {
+            version: 1,
+            objects,
+        }
+    }
+
+    const HOST_H: &str = "/apis/getambassador.io/v3alpha1/namespaces/ns/hosts/h/status";
+
+    /// A writer for Hosts (served at `v3alpha1`) seen with `observed`,
+    /// against a mock API server, with time paused.
+    fn writer(observed: Vec<(Key, Observed)>) -> (Writer, MockApi) {
+        tokio::time::pause();
+        let (client, api) = MockApi::new();
+        let kinds = ServedKinds::seeded(&[("Host", "getambassador.io/v3alpha1")], observed);
+        (Writer::new(client, kinds, None), api)
+    }
+
+    fn key(name: &str) -> Key {
+        Key(format!("Host/ns/{name}"))
+    }
+
+    /// A round that must send no request at all.
+    async fn round_sends_nothing(w: &mut Writer, s: &Statuses) {
+        let r = tokio::time::timeout(Duration::from_secs(60), w.round(s)).await;
+        assert_eq!(r.ok(), Some(0), "a round without writes");
+    }
+
+    #[tokio::test]
+    async fn a_round_applies_the_status_and_the_same_statuses_again_send_nothing() {
+        // Seen with conditions since T0 but no state: written, with T0 kept
+        // (and so the same body in every round).
+        let k = kubernetes::kind("Host").unwrap();
+        let mut seen = body(k, &host("h"), None, None, "T0").unwrap();
+        seen.as_object_mut().unwrap().remove("state");
+        let observed = Observed {
+            generation: Some(2),
+            status: Some(seen),
+        };
+        let (mut w, mut api) = writer(vec![(key("h"), observed)]);
+        let s = statuses(vec![host("h")]);
+        let (failed, ()) = tokio::join!(w.round(&s), async {
+            let p = api.take(Method::PATCH, HOST_H, |_| true).await;
+            assert_eq!(
+                p.path,
+                format!("{HOST_H}?&force=true&fieldManager=emissary")
+            );
+            assert_eq!(
+                p.content_type.as_deref(),
+                Some("application/apply-patch+yaml")
+            );
+            let b = &p.body;
+            assert_eq!(b["apiVersion"], "getambassador.io/v3alpha1");
+            assert_eq!(b["kind"], "Host");
+            assert_eq!(b["metadata"]["name"], "h");
+            assert_eq!(b["metadata"]["namespace"], "ns");
+            assert_eq!(b["status"]["state"], "Ready");
+            assert_eq!(b["status"]["conditions"][1]["lastTransitionTime"], "T0");
+            assert_eq!(b["status"]["conditions"][1]["observedGeneration"], 2);
+            let mut stored = b.clone();
+            stored["metadata"]["resourceVersion"] = json!("8");
+            p.answer(200, &stored);
+        });
+        assert_eq!(failed, 0);
+        round_sends_nothing(&mut w, &s).await;
+        drop(w);
+        api.done().await;
+    }
+
+    #[tokio::test]
+    async fn a_status_that_already_matches_is_not_written() {
+        let k = kubernetes::kind("Host").unwrap();
+        let seen = body(k, &host("h"), None, None, "T0").unwrap();
+        let observed = Observed {
+            generation: None,
+            status: Some(seen),
+        };
+        let (mut w, api) = writer(vec![(key("h"), observed)]);
+        round_sends_nothing(&mut w, &statuses(vec![host("h")])).await;
+        drop(w);
+        api.done().await;
+    }
+
+    #[tokio::test]
+    async fn a_kind_without_a_status_subresource_is_written_no_more() {
+        let exists = Observed {
+            generation: Some(1),
+            status: None,
+        };
+        let (mut w, mut api) = writer(vec![(key("h"), exists.clone()), (key("h2"), exists)]);
+        let first = statuses(vec![host("h")]);
+        let (failed, ()) = tokio::join!(w.round(&first), async {
+            api.take(Method::PATCH, HOST_H, |_| true).await.answer(
+                404,
+                &status(404, "NotFound", "hosts.getambassador.io \"h\" not found"),
+            );
+        });
+        assert_eq!(failed, 0, "not a failure to retry");
+        round_sends_nothing(&mut w, &statuses(vec![host("h"), host("h2")])).await;
+        drop(w);
+        api.done().await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_counted_and_written_again_next_round() {
+        let (mut w, mut api) = writer(vec![]);
+        let s = statuses(vec![host("h")]);
+        let (failed, ()) = tokio::join!(w.round(&s), async {
+            api.take(Method::PATCH, HOST_H, |_| true)
+                .await
+                .answer(500, &status(500, "InternalError", "etcd is down"));
+        });
+        assert_eq!(failed, 1);
+        let (failed, ()) = tokio::join!(w.round(&s), async {
+            let p = api.take(Method::PATCH, HOST_H, |_| true).await;
+            let stored = p.body.clone();
+            p.answer(200, &stored);
+        });
+        assert_eq!(failed, 0);
     }
 }

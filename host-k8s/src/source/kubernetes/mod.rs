@@ -342,6 +342,24 @@ impl ServedKinds {
     }
 }
 
+#[cfg(test)]
+impl ServedKinds {
+    /// Kinds served at the given API versions (`("Host",
+    /// "getambassador.io/v3alpha1")`), with objects as last seen, as a
+    /// source would have them after discovery and a sync.
+    pub(crate) fn seeded(served: &[(&str, &str)], observed: Vec<(Key, Observed)>) -> ServedKinds {
+        let q = Queue {
+            served: served
+                .iter()
+                .map(|(k, v)| (kind(k).expect("a watched kind"), v.to_string()))
+                .collect(),
+            observed: observed.into_iter().collect(),
+            ..Default::default()
+        };
+        ServedKinds(Arc::new(Mutex::new(q)))
+    }
+}
+
 impl ServedKinds {
     /// The object's generation and status as last seen.
     pub fn observed(&self, key: &Key) -> Option<Observed> {
@@ -418,6 +436,9 @@ pub(crate) fn relist(kind: &Kind, listed: Vec<(Key, String)>) -> Vec<Change> {
     v.extend(listed.into_iter().map(|(k, t)| upsert(k, t)));
     v
 }
+
+#[cfg(test)]
+mod protocol;
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,10 @@ use std::time::Duration;
 use super::{KINDS, Kind, Scope, Shared, object, relist, upsert};
 use crate::source::Change;
 
-/// First wait after a failed discovery; doubles up to [`RETRY_MAX`].
+/// First wait after a failed discovery, or before a new list after a watch
+/// request answered `410 Gone`; doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(500);
-/// Longest wait between discovery attempts.
+/// Longest wait between discovery attempts (or such lists).
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Discovers what the cluster serves (retrying with backoff until the API
@@ -126,7 +127,11 @@ async fn watch_kind(
     let mut synced = false;
     let mut observed: Vec<(crate::source::Key, super::Observed)> = Vec::new();
     let mut failing = false;
-    let mut stream = std::pin::pin!(watcher::watcher(api, config).default_backoff());
+    // A new watcher (so a new list) after a `410 Gone` answer to a watch
+    // request: kube's watcher would retry the expired resourceVersion
+    // forever. Repeated ones without an event between wait longer each time.
+    let mut gone_wait = RETRY_FIRST;
+    let mut stream = Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
     while let Some(event) = stream.next().await {
         let mut init_done = false;
         let changes: Vec<Change> = match event {
@@ -150,6 +155,7 @@ async fn watch_kind(
                 relist(kind, listing.take().unwrap_or_default())
             }
             Ok(Event::Apply(o)) => {
+                gone_wait = RETRY_FIRST;
                 let key = object::key_of(kind, &o);
                 if kind.has_status()
                     && let Ok(mut q) = shared.lock()
@@ -159,6 +165,7 @@ async fn watch_kind(
                 vec![upsert(key, object::text(kind, &ar.api_version, o))]
             }
             Ok(Event::Delete(o)) => {
+                gone_wait = RETRY_FIRST;
                 let key = object::key_of(kind, &o);
                 if let Ok(mut q) = shared.lock() {
                     q.observed.remove(&key);
@@ -168,6 +175,13 @@ async fn watch_kind(
             Err(e) => {
                 failing = true;
                 tracing::warn!(kind = kind.kind, error = %e, "watch failed; retrying with backoff, the last synced objects stay in use");
+                if matches!(&e, watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410)
+                {
+                    tokio::time::sleep(gone_wait).await;
+                    gone_wait = (gone_wait * 2).min(RETRY_MAX);
+                    stream =
+                        Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
+                }
                 continue;
             }
         };
