@@ -288,7 +288,16 @@ impl Writer {
             let ns = (!st.object.namespace.is_empty()).then_some(st.object.namespace.as_str());
             let key = object::key(kind, ns, &st.object.name);
             let observed = self.kinds.observed(&key);
-            let Some(desired) = body(kind, st, observed.as_ref(), &facts, &now) else {
+            // What this writer wrote last is newer than what the watch has
+            // shown back yet: its transition times are the ones to keep.
+            let basis = match (self.written.get(&key), &observed) {
+                (Some(w), o) => Some(Observed {
+                    generation: o.as_ref().and_then(|o| o.generation),
+                    status: Some(w.clone()),
+                }),
+                (None, o) => o.clone(),
+            };
+            let Some(desired) = body(kind, st, basis.as_ref(), &facts, &now) else {
                 continue;
             };
             if self.written.get(&key) == Some(&desired)
@@ -592,7 +601,7 @@ mod tests {
         tokio::time::pause();
         let (client, api) = MockApi::new();
         let kinds = ServedKinds::seeded(&[("Host", "getambassador.io/v3alpha1")], observed);
-        (Writer::new(client, kinds, None), api)
+        (Writer::new(client, kinds, None, None), api)
     }
 
     fn key(name: &str) -> Key {
@@ -610,7 +619,7 @@ mod tests {
         // Seen with conditions since T0 but no state: written, with T0 kept
         // (and so the same body in every round).
         let k = kubernetes::kind("Host").unwrap();
-        let mut seen = body(k, &host("h"), None, None, "T0").unwrap();
+        let mut seen = body(k, &host("h"), None, &Facts::default(), "T0").unwrap();
         seen.as_object_mut().unwrap().remove("state");
         let observed = Observed {
             generation: Some(2),
@@ -649,7 +658,7 @@ mod tests {
     #[tokio::test]
     async fn a_status_that_already_matches_is_not_written() {
         let k = kubernetes::kind("Host").unwrap();
-        let seen = body(k, &host("h"), None, None, "T0").unwrap();
+        let seen = body(k, &host("h"), None, &Facts::default(), "T0").unwrap();
         let observed = Observed {
             generation: None,
             status: Some(seen),
