@@ -205,3 +205,30 @@ fn nothing_is_served_before_the_api_answers_and_every_list_is_complete() {
     let report = plane.admin_json("/debug/diagnostics");
     assert_eq!(report["serving_version"], 1, "{report}");
 }
+
+/// Against a real cluster, when `KUBECONFIG` names one: the daemon syncs
+/// every watched kind and publishes a first snapshot. Read-only: it writes
+/// no status (`--no-status`) and serves no Envoy.
+#[test]
+fn a_real_cluster_when_kubeconfig_points_at_one() {
+    let Some(kubeconfig) = std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) else {
+        println!("skipped: KUBECONFIG is not set, so there is no real cluster to test against");
+        return;
+    };
+    let w = Workdir::new();
+    let plane = Plane::new();
+    let serve = plane.start_kubernetes(
+        w.path(),
+        std::path::Path::new(&kubeconfig),
+        &["--no-status"],
+    );
+    wait_for(
+        "the first snapshot from the cluster",
+        Duration::from_secs(120),
+        || (plane.admin_get("/debug/config").status == 200).then_some(()),
+    );
+    let report = plane.admin_json("/debug/diagnostics");
+    assert_eq!(report["serving_version"], 1, "{report}");
+    let log = std::fs::read_to_string(&serve.log).unwrap();
+    assert!(log.contains("watching the Kubernetes API"), "{log}");
+}
