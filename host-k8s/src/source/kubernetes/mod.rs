@@ -438,10 +438,10 @@ pub(crate) fn relist(kind: &Kind, listed: Vec<(Key, String)>) -> Vec<Change> {
 }
 
 #[cfg(test)]
-mod protocol;
+mod tests;
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
 
     #[test]
