@@ -273,6 +273,9 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
     let mut t = Translator::default();
     let mut reused_objects = 0;
     let mut reused_groups = 0;
+    // Groups applied again in inputs with Ingresses or Services with named
+    // ports: what those add to the whole input is remembered too.
+    let mut reused_groups_with_kube = 0;
     let mut prev = String::new();
     for (name, text) in &cases {
         // The last document first: every other one moves.
@@ -310,11 +313,18 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
             check(&mut t, &inputs, &format!("{name}, generation {g}"));
             reused_objects += t.reused_objects();
             reused_groups += t.reused_groups();
+            if text.contains("kind: Ingress") || text.contains("kind: Service\n") {
+                reused_groups_with_kube += t.reused_groups();
+            }
         }
         prev = text.clone();
     }
     assert!(reused_objects > 1000, "objects reused: {reused_objects}");
     assert!(reused_groups > 100, "groups lowered again: {reused_groups}");
+    assert!(
+        reused_groups_with_kube > 0,
+        "groups applied again next to Ingresses and Services: {reused_groups_with_kube}"
+    );
 }
 
 #[test]
@@ -448,4 +458,74 @@ spec: {{hostname: a.example.com, prefix: /m/, service: m}}
     }
     // The Mapping serves a.example.com only.
     assert_eq!(warned, [false, false, true, false]);
+}
+
+/// A Service with a named port and an Ingress that uses it by name: an edit
+/// to an unrelated Mapping applies the other groups again; edits to the
+/// Ingress or to the Service's port give what `translate` gives.
+#[test]
+fn ingresses_and_named_ports_keep_the_groups() {
+    let text = |port: u16, path: &str, prefix: &str| {
+        format!(
+            "{HEAD}---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: default}}
+spec: {{ports: [{{name: http, port: {port}, targetPort: 8080}}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: default
+  annotations: {{kubernetes.io/ingress.class: ambassador}}
+spec:
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - path: {path}
+        pathType: Prefix
+        backend:
+          service: {{name: web, port: {{name: http}}}}
+{}{}{}",
+            mapping("a", "/a/"),
+            mapping("b", prefix),
+            mapping("c", "/c/"),
+        )
+    };
+    let mut t = Translator::default();
+    let first = check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(80, "/web", "/b/"))]),
+        "first",
+    );
+    assert!(
+        first.ir.clusters.keys().any(|c| c.contains("web")),
+        "the Ingress routes to the Service: {:?}",
+        first.ir.clusters.keys().collect::<Vec<_>>()
+    );
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(80, "/web", "/b2/"))]),
+        "a Mapping edited",
+    );
+    assert!(t.reused_groups() > 0, "the other groups are applied again");
+    assert!(t.reused_objects() > 0);
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(80, "/web2", "/b2/"))]),
+        "the Ingress edited",
+    );
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(81, "/web2", "/b2/"))]),
+        "the Service's port",
+    );
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(81, "/web2", "/b3/"))]),
+        "a Mapping again",
+    );
+    assert!(t.reused_groups() > 0, "the other groups are applied again");
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const CONTROLLER: &str = "getambassador.io/ingress-controller";
 
 /// What Ingress translation needs from the whole input.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Kube {
     ingresses: Vec<IngressDoc>,
     /// Names of IngressClasses whose controller is Emissary's.
@@ -28,7 +28,7 @@ pub(crate) struct Kube {
     ports: BTreeMap<(String, String, String), i64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IngressDoc {
     node: Node,
     name: String,

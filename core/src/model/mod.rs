@@ -139,17 +139,18 @@ fn generated(out: &mut Objects, kube: ingress::Kube, opts: &Options, diags: &mut
 
 /// Loads remembered: per unit (a clean segment of a file, see
 /// [`crate::source::parse_units`]), the objects and diagnostics it gave,
-/// for the options they were read with. A unit whose reading adds to what
-/// Ingress translation needs from the whole input (Services with named
-/// ports, IngressClasses, Ingresses) is read again every time.
+/// and what it adds to what Ingress translation needs from the whole input
+/// (Services with named ports, IngressClasses, Ingresses), for the options
+/// they were read with. The Ingresses' objects are derived again on every
+/// load, from what the units add, in order.
 #[derive(Debug, Default)]
 pub(crate) struct LoadMemo {
     options: Option<Options>,
-    units: BTreeMap<u32, Option<Remembered>>,
+    units: BTreeMap<u32, Remembered>,
     reused: usize,
-    /// The last call's objects other than Mappings, as the remembered units
-    /// they came from, in order; `None` when some came from elsewhere
-    /// (documents not remembered, Ingress translation).
+    /// The remembered units the last call's objects other than Mappings
+    /// came from, and those that added to Ingress translation, in order;
+    /// `None` when some came from documents not remembered.
     env: Option<Vec<u32>>,
 }
 
@@ -158,7 +159,9 @@ pub(crate) struct LoadMemo {
 enum Remembered {
     /// The common case, kept small: one Mapping and no diagnostics.
     Mapping(std::sync::Arc<Mapping>),
-    Other(Box<(Objects, Vec<Diagnostic>)>),
+    /// Anything else: the objects, the diagnostics, and what it adds to
+    /// Ingress translation.
+    Other(Box<(Objects, Vec<Diagnostic>, ingress::Kube)>),
 }
 
 impl LoadMemo {
@@ -175,7 +178,7 @@ impl LoadMemo {
 
     /// True when the objects of `unit` are remembered.
     pub(crate) fn remembers(&self, unit: u32) -> bool {
-        matches!(self.units.get(&unit), Some(Some(_)))
+        self.units.contains_key(&unit)
     }
 
     /// Keeps only the units in `live`.
@@ -211,25 +214,28 @@ pub(crate) fn load_units<'u>(
         match unit {
             Unit::Docs(docs) => {
                 let before = out.count() - out.mappings.len();
+                let mut own_kube = ingress::Kube::default();
                 for doc in docs {
-                    load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
+                    load_node(&doc.root, opts, diags, &mut out, 0, &mut own_kube);
                 }
-                if out.count() - out.mappings.len() != before {
+                if out.count() - out.mappings.len() != before || !own_kube.is_empty() {
                     env = None;
                 }
+                kube.append(own_kube);
             }
             Unit::Segment { seg, .. } => {
                 match memo.units.get(&seg.unit) {
-                    Some(Some(Remembered::Mapping(m))) => {
+                    Some(Remembered::Mapping(m)) => {
                         out.mappings.push(m.clone());
                         memo.reused += 1;
                         continue;
                     }
-                    Some(Some(Remembered::Other(r))) => {
+                    Some(Remembered::Other(r)) => {
                         out.extend_from(&r.0);
                         diags.extend(r.1.iter().cloned());
+                        kube.append(r.2.clone());
                         memo.reused += 1;
-                        if r.0.count() != r.0.mappings.len()
+                        if in_env(&r.0, &r.2)
                             && let Some(e) = &mut env
                         {
                             e.push(seg.unit);
@@ -247,18 +253,16 @@ pub(crate) fn load_units<'u>(
                 for doc in &seg.docs {
                     load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube);
                 }
-                let keep = own_kube.is_empty().then(|| match own.only_mapping() {
-                    Some(m) if ds.is_empty() => Remembered::Mapping(m.clone()),
-                    _ => Remembered::Other(Box::new((own.clone(), ds.clone()))),
-                });
-                match &keep {
-                    None => env = None,
-                    Some(_) if own.count() != own.mappings.len() => {
-                        if let Some(e) = &mut env {
-                            e.push(seg.unit);
-                        }
+                let keep = match own.only_mapping() {
+                    Some(m) if ds.is_empty() && own_kube.is_empty() => {
+                        Remembered::Mapping(m.clone())
                     }
-                    Some(_) => {}
+                    _ => Remembered::Other(Box::new((own.clone(), ds.clone(), own_kube.clone()))),
+                };
+                if in_env(&own, &own_kube)
+                    && let Some(e) = &mut env
+                {
+                    e.push(seg.unit);
                 }
                 memo.units.insert(seg.unit, keep);
                 out.append(own);
@@ -267,12 +271,16 @@ pub(crate) fn load_units<'u>(
             }
         }
     }
-    if !kube.is_empty() {
-        env = None;
-    }
     memo.env = env;
     generated(&mut out, kube, opts, diags);
     Some(out)
+}
+
+/// Whether a unit that gave `own` and `kube` is part of what every Mapping
+/// group's lowering depends on: it gave objects other than Mappings, or
+/// something Ingress translation reads.
+fn in_env(own: &Objects, kube: &ingress::Kube) -> bool {
+    own.count() != own.mappings.len() || !kube.is_empty()
 }
 
 impl Objects {
