@@ -149,9 +149,15 @@ pub(crate) struct LoadMemo {
     units: BTreeMap<u32, Remembered>,
     reused: usize,
     /// The remembered units the last call's objects other than Mappings
-    /// came from, and those that added to Ingress translation, in order;
-    /// `None` when some came from documents not remembered.
+    /// and Endpoints/EndpointSlices came from, and those that added to
+    /// Ingress translation, in order; `None` when some came from documents
+    /// not remembered.
     env: Option<Vec<u32>>,
+    /// The remembered units the last call's objects other than
+    /// Endpoints/EndpointSlices came from, and those that added to Ingress
+    /// translation, in order; `None` when some came from documents not
+    /// remembered.
+    rest: Option<Vec<u32>>,
 }
 
 /// What one unit gave.
@@ -170,10 +176,18 @@ impl LoadMemo {
         self.reused
     }
 
-    /// The last load's objects other than Mappings, as the remembered units
-    /// they came from, in order; `None` when some came from elsewhere.
+    /// The last load's objects other than Mappings and
+    /// Endpoints/EndpointSlices, and what was read for Ingress translation,
+    /// as the remembered units they came from, in order; `None` when some
+    /// came from elsewhere. Lowering a Mapping group depends on these.
     pub(crate) fn env(&self) -> Option<&Vec<u32>> {
         self.env.as_ref()
+    }
+
+    /// [`LoadMemo::env`] with the units of Mappings too: all that lowering
+    /// depends on but the Endpoints and EndpointSlices.
+    pub(crate) fn rest(&self) -> Option<&Vec<u32>> {
+        self.rest.as_ref()
     }
 
     /// True when the objects of `unit` are remembered.
@@ -210,17 +224,24 @@ pub(crate) fn load_units<'u>(
     let mut out = Objects::default();
     let mut kube = ingress::Kube::default();
     let mut env = Some(Vec::new());
+    let mut rest = Some(Vec::new());
     for unit in units {
         match unit {
             Unit::Docs(docs) => {
-                let before = out.count() - out.mappings.len();
+                let mut own = Objects::default();
                 let mut own_kube = ingress::Kube::default();
                 for doc in docs {
-                    load_node(&doc.root, opts, diags, &mut out, 0, &mut own_kube);
+                    load_node(&doc.root, opts, diags, &mut own, 0, &mut own_kube);
                 }
-                if out.count() - out.mappings.len() != before || !own_kube.is_empty() {
+                // Not remembered: nothing it gave is known to be the same.
+                let (in_env, in_rest) = depends(&own, &own_kube);
+                if in_env {
                     env = None;
                 }
+                if in_rest {
+                    rest = None;
+                }
+                out.append(own);
                 kube.append(own_kube);
             }
             Unit::Segment { seg, .. } => {
@@ -228,6 +249,7 @@ pub(crate) fn load_units<'u>(
                     Some(Remembered::Mapping(m)) => {
                         out.mappings.push(m.clone());
                         memo.reused += 1;
+                        add_unit(seg.unit, (false, true), &mut env, &mut rest);
                         continue;
                     }
                     Some(Remembered::Other(r)) => {
@@ -235,11 +257,7 @@ pub(crate) fn load_units<'u>(
                         diags.extend(r.1.iter().cloned());
                         kube.append(r.2.clone());
                         memo.reused += 1;
-                        if in_env(&r.0, &r.2)
-                            && let Some(e) = &mut env
-                        {
-                            e.push(seg.unit);
-                        }
+                        add_unit(seg.unit, depends(&r.0, &r.2), &mut env, &mut rest);
                         continue;
                     }
                     _ => {}
@@ -259,11 +277,7 @@ pub(crate) fn load_units<'u>(
                     }
                     _ => Remembered::Other(Box::new((own.clone(), ds.clone(), own_kube.clone()))),
                 };
-                if in_env(&own, &own_kube)
-                    && let Some(e) = &mut env
-                {
-                    e.push(seg.unit);
-                }
+                add_unit(seg.unit, depends(&own, &own_kube), &mut env, &mut rest);
                 memo.units.insert(seg.unit, keep);
                 out.append(own);
                 diags.append(&mut ds);
@@ -272,15 +286,37 @@ pub(crate) fn load_units<'u>(
         }
     }
     memo.env = env;
+    memo.rest = rest;
     generated(&mut out, kube, opts, diags);
     Some(out)
 }
 
-/// Whether a unit that gave `own` and `kube` is part of what every Mapping
-/// group's lowering depends on: it gave objects other than Mappings, or
-/// something Ingress translation reads.
-fn in_env(own: &Objects, kube: &ingress::Kube) -> bool {
-    own.count() != own.mappings.len() || !kube.is_empty()
+/// Whether lowering depends on what a unit gave (`own`, `kube`): every
+/// Mapping group's lowering when it gave objects other than Mappings and
+/// Endpoints/EndpointSlices or something Ingress translation reads (the
+/// first answer: see [`LoadMemo::env`]); lowering as a whole when it gave
+/// anything but Endpoints/EndpointSlices (the second: [`LoadMemo::rest`]).
+fn depends(own: &Objects, kube: &ingress::Kube) -> (bool, bool) {
+    let others = own.count() - own.endpoints.len();
+    (
+        others != own.mappings.len() || !kube.is_empty(),
+        others != 0 || !kube.is_empty(),
+    )
+}
+
+/// Adds a remembered unit to `env` and `rest` as [`depends`] says.
+fn add_unit(
+    unit: u32,
+    (in_env, in_rest): (bool, bool),
+    env: &mut Option<Vec<u32>>,
+    rest: &mut Option<Vec<u32>>,
+) {
+    if in_env && let Some(e) = env {
+        e.push(unit);
+    }
+    if in_rest && let Some(r) = rest {
+        r.push(unit);
+    }
 }
 
 impl Objects {
