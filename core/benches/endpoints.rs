@@ -98,20 +98,44 @@ fn stats(mut times: Vec<Duration>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-/// Times translate + encode of each input after the one before; returns the
-/// times and how many calls kept the lowering.
-fn run(t: &mut Translator, e: &mut Encoder, inputs: &[Inputs]) -> (Vec<Duration>, usize) {
-    let mut times = Vec::new();
-    let mut kept = 0;
+/// What one kind of change took, per call.
+#[derive(Default)]
+struct Times {
+    /// `Translator::translate` plus `Encoder::encode`.
+    total: Vec<Duration>,
+    translate: Vec<Duration>,
+    encode: Vec<Duration>,
+    /// Calls that kept the lowering.
+    kept: usize,
+}
+
+/// Times translate + encode of each input after the one before.
+fn run(t: &mut Translator, e: &mut Encoder, inputs: &[Inputs]) -> Times {
+    let mut times = Times::default();
     for i in inputs {
         let start = Instant::now();
         let tr = t.translate(i);
+        let translated = start.elapsed();
         let encoded = e.encode(tr.ir, &Serial);
-        times.push(start.elapsed());
-        kept += usize::from(t.endpoints_only());
+        let total = start.elapsed();
+        times.total.push(total);
+        times.translate.push(translated);
+        times.encode.push(total - translated);
+        times.kept += usize::from(t.endpoints_only());
         drop(black_box((encoded, tr.diagnostics)));
     }
-    (times, kept)
+    times
+}
+
+fn report(what: &str, times: Times) {
+    let (median, p99) = stats(times.total);
+    let (translate, _) = stats(times.translate);
+    let (encode, _) = stats(times.encode);
+    println!(
+        "N={N}: {what:<26} translate + encode median {median:>8.3} ms  p99 {p99:>8.3} ms  \
+         (medians: translate {translate:.3} ms, encode {encode:.3} ms; {}/{RUNS} kept the lowering)",
+        times.kept
+    );
 }
 
 fn main() {
@@ -131,18 +155,10 @@ fn main() {
     let slices: Vec<_> = (1..=RUNS)
         .map(|r| inputs(None, Some(((r * 7919) % N, r))))
         .collect();
-    let (times, kept) = run(&mut t, &mut e, &slices);
-    let (median, p99) = stats(times);
-    println!(
-        "N={N}: one EndpointSlice changed: translate + encode median {median:>8.3} ms  p99 {p99:>8.3} ms  ({kept}/{RUNS} kept the lowering)"
-    );
+    report("one EndpointSlice changed:", run(&mut t, &mut e, &slices));
     let last_slice = Some(((RUNS * 7919) % N, RUNS));
     let mappings: Vec<_> = (1..=RUNS)
         .map(|r| inputs(Some(((r * 7919) % N, r)), last_slice))
         .collect();
-    let (times, kept) = run(&mut t, &mut e, &mappings);
-    let (median, p99) = stats(times);
-    println!(
-        "N={N}: one Mapping changed:       translate + encode median {median:>8.3} ms  p99 {p99:>8.3} ms  ({kept}/{RUNS} kept the lowering)"
-    );
+    report("one Mapping changed:", run(&mut t, &mut e, &mappings));
 }

@@ -170,6 +170,11 @@ impl Kube {
         self.ingresses.is_empty() && self.classes.is_empty() && self.ports.is_empty()
     }
 
+    /// True when it holds an Ingress: without one, nothing is generated.
+    pub(crate) fn has_ingresses(&self) -> bool {
+        !self.ingresses.is_empty()
+    }
+
     /// Adds what `other` remembered, as if its documents had come after ours.
     pub(crate) fn append(&mut self, other: Kube) {
         self.ingresses.extend(other.ingresses);

@@ -41,6 +41,7 @@ use crate::inputs::Options;
 use crate::source::{Document, Node, Value};
 use read::{Cx, Fields};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What every object carries: identity, labels and where it came from.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -167,7 +168,7 @@ enum Remembered {
     Mapping(std::sync::Arc<Mapping>),
     /// Anything else: the objects, the diagnostics, and what it adds to
     /// Ingress translation.
-    Other(Box<(Objects, Vec<Diagnostic>, ingress::Kube)>),
+    Other(Box<(Objects, Vec<Diagnostic>, Arc<ingress::Kube>)>),
 }
 
 impl LoadMemo {
@@ -222,7 +223,9 @@ pub(crate) fn load_units<'u>(
     }
     memo.reused = 0;
     let mut out = Objects::default();
-    let mut kube = ingress::Kube::default();
+    // What each unit adds to Ingress translation, in order; merged only
+    // when there is an Ingress to translate.
+    let mut kubes: Vec<Arc<ingress::Kube>> = Vec::new();
     let mut env = Some(Vec::new());
     let mut rest = Some(Vec::new());
     for unit in units {
@@ -242,7 +245,9 @@ pub(crate) fn load_units<'u>(
                     rest = None;
                 }
                 out.append(own);
-                kube.append(own_kube);
+                if !own_kube.is_empty() {
+                    kubes.push(Arc::new(own_kube));
+                }
             }
             Unit::Segment { seg, .. } => {
                 match memo.units.get(&seg.unit) {
@@ -255,7 +260,9 @@ pub(crate) fn load_units<'u>(
                     Some(Remembered::Other(r)) => {
                         out.extend_from(&r.0);
                         diags.extend(r.1.iter().cloned());
-                        kube.append(r.2.clone());
+                        if !r.2.is_empty() {
+                            kubes.push(r.2.clone());
+                        }
                         memo.reused += 1;
                         add_unit(seg.unit, depends(&r.0, &r.2), &mut env, &mut rest);
                         continue;
@@ -271,6 +278,7 @@ pub(crate) fn load_units<'u>(
                 for doc in &seg.docs {
                     load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube);
                 }
+                let own_kube = Arc::new(own_kube);
                 let keep = match own.only_mapping() {
                     Some(m) if ds.is_empty() && own_kube.is_empty() => {
                         Remembered::Mapping(m.clone())
@@ -281,12 +289,20 @@ pub(crate) fn load_units<'u>(
                 memo.units.insert(seg.unit, keep);
                 out.append(own);
                 diags.append(&mut ds);
-                kube.append(own_kube);
+                if !own_kube.is_empty() {
+                    kubes.push(own_kube);
+                }
             }
         }
     }
     memo.env = env;
     memo.rest = rest;
+    let mut kube = ingress::Kube::default();
+    if kubes.iter().any(|k| k.has_ingresses()) {
+        for k in kubes {
+            kube.append(Arc::unwrap_or_clone(k));
+        }
+    }
     generated(&mut out, kube, opts, diags);
     Some(out)
 }

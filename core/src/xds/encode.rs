@@ -117,7 +117,7 @@ pub struct TypeStats {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Encoded {
     /// Indexed like [`TYPE_ORDER`].
-    types: [TypeResources; 5],
+    types: [Arc<TypeResources>; 5],
 }
 
 impl Encoded {
@@ -146,7 +146,10 @@ impl Encoded {
 
     /// Every type with its resources, in [`TYPE_ORDER`].
     pub fn types(&self) -> impl Iterator<Item = (&'static str, &TypeResources)> {
-        TYPE_ORDER.iter().copied().zip(&self.types)
+        TYPE_ORDER
+            .iter()
+            .copied()
+            .zip(self.types.iter().map(|t| &**t))
     }
 
     /// True when both hold the same resources (every type's digest agrees).
@@ -667,11 +670,11 @@ impl Builder {
                 parts.push(r.name.as_bytes());
                 parts.push(r.version.as_bytes());
             }
-            TypeResources {
+            Arc::new(TypeResources {
                 digest: hex_hash(&parts),
                 bytes: resources.values().map(|r| r.any.value.len()).sum(),
                 resources,
-            }
+            })
         });
         Encoded { types }
     }
