@@ -17,6 +17,7 @@
 use super::Lower;
 use super::memo::Effect;
 use crate::diag::{Diagnostic, ObjectRef, Span};
+use crate::hash::FixedHashMap;
 use crate::model::{Endpoints, Mapping, Objects, ResolverKind, Service};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -208,14 +209,15 @@ pub(crate) fn resolve(
     endpoints: &mut BTreeMap<String, Vec<(String, u16)>>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut by_service: BTreeMap<(&str, &str), Vec<&Endpoints>> = BTreeMap::new();
+    // Lookups only, never iterated.
+    let mut by_service: FixedHashMap<(&str, &str), Vec<&Endpoints>> = FixedHashMap::default();
     for e in &objs.endpoints {
         by_service
             .entry((e.meta.namespace.as_str(), e.service.as_str()))
             .or_default()
             .push(e);
     }
-    let mut services: BTreeMap<(&str, &str), &Service> = BTreeMap::new();
+    let mut services: FixedHashMap<(&str, &str), &Service> = FixedHashMap::default();
     for s in &objs.services {
         services
             .entry((s.meta.namespace.as_str(), s.meta.name.as_str()))
@@ -240,7 +242,13 @@ pub(crate) fn resolve(
                 .with_span(Some(k.span)),
             );
         }
-        endpoints.insert(e.name.clone(), found.unwrap_or_default());
+        let found = found.unwrap_or_default();
+        match endpoints.get_mut(&e.name) {
+            Some(v) => *v = found,
+            None => {
+                endpoints.insert(e.name.clone(), found);
+            }
+        }
     }
 }
 
