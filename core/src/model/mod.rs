@@ -84,10 +84,12 @@ pub struct Objects {
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
     pub resolvers: Vec<Resolver>,
-    /// Core Services (their ports), for endpoint routing.
-    pub services: Vec<Service>,
-    /// Endpoints and EndpointSlices, for endpoint routing.
-    pub endpoints: Vec<Endpoints>,
+    /// Core Services (their ports), for endpoint routing; shared like the
+    /// Mappings.
+    pub services: Vec<std::sync::Arc<Service>>,
+    /// Endpoints and EndpointSlices, for endpoint routing; shared like the
+    /// Mappings.
+    pub endpoints: Vec<std::sync::Arc<Endpoints>>,
 }
 
 /// The getambassador.io kinds this version reads in full.
@@ -645,8 +647,8 @@ fn load_node(
                 }
                 if matches!(static_kind, "Service" | "Endpoints" | "EndpointSlice") {
                     match resolvers::k8s_object(&mut cx, &mut top, meta.clone()) {
-                        resolvers::K8sObject::Service(s) => out.services.push(s),
-                        resolvers::K8sObject::Endpoints(e) => out.endpoints.push(e),
+                        resolvers::K8sObject::Service(s) => out.services.push(Arc::new(s)),
+                        resolvers::K8sObject::Endpoints(e) => out.endpoints.push(Arc::new(e)),
                     }
                 }
                 top.ignore(K8S_BODY_FIELDS);
