@@ -66,15 +66,39 @@ pub fn translate(inputs: &Inputs) -> Translation {
 /// "unit") instead of a file, and are placed in their file when the
 /// translation ends. So a document that moves (an edit before it in the
 /// same file, a file added before its own) is still reused.
+///
+/// When only documents that hold nothing but Endpoints and EndpointSlices
+/// changed, the lowering before is kept and only the endpoints are resolved
+/// again ([`Translator::endpoints_only`]).
 #[derive(Debug, Default)]
 pub struct Translator {
     segments: source::SegmentCache,
     loads: crate::model::LoadMemo,
     lowered: crate::lower::LowerMemo,
+    /// The last call's lowering, but for its endpoints (kept unless run
+    /// once, and only when all it depends on was remembered).
+    last: Option<Lowered>,
+    /// Whether the last call kept the lowering before and only resolved the
+    /// endpoints again.
+    endpoints_only: bool,
     /// Run once ([`translate`]): nothing is kept for a next call, so the
     /// documents are not cached and no lowering is recorded. The same code
     /// runs; only the bookkeeping that pays off on a later call is skipped.
     once: bool,
+}
+
+/// A lowering but for its endpoints, and what it was lowered from.
+#[derive(Debug)]
+struct Lowered {
+    options: crate::inputs::Options,
+    /// The units it was lowered from, but those of Endpoints and
+    /// EndpointSlices alone (`model::LoadMemo::rest`).
+    rest: Vec<u32>,
+    /// The IR with its EDS service names but no endpoints.
+    ir: Ir,
+    eds: Vec<std::sync::Arc<crate::lower::EdsName>>,
+    /// What lowering reported, spans in units.
+    diags: Vec<Diagnostic>,
 }
 
 impl Translator {
@@ -114,20 +138,48 @@ impl Translator {
                 self.segments = source::SegmentCache::default();
                 self.loads = crate::model::LoadMemo::default();
                 self.lowered = crate::lower::LowerMemo::default();
+                self.last = None;
                 parse(self, &mut diagnostics).unwrap_or_default()
             }
         };
         drop(units);
         let loads = &self.loads;
         self.segments.let_go(|u| loads.remembers(u));
-        self.lowered
-            .begin(&inputs.options, self.loads.env().cloned());
-        let ir = crate::lower::lower_with(
-            &objects,
-            &inputs.options,
-            &mut diagnostics,
-            (!self.once).then_some(&mut self.lowered),
-        );
+        // Lowering depends on everything but the Endpoints and
+        // EndpointSlices: when nothing else changed, the last one is kept
+        // and only the endpoints are resolved again.
+        let rest = self.loads.rest();
+        let kept = self
+            .last
+            .as_ref()
+            .filter(|l| !self.once && l.options == inputs.options && Some(&l.rest) == rest);
+        self.endpoints_only = kept.is_some();
+        let (mut ir, eds) = match kept {
+            Some(l) => {
+                diagnostics.extend(l.diags.iter().cloned());
+                (l.ir.clone(), l.eds.clone())
+            }
+            None => {
+                let loaded = diagnostics.len();
+                self.lowered
+                    .begin(&inputs.options, self.loads.env().cloned());
+                let (ir, eds) = crate::lower::lower_with(
+                    &objects,
+                    &inputs.options,
+                    &mut diagnostics,
+                    (!self.once).then_some(&mut self.lowered),
+                );
+                self.last = rest.filter(|_| !self.once).map(|rest| Lowered {
+                    options: inputs.options.clone(),
+                    rest: rest.clone(),
+                    ir: ir.clone(),
+                    eds: eds.clone(),
+                    diags: diagnostics[loaded..].to_vec(),
+                });
+                (ir, eds)
+            }
+        };
+        crate::lower::resolve_endpoints(&objects, &eds, &mut ir.endpoints, &mut diagnostics);
         drop(objects);
         for span in diagnostics.iter_mut().filter_map(|d| d.span.as_mut()) {
             if let Some(&(file, base)) = places.get(&span.file) {
@@ -151,9 +203,21 @@ impl Translator {
         self.loads.reused()
     }
 
-    /// Mapping groups whose lowering the last call applied again.
+    /// Mapping groups whose lowering the last call applied again (none
+    /// when it kept the whole lowering, see [`Translator::endpoints_only`]).
     pub fn reused_groups(&self) -> usize {
-        self.lowered.reused()
+        if self.endpoints_only {
+            0
+        } else {
+            self.lowered.reused()
+        }
+    }
+
+    /// Whether the last call found that only Endpoints and EndpointSlices
+    /// had changed, and so kept the lowering before and resolved only the
+    /// endpoints again.
+    pub fn endpoints_only(&self) -> bool {
+        self.endpoints_only
     }
 }
 

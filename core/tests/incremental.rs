@@ -273,6 +273,9 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
     let mut t = Translator::default();
     let mut reused_objects = 0;
     let mut reused_groups = 0;
+    // Groups applied again in inputs with Ingresses or Services with named
+    // ports: what those add to the whole input is remembered too.
+    let mut reused_groups_with_kube = 0;
     let mut prev = String::new();
     for (name, text) in &cases {
         // The last document first: every other one moves.
@@ -310,11 +313,18 @@ fn the_golden_inputs_translate_the_same_through_one_translator() {
             check(&mut t, &inputs, &format!("{name}, generation {g}"));
             reused_objects += t.reused_objects();
             reused_groups += t.reused_groups();
+            if text.contains("kind: Ingress") || text.contains("kind: Service\n") {
+                reused_groups_with_kube += t.reused_groups();
+            }
         }
         prev = text.clone();
     }
     assert!(reused_objects > 1000, "objects reused: {reused_objects}");
     assert!(reused_groups > 100, "groups lowered again: {reused_groups}");
+    assert!(
+        reused_groups_with_kube > 0,
+        "groups applied again next to Ingresses and Services: {reused_groups_with_kube}"
+    );
 }
 
 #[test]
@@ -448,4 +458,231 @@ spec: {{hostname: a.example.com, prefix: /m/, service: m}}
     }
     // The Mapping serves a.example.com only.
     assert_eq!(warned, [false, false, true, false]);
+}
+
+/// A Service with a named port and an Ingress that uses it by name: an edit
+/// to an unrelated Mapping applies the other groups again; edits to the
+/// Ingress or to the Service's port give what `translate` gives.
+#[test]
+fn ingresses_and_named_ports_keep_the_groups() {
+    let text = |port: u16, path: &str, prefix: &str| {
+        format!(
+            "{HEAD}---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: default}}
+spec: {{ports: [{{name: http, port: {port}, targetPort: 8080}}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: default
+  annotations: {{kubernetes.io/ingress.class: ambassador}}
+spec:
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - path: {path}
+        pathType: Prefix
+        backend:
+          service: {{name: web, port: {{name: http}}}}
+{}{}{}",
+            mapping("a", "/a/"),
+            mapping("b", prefix),
+            mapping("c", "/c/"),
+        )
+    };
+    let mut t = Translator::default();
+    let first = check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(80, "/web", "/b/"))]),
+        "first",
+    );
+    assert!(
+        first.ir.clusters.keys().any(|c| c.contains("web")),
+        "the Ingress routes to the Service: {:?}",
+        first.ir.clusters.keys().collect::<Vec<_>>()
+    );
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(80, "/web", "/b2/"))]),
+        "a Mapping edited",
+    );
+    assert!(t.reused_groups() > 0, "the other groups are applied again");
+    assert!(t.reused_objects() > 0);
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(80, "/web2", "/b2/"))]),
+        "the Ingress edited",
+    );
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(81, "/web2", "/b2/"))]),
+        "the Service's port",
+    );
+    check(
+        &mut t,
+        &inputs(vec![file("a.yaml", text(81, "/web2", "/b3/"))]),
+        "a Mapping again",
+    );
+    assert!(t.reused_groups() > 0, "the other groups are applied again");
+}
+
+/// A Mapping to `svc` by the Kubernetes endpoint resolver.
+fn eds_mapping(name: &str, prefix: &str, svc: &str) -> String {
+    format!(
+        "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
+         metadata: {{name: {name}, namespace: default}}\n\
+         spec: {{hostname: \"*\", prefix: {prefix}, service: \"{svc}:80\", resolver: endpoint}}\n"
+    )
+}
+
+/// An EndpointSlice of `svc` with these addresses on the port named `http`.
+fn slice(name: &str, svc: &str, addresses: &[&str]) -> String {
+    let endpoints: Vec<String> = addresses
+        .iter()
+        .map(|a| format!("{{addresses: [{a}]}}"))
+        .collect();
+    format!(
+        "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+         metadata: {{name: {name}, namespace: default, labels: {{kubernetes.io/service-name: {svc}}}}}\n\
+         addressType: IPv4\nports: [{{name: http, port: 8080}}]\nendpoints: [{}]\n",
+        endpoints.join(", ")
+    )
+}
+
+/// Edits to EndpointSlices alone keep the lowering and resolve only the
+/// endpoints again; each generation equals `translate`, the missing-endpoints
+/// warnings come and go as it reports them, and the encoded resources equal
+/// those encoded from nothing.
+#[test]
+fn endpoint_slice_edits_resolve_only_the_endpoints() {
+    use emissary_core::xds::{Encoded, Encoder, Serial};
+    let services = "---
+apiVersion: getambassador.io/v3alpha1
+kind: KubernetesEndpointResolver
+metadata: {name: endpoint, namespace: default}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: default}
+spec: {ports: [{name: web, port: 80, targetPort: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default}
+spec: {ports: [{name: web, port: 80, targetPort: http}]}
+";
+    let routes = |prefix: &str| {
+        format!(
+            "{HEAD}{services}{}{}{}",
+            eds_mapping("a", prefix, "a"),
+            eds_mapping("b", "/b/", "b"),
+            mapping("c", "/c/"),
+        )
+    };
+    let broken = "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+                  metadata: {name: a-broken, namespace: default}\nendpoints: lots\n";
+    // (what, routes' prefix, slices, whether only endpoints changed)
+    let generations: Vec<(&str, &str, Vec<String>, bool)> = vec![
+        (
+            "the first input",
+            "/a/",
+            vec![slice("a-1", "a", &["10.0.0.1"])],
+            false,
+        ),
+        (
+            "an address added",
+            "/a/",
+            vec![slice("a-1", "a", &["10.0.0.1", "10.0.0.2"])],
+            true,
+        ),
+        (
+            "an address removed",
+            "/a/",
+            vec![slice("a-1", "a", &["10.0.0.2"])],
+            true,
+        ),
+        ("the slice deleted", "/a/", vec![], true),
+        (
+            "the slice back",
+            "/a/",
+            vec![slice("a-1", "a", &["10.0.0.3"])],
+            true,
+        ),
+        (
+            "a slice for a Service no Mapping uses",
+            "/a/",
+            vec![
+                slice("a-1", "a", &["10.0.0.3"]),
+                slice("z-1", "z", &["10.9.0.1"]),
+            ],
+            true,
+        ),
+        (
+            "a slice for b, and a second one for a",
+            "/a/",
+            vec![
+                slice("a-1", "a", &["10.0.0.3"]),
+                slice("b-1", "b", &["10.1.0.1"]),
+                slice("a-2", "a", &["10.0.0.9", "10.0.0.3"]),
+            ],
+            true,
+        ),
+        (
+            "a broken slice",
+            "/a/",
+            vec![slice("a-1", "a", &["10.0.0.3"]), broken.to_string()],
+            true,
+        ),
+        (
+            "a Mapping edited",
+            "/a2/",
+            vec![slice("a-1", "a", &["10.0.0.3"])],
+            false,
+        ),
+        (
+            "an address again",
+            "/a2/",
+            vec![slice("a-1", "a", &["10.0.0.4"])],
+            true,
+        ),
+        (
+            "nothing changed",
+            "/a2/",
+            vec![slice("a-1", "a", &["10.0.0.4"])],
+            true,
+        ),
+    ];
+    let mut t = Translator::default();
+    let mut encoder = Encoder::default();
+    let mut warned = Vec::new();
+    let mut addresses = Vec::new();
+    for (what, prefix, slices, endpoints_only) in generations {
+        let files = vec![
+            file("routes.yaml", routes(prefix)),
+            file("slices.yaml", slices.concat()),
+        ];
+        let inputs = inputs(files);
+        let cached = check(&mut t, &inputs, what);
+        assert_eq!(t.endpoints_only(), endpoints_only, "{what}");
+        let fresh = translate(&inputs);
+        assert!(
+            *encoder.encode(cached.ir.clone(), &Serial) == Encoded::new(&fresh.ir, &Serial),
+            "encoded resources differ after {what}"
+        );
+        warned.push(
+            cached
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == "endpoints-not-found")
+                .count(),
+        );
+        addresses.push(cached.ir.endpoints.get("k8s/default/a/80").map(Vec::len));
+    }
+    assert_eq!(warned, [1, 1, 1, 2, 1, 1, 0, 1, 1, 1, 1]);
+    let a = [1, 2, 1, 0, 1, 1, 2, 1, 1, 1, 1].map(Some);
+    assert_eq!(addresses, a);
 }

@@ -41,7 +41,7 @@ pub struct Ir {
 }
 
 /// HTTP connection manager settings that come from the `ambassador` Module.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct HttpSettings {
     pub use_remote_address: bool,
     pub server_name: Option<String>,
@@ -63,7 +63,7 @@ pub struct HttpSettings {
     pub buffer_limit_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Listener {
     pub name: String,
     pub address: String,
@@ -77,7 +77,7 @@ pub struct Listener {
     pub chains: Vec<FilterChain>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FilterChain {
     pub name: String,
     /// SNI names; empty = any.
@@ -86,7 +86,7 @@ pub struct FilterChain {
     pub kind: ChainKind,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ChainKind {
     /// `route_config` names the RouteConfiguration; chains whose Hosts and
     /// security model are the same share one (its name derives from them, not
@@ -116,7 +116,7 @@ pub struct DownstreamTls {
     pub require_client_certificate: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VirtualHost {
     pub name: String,
     /// The Host this virtual host serves.

@@ -2,14 +2,25 @@
 //! name, or EDS fed from the input's Endpoints/EndpointSlices or by Consul),
 //! and the endpoints of every EDS service name.
 //!
+//! Lowering only names the EDS service names it uses ([`EdsName`], in the
+//! order it first asks for each); [`resolve`] fills in their endpoints
+//! afterwards, in one step over the Endpoints and EndpointSlices. So no
+//! Mapping group's lowering depends on them, and a translation whose only
+//! change is to Endpoints or EndpointSlices can keep the lowering before and
+//! resolve the endpoints again.
+//!
 //! Emissary always has five resolvers: `kubernetes-service` (the default),
 //! `kubernetes-endpoint` and its alias `endpoint`, `consul` and its alias
 //! `consul-endpoint` (datacenter `dc1`). A resolver object of the same name
 //! replaces the built-in one; defining one name of an alias pair defines both.
 
 use super::Lower;
-use crate::diag::Diagnostic;
-use crate::model::{Mapping, ResolverKind};
+use super::memo::Effect;
+use crate::diag::{Diagnostic, ObjectRef, Span};
+use crate::hash::FixedHashMap;
+use crate::model::{Endpoints, Mapping, Objects, ResolverKind, Service};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How a cluster finds its endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +28,25 @@ pub(crate) struct Resolution {
     pub(crate) kind: ResolverKind,
     /// Consul's datacenter.
     pub(crate) datacenter: String,
+}
+
+/// An EDS service name that lowering uses.
+#[derive(Debug, Clone)]
+pub(crate) struct EdsName {
+    pub(crate) name: String,
+    /// Where a `k8s/` name's endpoints come from; `None` for Consul's.
+    pub(crate) k8s: Option<K8sService>,
+}
+
+/// A Service port whose endpoints are read from the input, and the Mapping
+/// that asked for it first (which a missing-endpoints warning names).
+#[derive(Debug, Clone)]
+pub(crate) struct K8sService {
+    pub(crate) namespace: String,
+    pub(crate) service: String,
+    pub(crate) port: u16,
+    pub(crate) object: ObjectRef,
+    pub(crate) span: Span,
 }
 
 /// The EDS side of a cluster.
@@ -114,8 +144,7 @@ impl Lower<'_> {
                 );
             }
             let name = format!("consul/{}/{host}", res.datacenter);
-            self.not_replayable();
-            self.ir.endpoints.entry(name.clone()).or_default();
+            self.use_eds(name.clone(), || None);
             return Some(Discovery::Eds(name));
         }
         // `svc` or `svc.ns[.anything]`.
@@ -130,80 +159,137 @@ impl Lower<'_> {
             None => (host.to_string(), m.meta.namespace.clone()),
         };
         let name = format!("k8s/{ns}/{svc}/{port}");
-        // Whether it warns depends on the groups lowered before.
-        self.not_replayable();
-        if !self.ir.endpoints.contains_key(&name) {
-            let found = self.k8s_endpoints(&ns, &svc, port);
-            if found.is_none() {
-                self.diags.push(
-                    Diagnostic::warning(
-                        "endpoints-not-found",
-                        format!("no Endpoints or EndpointSlice for Service `{ns}/{svc}` in the input; the cluster has no endpoints until they appear"),
-                    )
-                    .with_object(m.meta.obj_ref())
-                    .with_path("spec.service")
-                    .with_span(Some(m.service.span)),
-                );
-            }
-            self.ir
-                .endpoints
-                .insert(name.clone(), found.unwrap_or_default());
-        }
+        self.use_eds(name.clone(), || {
+            Some(K8sService {
+                namespace: ns,
+                service: svc,
+                port,
+                object: m.meta.obj_ref(),
+                span: m.service.span,
+            })
+        });
         Some(Discovery::Eds(name))
     }
 
-    /// Marks the lowering being recorded as one that cannot be applied again.
-    fn not_replayable(&mut self) {
+    /// Names the EDS service name `name` in the IR, with `k8s` telling
+    /// where its endpoints come from if it is new (recorded when a group's
+    /// lowering is).
+    fn use_eds(&mut self, name: String, k8s: impl FnOnce() -> Option<K8sService>) {
+        if self.ir.endpoints.contains_key(&name) && self.journal.is_none() {
+            return;
+        }
+        let e = Arc::new(EdsName { name, k8s: k8s() });
         if let Some(j) = &mut self.journal {
-            j.replayable = false;
+            j.effects.push(Effect::Eds(e.clone()));
         }
+        add_eds(&mut self.ir.endpoints, &mut self.eds, e);
     }
+}
 
-    /// Addresses and target ports serving port `port` of Service `ns/svc`;
-    /// `None` when the input has no endpoints for the Service at all.
-    ///
-    /// The Service's port maps to the endpoints' port by `targetPort` (a
-    /// number or a name) or by the port's name; without the Service, the
-    /// endpoints' port number must equal `port`.
-    fn k8s_endpoints(&self, ns: &str, svc: &str, port: u16) -> Option<Vec<(String, u16)>> {
-        let objs = self.objs;
-        let sets: Vec<_> = objs
-            .endpoints
-            .iter()
-            .filter(|e| e.meta.namespace == ns && e.service == svc)
-            .flat_map(|e| &e.sets)
-            .collect();
-        if sets.is_empty() {
-            return None;
-        }
-        let sp = objs
-            .services
-            .iter()
-            .find(|s| s.meta.namespace == ns && s.meta.name == svc)
-            .and_then(|s| s.ports.iter().find(|p| p.port == port));
-        let matches = |name: &Option<String>, number: u16| match sp {
-            Some(sp) => {
-                let by_target = match &sp.target_port {
-                    Some(t) => match t.parse::<u16>() {
-                        Ok(n) => n == number,
-                        Err(_) => name.as_deref() == Some(t.as_str()),
-                    },
-                    None => number == sp.port,
-                };
-                by_target || (sp.name.is_some() && *name == sp.name)
-            }
-            None => number == port,
-        };
-        let mut out: Vec<(String, u16)> = Vec::new();
-        for set in sets {
-            for (name, number) in &set.ports {
-                if matches(name, *number) {
-                    out.extend(set.addresses.iter().map(|a| (a.clone(), *number)));
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        Some(out)
+/// Adds an EDS service name to the IR's (with no endpoints yet) and to the
+/// names to resolve, unless it is there.
+pub(crate) fn add_eds(
+    endpoints: &mut BTreeMap<String, Vec<(String, u16)>>,
+    eds: &mut Vec<Arc<EdsName>>,
+    e: Arc<EdsName>,
+) {
+    if !endpoints.contains_key(&e.name) {
+        endpoints.insert(e.name.clone(), Vec::new());
+        eds.push(e);
     }
+}
+
+/// Sets the endpoints of every `k8s/` name in `eds` (in the order lowering
+/// first used them) from the input's Endpoints and EndpointSlices, and
+/// warns, on the Mapping that asked first, about each Service the input has
+/// none for.
+pub(crate) fn resolve(
+    objs: &Objects,
+    eds: &[Arc<EdsName>],
+    endpoints: &mut BTreeMap<String, Vec<(String, u16)>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    // Lookups only, never iterated.
+    let mut by_service: FixedHashMap<(&str, &str), Vec<&Endpoints>> = FixedHashMap::default();
+    for e in &objs.endpoints {
+        by_service
+            .entry((e.meta.namespace.as_str(), e.service.as_str()))
+            .or_default()
+            .push(e);
+    }
+    let mut services: FixedHashMap<(&str, &str), &Service> = FixedHashMap::default();
+    for s in &objs.services {
+        services
+            .entry((s.meta.namespace.as_str(), s.meta.name.as_str()))
+            .or_insert(s);
+    }
+    for e in eds {
+        let Some(k) = &e.k8s else { continue };
+        let key = (k.namespace.as_str(), k.service.as_str());
+        let found = k8s_endpoints(
+            by_service.get(&key).map(Vec::as_slice).unwrap_or_default(),
+            services.get(&key).copied(),
+            k.port,
+        );
+        if found.is_none() {
+            diags.push(
+                Diagnostic::warning(
+                    "endpoints-not-found",
+                    format!("no Endpoints or EndpointSlice for Service `{}/{}` in the input; the cluster has no endpoints until they appear", k.namespace, k.service),
+                )
+                .with_object(k.object.clone())
+                .with_path("spec.service")
+                .with_span(Some(k.span)),
+            );
+        }
+        let found = found.unwrap_or_default();
+        match endpoints.get_mut(&e.name) {
+            Some(v) => *v = found,
+            None => {
+                endpoints.insert(e.name.clone(), found);
+            }
+        }
+    }
+}
+
+/// Addresses and target ports serving port `port` of Service `ns/svc`;
+/// `None` when the input has no endpoints for the Service at all.
+///
+/// The Service's port maps to the endpoints' port by `targetPort` (a
+/// number or a name) or by the port's name; without the Service, the
+/// endpoints' port number must equal `port`.
+fn k8s_endpoints(
+    objects: &[&Endpoints],
+    service: Option<&Service>,
+    port: u16,
+) -> Option<Vec<(String, u16)>> {
+    let sets: Vec<_> = objects.iter().flat_map(|e| &e.sets).collect();
+    if sets.is_empty() {
+        return None;
+    }
+    let sp = service.and_then(|s| s.ports.iter().find(|p| p.port == port));
+    let matches = |name: &Option<String>, number: u16| match sp {
+        Some(sp) => {
+            let by_target = match &sp.target_port {
+                Some(t) => match t.parse::<u16>() {
+                    Ok(n) => n == number,
+                    Err(_) => name.as_deref() == Some(t.as_str()),
+                },
+                None => number == sp.port,
+            };
+            by_target || (sp.name.is_some() && *name == sp.name)
+        }
+        None => number == port,
+    };
+    let mut out: Vec<(String, u16)> = Vec::new();
+    for set in sets {
+        for (name, number) in &set.ports {
+            if matches(name, *number) {
+                out.extend(set.addresses.iter().map(|a| (a.clone(), *number)));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
 }

@@ -177,9 +177,6 @@ pub(crate) fn routes(
                 lw.journal = Some(memo::Journal::default());
                 emit_group(lw, g, hosts, &mut joins);
                 let journal = lw.journal.take().unwrap_or_default();
-                if !journal.replayable {
-                    continue;
-                }
                 Recorded {
                     members: members.into_boxed_slice(),
                     diags: lw.diags[before..].into(),
@@ -224,6 +221,9 @@ fn replay(lw: &mut Lower<'_>, r: &Recorded, joins: &mut Vec<Vec<usize>>) {
                 if !lw.ir.secrets.contains_key(&s.name) {
                     memo::add_secret(&mut lw.ir.secrets, (**s).clone());
                 }
+            }
+            Effect::Eds(e) => {
+                super::endpoints::add_eds(&mut lw.ir.endpoints, &mut lw.eds, e.clone())
             }
         }
     }

@@ -13,10 +13,11 @@
 //! Effects are recorded as lowering makes them and applied again with the
 //! same code, so both ways give the same IR and diagnostics. A cluster that
 //! several groups use gathers the sources of all of them, whichever way each
-//! group was lowered. A group whose lowering records endpoints (EDS) is not
-//! remembered: whether it reports missing endpoints depends on the groups
-//! lowered before it.
+//! group was lowered. A group's EDS service names are effects too; their
+//! endpoints are resolved after every group (see `lower::endpoints`), so no
+//! group depends on the Endpoints and EndpointSlices.
 
+use super::endpoints::EdsName;
 use super::mappings::Prep;
 use crate::diag::Diagnostic;
 use crate::inputs::Options;
@@ -161,23 +162,14 @@ pub(crate) enum Effect {
     /// A secret, added unless one of that name is there (boxed: rare, and
     /// large next to the others).
     Secret(Box<TlsSecret>),
+    /// An EDS service name, added unless it is there.
+    Eds(Arc<EdsName>),
 }
 
 /// Effects being recorded while a group is lowered.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Journal {
     pub(crate) effects: Vec<Effect>,
-    /// False once lowering did something that cannot be applied again.
-    pub(crate) replayable: bool,
-}
-
-impl Default for Journal {
-    fn default() -> Self {
-        Journal {
-            effects: Vec::new(),
-            replayable: true,
-        }
-    }
 }
 
 /// Adds a cluster to the IR's, or its sources to the one of that name.

@@ -18,12 +18,14 @@ mod observability;
 mod placeholder;
 mod tls;
 
+pub(crate) use endpoints::{EdsName, resolve as resolve_endpoints};
 pub(crate) use memo::LowerMemo;
 
 use crate::diag::{Diagnostic, ObjectRef, Span};
 use crate::inputs::Options;
 use crate::ir::{HttpSettings, Ir};
 use crate::model::{Mapping, Meta, Module, Objects, Spanned};
+use std::sync::Arc;
 
 /// State shared by the lowering passes.
 pub(crate) struct Lower<'a> {
@@ -36,22 +38,28 @@ pub(crate) struct Lower<'a> {
     pub(crate) memo: Option<&'a mut LowerMemo>,
     /// Records the effects of the Mapping group being lowered.
     pub(crate) journal: Option<memo::Journal>,
+    /// The EDS service names used, in the order first used.
+    pub(crate) eds: Vec<Arc<EdsName>>,
 }
 
 /// Lowers typed objects into the IR.
 pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir {
-    lower_with(objs, opts, diags, None)
+    let (mut ir, eds) = lower_with(objs, opts, diags, None);
+    resolve_endpoints(objs, &eds, &mut ir.endpoints, diags);
+    ir
 }
 
-/// [`lower`], applying again what `memo` recorded of the translation
-/// before where nothing it depends on changed, and recording for the next.
+/// [`lower`] but for the endpoints: the IR names its EDS service names
+/// without their endpoints, which [`resolve_endpoints`] then sets from the
+/// returned names. It applies again what `memo` recorded of the translation
+/// before where nothing it depends on changed, and records for the next.
 /// `memo` must have been prepared with [`LowerMemo::begin`].
 pub(crate) fn lower_with<'a>(
     objs: &'a Objects,
     opts: &'a Options,
     diags: &'a mut Vec<Diagnostic>,
     memo: Option<&'a mut LowerMemo>,
-) -> Ir {
+) -> (Ir, Vec<Arc<EdsName>>) {
     let module = pick_module(objs, diags);
     let http = HttpSettings {
         use_remote_address: module.use_remote_address.unwrap_or(true),
@@ -82,6 +90,7 @@ pub(crate) fn lower_with<'a>(
         diags,
         memo: memo.filter(|m| m.active()),
         journal: None,
+        eds: Vec::new(),
     };
     let hosts = hosts::hosts(&mut lw);
     filters::filters(&mut lw);
@@ -95,7 +104,7 @@ pub(crate) fn lower_with<'a>(
         );
     }
     lw.ir.listeners.sort_by(|a, b| a.name.cmp(&b.name));
-    lw.ir
+    (lw.ir, lw.eds)
 }
 
 fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const CONTROLLER: &str = "getambassador.io/ingress-controller";
 
 /// What Ingress translation needs from the whole input.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Kube {
     ingresses: Vec<IngressDoc>,
     /// Names of IngressClasses whose controller is Emissary's.
@@ -28,7 +28,7 @@ pub(crate) struct Kube {
     ports: BTreeMap<(String, String, String), i64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct IngressDoc {
     node: Node,
     name: String,
@@ -168,6 +168,11 @@ impl Kube {
     /// True when nothing was remembered.
     pub(crate) fn is_empty(&self) -> bool {
         self.ingresses.is_empty() && self.classes.is_empty() && self.ports.is_empty()
+    }
+
+    /// True when it holds an Ingress: without one, nothing is generated.
+    pub(crate) fn has_ingresses(&self) -> bool {
+        !self.ingresses.is_empty()
     }
 
     /// Adds what `other` remembered, as if its documents had come after ours.

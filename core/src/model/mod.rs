@@ -41,6 +41,7 @@ use crate::inputs::Options;
 use crate::source::{Document, Node, Value};
 use read::{Cx, Fields};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What every object carries: identity, labels and where it came from.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -83,10 +84,12 @@ pub struct Objects {
     /// Secrets by (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
     pub resolvers: Vec<Resolver>,
-    /// Core Services (their ports), for endpoint routing.
-    pub services: Vec<Service>,
-    /// Endpoints and EndpointSlices, for endpoint routing.
-    pub endpoints: Vec<Endpoints>,
+    /// Core Services (their ports), for endpoint routing; shared like the
+    /// Mappings.
+    pub services: Vec<std::sync::Arc<Service>>,
+    /// Endpoints and EndpointSlices, for endpoint routing; shared like the
+    /// Mappings.
+    pub endpoints: Vec<std::sync::Arc<Endpoints>>,
 }
 
 /// The getambassador.io kinds this version reads in full.
@@ -139,18 +142,25 @@ fn generated(out: &mut Objects, kube: ingress::Kube, opts: &Options, diags: &mut
 
 /// Loads remembered: per unit (a clean segment of a file, see
 /// [`crate::source::parse_units`]), the objects and diagnostics it gave,
-/// for the options they were read with. A unit whose reading adds to what
-/// Ingress translation needs from the whole input (Services with named
-/// ports, IngressClasses, Ingresses) is read again every time.
+/// and what it adds to what Ingress translation needs from the whole input
+/// (Services with named ports, IngressClasses, Ingresses), for the options
+/// they were read with. The Ingresses' objects are derived again on every
+/// load, from what the units add, in order.
 #[derive(Debug, Default)]
 pub(crate) struct LoadMemo {
     options: Option<Options>,
-    units: BTreeMap<u32, Option<Remembered>>,
+    units: BTreeMap<u32, Remembered>,
     reused: usize,
-    /// The last call's objects other than Mappings, as the remembered units
-    /// they came from, in order; `None` when some came from elsewhere
-    /// (documents not remembered, Ingress translation).
+    /// The remembered units the last call's objects other than Mappings
+    /// and Endpoints/EndpointSlices came from, and those that added to
+    /// Ingress translation, in order; `None` when some came from documents
+    /// not remembered.
     env: Option<Vec<u32>>,
+    /// The remembered units the last call's objects other than
+    /// Endpoints/EndpointSlices came from, and those that added to Ingress
+    /// translation, in order; `None` when some came from documents not
+    /// remembered.
+    rest: Option<Vec<u32>>,
 }
 
 /// What one unit gave.
@@ -158,7 +168,9 @@ pub(crate) struct LoadMemo {
 enum Remembered {
     /// The common case, kept small: one Mapping and no diagnostics.
     Mapping(std::sync::Arc<Mapping>),
-    Other(Box<(Objects, Vec<Diagnostic>)>),
+    /// Anything else: the objects, the diagnostics, and what it adds to
+    /// Ingress translation.
+    Other(Box<(Objects, Vec<Diagnostic>, Arc<ingress::Kube>)>),
 }
 
 impl LoadMemo {
@@ -167,15 +179,23 @@ impl LoadMemo {
         self.reused
     }
 
-    /// The last load's objects other than Mappings, as the remembered units
-    /// they came from, in order; `None` when some came from elsewhere.
+    /// The last load's objects other than Mappings and
+    /// Endpoints/EndpointSlices, and what was read for Ingress translation,
+    /// as the remembered units they came from, in order; `None` when some
+    /// came from elsewhere. Lowering a Mapping group depends on these.
     pub(crate) fn env(&self) -> Option<&Vec<u32>> {
         self.env.as_ref()
     }
 
+    /// [`LoadMemo::env`] with the units of Mappings too: all that lowering
+    /// depends on but the Endpoints and EndpointSlices.
+    pub(crate) fn rest(&self) -> Option<&Vec<u32>> {
+        self.rest.as_ref()
+    }
+
     /// True when the objects of `unit` are remembered.
     pub(crate) fn remembers(&self, unit: u32) -> bool {
-        matches!(self.units.get(&unit), Some(Some(_)))
+        self.units.contains_key(&unit)
     }
 
     /// Keeps only the units in `live`.
@@ -205,35 +225,48 @@ pub(crate) fn load_units<'u>(
     }
     memo.reused = 0;
     let mut out = Objects::default();
-    let mut kube = ingress::Kube::default();
+    // What each unit adds to Ingress translation, in order; merged only
+    // when there is an Ingress to translate.
+    let mut kubes: Vec<Arc<ingress::Kube>> = Vec::new();
     let mut env = Some(Vec::new());
+    let mut rest = Some(Vec::new());
     for unit in units {
         match unit {
             Unit::Docs(docs) => {
-                let before = out.count() - out.mappings.len();
+                let mut own = Objects::default();
+                let mut own_kube = ingress::Kube::default();
                 for doc in docs {
-                    load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
+                    load_node(&doc.root, opts, diags, &mut own, 0, &mut own_kube);
                 }
-                if out.count() - out.mappings.len() != before {
+                // Not remembered: nothing it gave is known to be the same.
+                let (in_env, in_rest) = depends(&own, &own_kube);
+                if in_env {
                     env = None;
+                }
+                if in_rest {
+                    rest = None;
+                }
+                out.append(own);
+                if !own_kube.is_empty() {
+                    kubes.push(Arc::new(own_kube));
                 }
             }
             Unit::Segment { seg, .. } => {
                 match memo.units.get(&seg.unit) {
-                    Some(Some(Remembered::Mapping(m))) => {
+                    Some(Remembered::Mapping(m)) => {
                         out.mappings.push(m.clone());
                         memo.reused += 1;
+                        add_unit(seg.unit, (false, true), &mut env, &mut rest);
                         continue;
                     }
-                    Some(Some(Remembered::Other(r))) => {
+                    Some(Remembered::Other(r)) => {
                         out.extend_from(&r.0);
                         diags.extend(r.1.iter().cloned());
-                        memo.reused += 1;
-                        if r.0.count() != r.0.mappings.len()
-                            && let Some(e) = &mut env
-                        {
-                            e.push(seg.unit);
+                        if !r.2.is_empty() {
+                            kubes.push(r.2.clone());
                         }
+                        memo.reused += 1;
+                        add_unit(seg.unit, depends(&r.0, &r.2), &mut env, &mut rest);
                         continue;
                     }
                     _ => {}
@@ -247,32 +280,61 @@ pub(crate) fn load_units<'u>(
                 for doc in &seg.docs {
                     load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube);
                 }
-                let keep = own_kube.is_empty().then(|| match own.only_mapping() {
-                    Some(m) if ds.is_empty() => Remembered::Mapping(m.clone()),
-                    _ => Remembered::Other(Box::new((own.clone(), ds.clone()))),
-                });
-                match &keep {
-                    None => env = None,
-                    Some(_) if own.count() != own.mappings.len() => {
-                        if let Some(e) = &mut env {
-                            e.push(seg.unit);
-                        }
+                let own_kube = Arc::new(own_kube);
+                let keep = match own.only_mapping() {
+                    Some(m) if ds.is_empty() && own_kube.is_empty() => {
+                        Remembered::Mapping(m.clone())
                     }
-                    Some(_) => {}
-                }
+                    _ => Remembered::Other(Box::new((own.clone(), ds.clone(), own_kube.clone()))),
+                };
+                add_unit(seg.unit, depends(&own, &own_kube), &mut env, &mut rest);
                 memo.units.insert(seg.unit, keep);
                 out.append(own);
                 diags.append(&mut ds);
-                kube.append(own_kube);
+                if !own_kube.is_empty() {
+                    kubes.push(own_kube);
+                }
             }
         }
     }
-    if !kube.is_empty() {
-        env = None;
-    }
     memo.env = env;
+    memo.rest = rest;
+    let mut kube = ingress::Kube::default();
+    if kubes.iter().any(|k| k.has_ingresses()) {
+        for k in kubes {
+            kube.append(Arc::unwrap_or_clone(k));
+        }
+    }
     generated(&mut out, kube, opts, diags);
     Some(out)
+}
+
+/// Whether lowering depends on what a unit gave (`own`, `kube`): every
+/// Mapping group's lowering when it gave objects other than Mappings and
+/// Endpoints/EndpointSlices or something Ingress translation reads (the
+/// first answer: see [`LoadMemo::env`]); lowering as a whole when it gave
+/// anything but Endpoints/EndpointSlices (the second: [`LoadMemo::rest`]).
+fn depends(own: &Objects, kube: &ingress::Kube) -> (bool, bool) {
+    let others = own.count() - own.endpoints.len();
+    (
+        others != own.mappings.len() || !kube.is_empty(),
+        others != 0 || !kube.is_empty(),
+    )
+}
+
+/// Adds a remembered unit to `env` and `rest` as [`depends`] says.
+fn add_unit(
+    unit: u32,
+    (in_env, in_rest): (bool, bool),
+    env: &mut Option<Vec<u32>>,
+    rest: &mut Option<Vec<u32>>,
+) {
+    if in_env && let Some(e) = env {
+        e.push(unit);
+    }
+    if in_rest && let Some(r) = rest {
+        r.push(unit);
+    }
 }
 
 impl Objects {
@@ -585,8 +647,8 @@ fn load_node(
                 }
                 if matches!(static_kind, "Service" | "Endpoints" | "EndpointSlice") {
                     match resolvers::k8s_object(&mut cx, &mut top, meta.clone()) {
-                        resolvers::K8sObject::Service(s) => out.services.push(s),
-                        resolvers::K8sObject::Endpoints(e) => out.endpoints.push(e),
+                        resolvers::K8sObject::Service(s) => out.services.push(Arc::new(s)),
+                        resolvers::K8sObject::Endpoints(e) => out.endpoints.push(Arc::new(e)),
                     }
                 }
                 top.ignore(K8S_BODY_FIELDS);

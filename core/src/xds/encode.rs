@@ -6,7 +6,10 @@
 //! what did not change with the one before: a cluster whose IR is unchanged
 //! keeps its encoded resource, and a route configuration is assembled from
 //! the encodings of its routes, kept by the shared IR route they came from,
-//! so only new routes are built and encoded. The bytes are always those of
+//! so only new routes are built and encoded. A load assignment whose
+//! addresses are unchanged keeps its encoding too, and an IR that is the
+//! one before but for its endpoints (an Endpoints or EndpointSlice change)
+//! keeps every other resource as it is. The bytes are always those of
 //! encoding each whole message ([`super::build`] in [`super::Mode::Ads`]);
 //! the tests below check it byte for byte.
 //!
@@ -114,7 +117,7 @@ pub struct TypeStats {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Encoded {
     /// Indexed like [`TYPE_ORDER`].
-    types: [TypeResources; 5],
+    types: [Arc<TypeResources>; 5],
 }
 
 impl Encoded {
@@ -143,7 +146,10 @@ impl Encoded {
 
     /// Every type with its resources, in [`TYPE_ORDER`].
     pub fn types(&self) -> impl Iterator<Item = (&'static str, &TypeResources)> {
-        TYPE_ORDER.iter().copied().zip(&self.types)
+        TYPE_ORDER
+            .iter()
+            .copied()
+            .zip(self.types.iter().map(|t| &**t))
     }
 
     /// True when both hold the same resources (every type's digest agrees).
@@ -205,9 +211,10 @@ fn hex_hash(parts: &[&[u8]]) -> String {
     s
 }
 
-/// Encodes a translation's IR; clusters whose IR equals theirs in `last`
-/// (the IR clusters a result was built from, and that result) are taken from it
-/// instead of being built and encoded again. Returns how many were.
+/// Encodes a translation's IR; clusters and endpoints whose IR equals
+/// theirs in `last` (the IR a result was built from, and that result) are
+/// taken from it instead of being built and encoded again. Returns how many
+/// clusters were.
 fn build(
     ir: &Ir,
     last: Option<&LastBuilt>,
@@ -219,7 +226,7 @@ fn build(
     let src = Sources::new(ir);
     // The last IR clusters and their encodings, walked alongside this
     // translation's (all three are sorted by name).
-    let mut last_ir = last.map(|(clusters, _)| clusters.iter().peekable());
+    let mut last_ir = last.map(|(last, _)| last.clusters.iter().peekable());
     let mut last_encoded = last
         .and_then(|(_, last)| last.resources(CLUSTER))
         .map(|r| r.resources.iter().peekable());
@@ -241,7 +248,8 @@ fn build(
     jobs.extend(res.listeners.iter().map(Job::Listener));
     jobs.extend(res.secrets.iter().map(Job::Secret));
     jobs.extend(built.iter().map(Job::Cluster));
-    jobs.extend(res.endpoints.iter().map(Job::Endpoint));
+    let (kept_endpoints, endpoints) = endpoints(ir, last, &src);
+    jobs.extend(endpoints.iter().map(Job::Endpoint));
     let mut b = Builder::default();
     let encoded = encode_all(&jobs, &src, parallel);
     drop(jobs);
@@ -259,7 +267,93 @@ fn build(
     for r in kept {
         b.insert(CLUSTER, r);
     }
+    for r in kept_endpoints {
+        b.insert(ENDPOINT, r);
+    }
     (b.finish(), reused)
+}
+
+/// The load assignments of the IR's endpoints: those whose addresses and
+/// sources equal theirs in `last` taken from it, the others built.
+fn endpoints(
+    ir: &Ir,
+    last: Option<&LastBuilt>,
+    src: &Sources<'_>,
+) -> (
+    Vec<Arc<Resource>>,
+    Vec<crate::pb::envoy::config::endpoint::v3::ClusterLoadAssignment>,
+) {
+    let mut last_ir = last.map(|(last, _)| last.endpoints.iter().peekable());
+    let mut last_encoded = last
+        .and_then(|(_, last)| last.resources(ENDPOINT))
+        .map(|r| r.resources.iter().peekable());
+    let mut kept = Vec::new();
+    let mut built = Vec::new();
+    for (name, addrs) in &ir.endpoints {
+        let same = seek(&mut last_ir, name)
+            .is_some_and(|l| l == addrs)
+            .then(|| seek(&mut last_encoded, name))
+            .flatten()
+            .filter(|r| r.sources == src.cluster(name));
+        match same {
+            Some(r) => kept.push(r.clone()),
+            None => built.push(super::endpoint::load_assignment(name, addrs)),
+        }
+    }
+    (kept, built)
+}
+
+/// The same shared value, or an equal one.
+fn same_arcs<T: PartialEq>(x: &Arc<T>, y: &Arc<T>) -> bool {
+    Arc::ptr_eq(x, y) || x == y
+}
+
+/// Whether two IRs are the same but for their endpoints: then every
+/// resource but the load assignments is the same in ADS mode.
+fn same_but_endpoints(a: &Ir, b: &Ir) -> bool {
+    let Ir {
+        listeners,
+        routes,
+        clusters,
+        secrets,
+        endpoints: _,
+        http,
+        filters,
+        access_logs,
+        tracing,
+    } = a;
+    *http == b.http
+        && *filters == b.filters
+        && *access_logs == b.access_logs
+        && *tracing == b.tracing
+        && *secrets == b.secrets
+        && routes.len() == b.routes.len()
+        && routes.iter().zip(&b.routes).all(|(x, y)| same_arcs(x, y))
+        && clusters.len() == b.clusters.len()
+        && clusters
+            .iter()
+            .zip(&b.clusters)
+            .all(|((n, x), (m, y))| n == m && same_arcs(x, y))
+        && *listeners == b.listeners
+}
+
+/// [`build`] for an IR that is `last`'s but for its endpoints: every other
+/// resource is `last`'s.
+fn build_endpoints(ir: &Ir, last: &LastBuilt, parallel: &dyn Parallel) -> Encoded {
+    let src = Sources::new(ir);
+    let (kept, built) = endpoints(ir, Some(last), &src);
+    let jobs: Vec<Job<'_>> = built.iter().map(Job::Endpoint).collect();
+    let mut types = last.1.types.clone();
+    let mut b = Builder::default();
+    for (type_url, r) in encode_all(&jobs, &src, parallel) {
+        b.insert(type_url, Arc::new(r));
+    }
+    for r in kept {
+        b.insert(ENDPOINT, r);
+    }
+    let i = TYPE_ORDER.iter().position(|t| *t == ENDPOINT).unwrap_or(1);
+    types[i] = b.finish().types[i].clone();
+    Encoded { types }
 }
 
 /// The value of `name` in a map being walked in name order, passing the
@@ -281,7 +375,7 @@ fn seek<'a, V>(
 /// [`Encoded::new`]'s.
 #[derive(Debug, Default)]
 pub struct Encoder {
-    /// The IR clusters of the last translation encoded, and its result.
+    /// The IR of the last translation encoded, and its result.
     last: Option<LastBuilt>,
     /// Clusters the last result took from the one before.
     reused: usize,
@@ -290,13 +384,19 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// The resources of a translation's IR; its clusters are kept for the
-    /// next call.
-    pub fn encode(&mut self, mut ir: Ir, parallel: &dyn Parallel) -> Arc<Encoded> {
-        let (encoded, reused) = build(&ir, self.last.as_ref(), &mut self.routes, parallel);
+    /// The resources of a translation's IR; the IR is kept for the next
+    /// call. When it is the last one's but for its endpoints, only the
+    /// changed load assignments are built.
+    pub fn encode(&mut self, ir: Ir, parallel: &dyn Parallel) -> Arc<Encoded> {
+        let (encoded, reused) = match &self.last {
+            Some(last) if same_but_endpoints(&ir, &last.0) => {
+                (build_endpoints(&ir, last, parallel), last.0.clusters.len())
+            }
+            last => build(&ir, last.as_ref(), &mut self.routes, parallel),
+        };
         let encoded = Arc::new(encoded);
         self.reused = reused;
-        self.last = Some((std::mem::take(&mut ir.clusters), encoded.clone()));
+        self.last = Some((ir, encoded.clone()));
         encoded
     }
 
@@ -306,8 +406,8 @@ impl Encoder {
     }
 }
 
-/// The IR clusters a result was built from, and that result.
-type LastBuilt = (BTreeMap<String, Arc<ir::Cluster>>, Arc<Encoded>);
+/// The IR a result was built from, and that result.
+type LastBuilt = (Ir, Arc<Encoded>);
 
 /// An IR route (by address) seen through a variant.
 type RouteKey = (usize, ir::Matcher, ir::Action);
@@ -570,11 +670,11 @@ impl Builder {
                 parts.push(r.name.as_bytes());
                 parts.push(r.version.as_bytes());
             }
-            TypeResources {
+            Arc::new(TypeResources {
                 digest: hex_hash(&parts),
                 bytes: resources.values().map(|r| r.any.value.len()).sum(),
                 resources,
-            }
+            })
         });
         Encoded { types }
     }

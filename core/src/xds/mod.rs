@@ -54,7 +54,7 @@ pub struct Resources {
 
 /// Builds every Envoy resource of the IR.
 pub fn build(ir: &Ir, mode: Mode) -> Resources {
-    let mut res = build_parts(ir, mode, route::Routes::new(ir));
+    let mut res = build_parts(ir, Some(mode), route::Routes::new(ir));
     res.clusters = ir.clusters.values().map(|c| cluster(ir, c, mode)).collect();
     res
 }
@@ -67,12 +67,13 @@ pub fn cluster(ir: &Ir, c: &crate::ir::Cluster, mode: Mode) -> Cluster {
 }
 
 /// The frame [`Encoder`] fills: [`build`] in [`Mode::Ads`] with no clusters
-/// (it builds them one by one with [`cluster`]) and virtual hosts without
-/// routes (it encodes them one by one and splices them in: the routes of
-/// each configuration are, per virtual host in order, those of the first
-/// HTTP chain that names it, [`route_layout`]).
+/// and no endpoints (it builds them one by one with [`cluster`] and
+/// `endpoint::load_assignment`) and virtual hosts without routes (it
+/// encodes them one by one and splices them in: the routes of each
+/// configuration are, per virtual host in order, those of the first HTTP
+/// chain that names it, [`route_layout`]).
 fn skeleton(ir: &Ir) -> Resources {
-    build_parts(ir, Mode::Ads, route::Routes::new(ir).skeleton())
+    build_parts(ir, None, route::Routes::new(ir).skeleton())
 }
 
 /// The IR virtual hosts of each route configuration, by name: those of the
@@ -94,7 +95,11 @@ fn route_layout(ir: &Ir) -> std::collections::BTreeMap<&str, &[crate::ir::Virtua
     out
 }
 
-fn build_parts(ir: &Ir, mode: Mode, routes: route::Routes<'_>) -> Resources {
+/// Listeners, route configurations, endpoints and secrets; `None` is
+/// [`Mode::Ads`] without the endpoints.
+fn build_parts(ir: &Ir, mode: Option<Mode>, routes: route::Routes<'_>) -> Resources {
+    let with_endpoints = mode.is_some();
+    let mode = mode.unwrap_or(Mode::Ads);
     let mut configs = listener::RouteConfigs::new();
     let listeners = ir
         .listeners
@@ -111,7 +116,7 @@ fn build_parts(ir: &Ir, mode: Mode, routes: route::Routes<'_>) -> Resources {
         },
         clusters: Vec::new(),
         // In static mode the endpoints are inline in `STATIC` clusters.
-        endpoints: if mode == Mode::Ads {
+        endpoints: if mode == Mode::Ads && with_endpoints {
             endpoint::build(ir)
         } else {
             Vec::new()
