@@ -451,6 +451,62 @@ mod tests {
         p.report().lock().unwrap().last.clone().unwrap()
     }
 
+    /// An endpoint-resolved Mapping, its Service and EndpointSlice, as a
+    /// Kubernetes source keys them.
+    fn eds_objects(address: &str) -> Vec<Change> {
+        let objects = [
+            ("Listener/default/l", "apiVersion: getambassador.io/v3alpha1\nkind: Listener\nmetadata: {name: l, namespace: default}\nspec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n".to_string()),
+            ("Host/default/h", "apiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: {name: h, namespace: default}\nspec: {hostname: \"*\", requestPolicy: {insecure: {action: Route}}}\n".to_string()),
+            ("KubernetesEndpointResolver/default/endpoint", "apiVersion: getambassador.io/v3alpha1\nkind: KubernetesEndpointResolver\nmetadata: {name: endpoint, namespace: default}\n".to_string()),
+            ("Mapping/default/m", "apiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata: {name: m, namespace: default}\nspec: {hostname: \"*\", prefix: /m/, service: \"s:80\", resolver: endpoint}\n".to_string()),
+            ("Service/default/s", "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: default}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n".to_string()),
+            ("EndpointSlice/default/s-x", format!("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: s-x, namespace: default, labels: {{kubernetes.io/service-name: s}}}}\naddressType: IPv4\nports: [{{name: http, port: 8080}}]\nendpoints: [{{addresses: [{address}]}}]\n")),
+        ];
+        vec![Change::Reset(
+            objects
+                .into_iter()
+                .map(|(k, t)| (Key(k.into()), Entry::Text(t)))
+                .collect(),
+        )]
+    }
+
+    #[test]
+    fn an_endpoint_slice_change_changes_only_the_load_assignments() {
+        use emissary_core::xds::{ENDPOINT, TYPE_ORDER};
+        let mut p = Pipeline::new(Options::default(), "");
+        let prepared = p.prepare(|| eds_objects("10.0.0.1"));
+        assert_eq!(p.commit(prepared).outcome, "published");
+        let before = p.snapshots().borrow().clone().unwrap();
+        let prepared = p.prepare(|| {
+            vec![Change::Upsert {
+                key: Key("EndpointSlice/default/s-x".into()),
+                text: match &eds_objects("10.0.0.2")[0] {
+                    Change::Reset(e) => match &e[5].1 {
+                        Entry::Text(t) => t.clone(),
+                        Entry::Unreadable(_) => unreachable!(),
+                    },
+                    _ => unreachable!(),
+                },
+            }]
+        });
+        assert_eq!(p.commit(prepared).outcome, "published");
+        let after = p.snapshots().borrow().clone().unwrap();
+        assert!(p.core.endpoints_only(), "the endpoint fast path was taken");
+        for t in TYPE_ORDER {
+            let (b, a) = (before.resources(t).unwrap(), after.resources(t).unwrap());
+            if t == ENDPOINT {
+                assert_eq!(a.resources.len(), 1);
+                let (name, r) = a.resources.iter().next().unwrap();
+                assert_ne!(
+                    r.version, b.resources[name].version,
+                    "the load assignment changed"
+                );
+            } else {
+                assert_eq!(a, b, "{t} unchanged, so nothing of it is pushed");
+            }
+        }
+    }
+
     #[test]
     fn publishes_the_first_good_input() {
         let p = serving();
