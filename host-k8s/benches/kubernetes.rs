@@ -132,6 +132,23 @@ fn run(n: usize, rounds: usize, envoy_count: usize) {
 
     let mut mapping_served = Vec::new();
     let mut slice_served = Vec::new();
+    // Where the daemon's time went (its own record of the last attempt).
+    let mut mapping_phases: Vec<Vec<(String, f64)>> = Vec::new();
+    let mut slice_phases: Vec<Vec<(String, f64)>> = Vec::new();
+    let phases = |plane: &Plane| -> Vec<(String, f64)> {
+        let d = plane.admin_json("/debug/diagnostics");
+        let mut v: Vec<(String, f64)> = d["last"]["phases_ms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_f64()?)))
+            .collect();
+        let wait = d["last"]["committed_unix_ms"].as_f64().unwrap_or(0.0)
+            - d["last"]["unix_ms"].as_f64().unwrap_or(0.0)
+            - d["last"]["duration_ms"].as_f64().unwrap_or(0.0);
+        v.push(("quiet".into(), wait.max(0.0)));
+        v
+    };
     for r in 0..rounds {
         // A Mapping's prefix changes.
         let i = (r * 7919) % n;
@@ -139,6 +156,7 @@ fn run(n: usize, rounds: usize, envoy_count: usize) {
         let t0 = Instant::now();
         api.replace(&mapping(i, &prefix));
         mapping_served.push(until_served(listen, &prefix, "backend-", t0));
+        mapping_phases.push(phases(&plane));
         // An EndpointSlice's endpoint moves to the other backend.
         let j = (r * 104_729 + 1) % n;
         let (port, name) = if r % 2 == 0 {
@@ -158,6 +176,7 @@ fn run(n: usize, rounds: usize, envoy_count: usize) {
         let t0 = Instant::now();
         api.replace(&s);
         slice_served.push(until_served(listen, &path, name, t0));
+        slice_phases.push(phases(&plane));
         if port == b2 {
             // Back to the first backend, so that the next round's check means something.
             let mut s = api
@@ -184,6 +203,30 @@ fn run(n: usize, rounds: usize, envoy_count: usize) {
         ms(pct(&slice_served, 0.99)),
         ms(*slice_served.last().unwrap()),
     );
+    for (what, all) in [
+        ("Mapping", &mapping_phases),
+        ("EndpointSlice", &slice_phases),
+    ] {
+        let names: Vec<String> = all
+            .first()
+            .map(|p| p.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default();
+        let medians: Vec<String> = names
+            .iter()
+            .map(|n| {
+                let mut v: Vec<f64> = all
+                    .iter()
+                    .filter_map(|p| p.iter().find(|(m, _)| m == n).map(|(_, x)| *x))
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                format!("{n} {:.1}", v.get(v.len() / 2).copied().unwrap_or(0.0))
+            })
+            .collect();
+        println!(
+            "         {what} change, the daemon's phases (median ms): {}",
+            medians.join(", ")
+        );
+    }
     std::thread::sleep(Duration::from_secs(3));
     println!(
         "         daemon RSS 3 s after the last change {:.1} MB",

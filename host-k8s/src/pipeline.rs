@@ -249,7 +249,7 @@ impl Pipeline {
         }
         let content = self.store.content();
         let input_bytes: usize = content.files.iter().map(|f| f.text.len()).sum();
-        let hash = input_hash(&content.files, &self.options);
+        let hash = input_hash(self.store.fingerprint(), &self.options);
         let mut attempt = Attempt {
             unix_ms: unix_ms(),
             files: content.files.len(),
@@ -397,13 +397,11 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A fingerprint of everything a translation depends on.
-fn input_hash(files: &[emissary_core::SourceFile], options: &Options) -> u64 {
+/// A fingerprint of everything a translation depends on: the store's
+/// fingerprint (names and texts) and the options.
+fn input_hash(store: u64, options: &Options) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
-    for f in files {
-        f.name.hash(&mut h);
-        f.text.hash(&mut h);
-    }
+    store.hash(&mut h);
     options.ambassador_id.hash(&mut h);
     options.ambassador_namespace.hash(&mut h);
     options.single_namespace.hash(&mut h);

@@ -57,7 +57,7 @@ impl From<&str> for Key {
 }
 
 /// What one input holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Entry {
     /// Its text (YAML or JSON documents).
     Text(String),
@@ -124,6 +124,16 @@ pub struct Store {
     /// (`/etc/emissary/` + key), empty to use the key alone.
     root: String,
     entries: BTreeMap<Key, Entry>,
+    /// A hash of each entry, kept as entries change, so that a fingerprint
+    /// of the whole store costs one small hash per input.
+    digests: BTreeMap<Key, u64>,
+}
+
+fn digest(e: &Entry) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::hash::DefaultHasher::new();
+    e.hash(&mut h);
+    h.finish()
 }
 
 impl Store {
@@ -133,6 +143,7 @@ impl Store {
         Store {
             root: root.into(),
             entries: BTreeMap::new(),
+            digests: BTreeMap::new(),
         }
     }
 
@@ -140,17 +151,29 @@ impl Store {
     pub fn apply(&mut self, change: Change) {
         match change {
             Change::Upsert { key, text } => {
-                self.entries.insert(key, Entry::Text(text));
+                let e = Entry::Text(text);
+                self.digests.insert(key.clone(), digest(&e));
+                self.entries.insert(key, e);
             }
             Change::Unreadable { key, error } => {
-                self.entries.insert(key, Entry::Unreadable(error));
+                let e = Entry::Unreadable(error);
+                self.digests.insert(key.clone(), digest(&e));
+                self.entries.insert(key, e);
             }
             Change::Delete { key } => {
                 let below = format!("{}/", key.0);
-                self.entries
-                    .retain(|k, _| *k != key && !(key.0.is_empty() || k.0.starts_with(&below)));
+                let gone = |k: &Key| *k == key || key.0.is_empty() || k.0.starts_with(&below);
+                self.entries.retain(|k, _| !gone(k));
+                self.digests.retain(|k, _| !gone(k));
             }
-            Change::Reset(entries) => self.entries = entries.into_iter().collect(),
+            Change::Reset(entries) => {
+                self.entries = entries.into_iter().collect();
+                self.digests = self
+                    .entries
+                    .iter()
+                    .map(|(k, e)| (k.clone(), digest(e)))
+                    .collect();
+            }
         }
     }
 
@@ -167,6 +190,19 @@ impl Store {
     /// Every input, sorted by key.
     pub fn into_entries(self) -> Vec<(Key, Entry)> {
         self.entries.into_iter().collect()
+    }
+
+    /// A fingerprint of everything the store holds (names and contents):
+    /// equal for equal contents, from the kept per-entry hashes.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::hash::DefaultHasher::new();
+        self.root.hash(&mut h);
+        for (k, d) in &self.digests {
+            k.0.hash(&mut h);
+            d.hash(&mut h);
+        }
+        h.finish()
     }
 
     /// Every input's key, sorted.
@@ -210,6 +246,28 @@ mod tests {
             key: k.into(),
             text: t.into(),
         }
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_content_whatever_the_path_to_it() {
+        let mut a = Store::new("r");
+        a.apply(up("x", "1"));
+        a.apply(up("y", "2"));
+        let mut b = Store::new("r");
+        b.apply(Change::Reset(vec![
+            (Key("y".into()), Entry::Text("2".into())),
+            (Key("x".into()), Entry::Text("1".into())),
+        ]));
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        b.apply(up("y", "3"));
+        assert_ne!(a.fingerprint(), b.fingerprint(), "a text changed");
+        b.apply(up("y", "2"));
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        b.apply(Change::Delete { key: "y".into() });
+        assert_ne!(a.fingerprint(), b.fingerprint(), "an input went");
+        b.apply(up("y", "2"));
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), Store::new("other").fingerprint());
     }
 
     #[test]
