@@ -5,7 +5,7 @@
 //! loaded → first snapshot → Envoy serving the last route), the time from a
 //! changed Mapping in the API to Envoy serving it, from a changed
 //! EndpointSlice to Envoy sending traffic to the new endpoint (p50/p99), and
-//! the daemon's RSS with four Envoys. `cargo bench -p emissary-k8s --bench
+//! the daemon's RSS, with one Envoy and then with four. `cargo bench -p emissary-k8s --bench
 //! kubernetes [-- N [ROUNDS]]` (default 10000 40); figures in BENCHMARKS.md.
 
 #[path = "../tests/support/mod.rs"]
@@ -234,7 +234,8 @@ fn run(n: usize, rounds: usize, envoy_count: usize) {
     );
 }
 
-/// `kubernetes [N [ROUNDS]]`: one run with four Envoys (one Delta, three SotW).
+/// `kubernetes [N [ROUNDS]]`: one run with one Envoy (Delta), then one with
+/// four (one Delta, three SotW).
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -242,5 +243,6 @@ fn main() {
         .collect();
     let n = args.first().copied().unwrap_or(10_000);
     let rounds = args.get(1).copied().unwrap_or(40);
+    run(n, rounds, 1);
     run(n, rounds, 4);
 }
