@@ -232,3 +232,71 @@ fn a_real_cluster_when_kubeconfig_points_at_one() {
     let log = std::fs::read_to_string(&serve.log).unwrap();
     assert!(log.contains("watching the Kubernetes API"), "{log}");
 }
+
+/// What Envoy rejects is reported on the object it came from: a Listener on
+/// a port someone else holds (core cannot know; Envoy cannot bind it) gets
+/// `Ready: False` with reason `Rejected` and Envoy's message, while the
+/// rest keeps serving.
+#[test]
+fn a_listener_envoy_rejects_is_reported_on_the_listener() {
+    let w = Workdir::new();
+    let [listen, backend_port, envoy_admin, api_port] = free_ports(4)[..] else {
+        unreachable!()
+    };
+    let squatter = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    let _backend = backend(w.path(), "alpha", backend_port);
+    let api = Emulator::start(w.path(), api_port);
+    api.create(&listener(listen));
+    api.create(&host());
+    api.create(&mapping("alpha", route_spec("/alpha/", backend_port)));
+    let plane = Plane::new();
+    let envoy = emissary_tests::envoy_bin().unwrap();
+    let _serve = plane.start_kubernetes(
+        w.path(),
+        &api.kubeconfig,
+        &[
+            "--envoy",
+            envoy.to_str().unwrap(),
+            "--envoy-admin-port",
+            &envoy_admin.to_string(),
+            "--envoy-drain-seconds",
+            "1",
+        ],
+    );
+    wait_for("/alpha/ through Envoy", LONG, || {
+        answers(listen, "/alpha/x", "alpha").then_some(())
+    });
+    let mut taken_listener = listener(taken);
+    taken_listener["metadata"]["name"] = json!("taken");
+    api.create(&taken_listener);
+    let status = wait_for("the rejection on the Listener", LONG, || {
+        let l = api.get("Listener", "default", "taken")?;
+        let ready = l["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready")?
+            .clone();
+        (ready["reason"] == "Rejected").then_some(ready)
+    });
+    assert_eq!(status["status"], "False", "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains(&taken.to_string()),
+        "Envoy's message names the port: {status}"
+    );
+    // The other Listener is not blamed, and keeps serving.
+    let good = api.get("Listener", "default", "http").unwrap();
+    let ready = good["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()
+        .clone();
+    assert_eq!(ready["status"], "True", "{good}");
+    assert!(answers(listen, "/alpha/x", "alpha"));
+    drop(squatter);
+}

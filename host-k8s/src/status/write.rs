@@ -464,6 +464,28 @@ mod tests {
     }
 
     #[test]
+    fn a_host_in_error_says_why() {
+        let k = kubernetes::kind("Host").unwrap();
+        let mut s = st("Host", vec![], true);
+        s.errors.push(Problem {
+            code: "host-tls-secret-missing",
+            message: "no Secret `cert`".into(),
+            path: "spec.tlsSecret".into(),
+            line: None,
+        });
+        s.host = Some(HostStatus {
+            state: "Error",
+            error_reason: Some("no Secret `cert`".into()),
+            tls_certificate_source: TlsCertificateSource::Other,
+        });
+        let b = body(k, &s, None, &Facts::default(), "T").unwrap();
+        assert_eq!(b["state"], "Error");
+        assert_eq!(b["errorReason"], "no Secret `cert`");
+        assert_eq!(b["conditions"][0]["reason"], "Invalid");
+        assert_eq!(b["conditions"][1]["status"], "False");
+    }
+
+    #[test]
     fn an_invalid_mapping_is_inactive_with_the_error() {
         let k = kubernetes::kind("Mapping").unwrap();
         let p = Problem {
