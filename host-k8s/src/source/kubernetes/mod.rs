@@ -33,7 +33,13 @@
 //! - Secrets of types that never hold a certificate (service-account
 //!   tokens, image pull secrets, Helm releases, bootstrap tokens) are
 //!   excluded by a field selector on the watch, and the others are kept
-//!   with only the data keys TLS reads ([`object::SECRET_KEYS`]).
+//!   with only the data keys TLS reads ([`object::SECRET_KEYS`]). They are
+//!   not narrowed further to the Secrets some object names: which ones
+//!   those are is known only after translating, so fetching them then
+//!   would serve a first configuration without them (or hold it back for
+//!   another round trip per newly named Secret), and the watch layer would
+//!   have to know which fields name Secrets, which is translation logic.
+//!   Emissary itself watches every Secret.
 //! - `AMBASSADOR_LABEL_SELECTOR` and `AMBASSADOR_FIELD_SELECTOR` apply to
 //!   the objects users write to configure Emissary (getambassador.io kinds,
 //!   Services, Ingresses); not to Secrets, EndpointSlices or IngressClasses,
