@@ -5,13 +5,15 @@
 //! `Translator::translate` plus an `xds::Encoder::encode` of its IR, for two
 //! kinds of change: one EndpointSlice's address, and one Mapping's prefix.
 //!
+//! Each object is in its own input file, as a Kubernetes source delivers
+//! them; `-- --per-kind` puts each kind in one file instead.
+//!
 //! Run with `cargo bench -p emissary-core --bench endpoints`. Each kind of
 //! change runs 50 times (each a different object changed from the call
 //! before); it prints the median and the 99th percentile wall time.
 //! Single-threaded (`xds::Serial`).
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -39,51 +41,61 @@ metadata: {name: endpoint, namespace: default}
 ";
 
 /// The input, with Mapping `m` routed at `/changed-<round>/` and the slice
-/// of Service `s` at address `10.200.<round>` when given.
-fn inputs(mapping: Option<(usize, usize)>, slice: Option<(usize, usize)>) -> Inputs {
-    let mut mappings = String::with_capacity(N * 200);
-    let mut services = String::with_capacity(N * 200);
-    let mut slices = String::with_capacity(N * 300);
+/// of Service `s` at address `10.200.<round>` when given. Each object is in
+/// its own file, as a Kubernetes source delivers them, unless `per_kind`:
+/// then one file holds each kind.
+fn inputs(
+    mapping: Option<(usize, usize)>,
+    slice: Option<(usize, usize)>,
+    per_kind: bool,
+) -> Inputs {
+    let file = |name: String, text: String| SourceFile { name, text };
+    let mut files = vec![file("head.yaml".into(), HEAD.into())];
+    let (mut mappings, mut services, mut slices) = (Vec::new(), Vec::new(), Vec::new());
     for k in 0..N {
         let prefix = match mapping {
             Some((m, round)) if m == k => format!("/changed-{round}/"),
             _ => format!("/svc-{k}/"),
         };
-        let _ = write!(
-            mappings,
+        mappings.push(format!(
             "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
              metadata: {{name: m-{k}, namespace: default}}\n\
              spec: {{hostname: \"*\", prefix: {prefix}, service: \"svc-{k}:80\", resolver: endpoint}}\n"
-        );
-        let _ = write!(
-            services,
+        ));
+        services.push(format!(
             "---\napiVersion: v1\nkind: Service\n\
              metadata: {{name: svc-{k}, namespace: default}}\n\
              spec: {{ports: [{{name: http, port: 80, targetPort: http}}]}}\n"
-        );
+        ));
         let address = match slice {
             Some((s, round)) if s == k => format!("10.200.{}.{}", round / 250, round % 250),
             _ => format!("10.{}.{}.1", k / 250, k % 250),
         };
-        let _ = write!(
-            slices,
+        slices.push(format!(
             "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
              metadata: {{name: svc-{k}-x1, namespace: default, labels: {{kubernetes.io/service-name: svc-{k}}}}}\n\
              addressType: IPv4\nports: [{{name: http, port: 8080}}]\n\
              endpoints: [{{addresses: [{address}]}}]\n"
-        );
+        ));
     }
-    let file = |name: &str, text: String| SourceFile {
-        name: name.into(),
-        text,
-    };
+    for (kind, texts) in [
+        ("mappings", mappings),
+        ("services", services),
+        ("slices", slices),
+    ] {
+        if per_kind {
+            files.push(file(format!("{kind}.yaml"), texts.concat()));
+        } else {
+            files.extend(
+                texts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, text)| file(format!("{kind}/{k}.yaml"), text)),
+            );
+        }
+    }
     Inputs {
-        files: vec![
-            file("head.yaml", HEAD.into()),
-            file("mappings.yaml", mappings),
-            file("services.yaml", services),
-            file("slices.yaml", slices),
-        ],
+        files,
         options: Options::default(),
     }
 }
@@ -139,9 +151,10 @@ fn report(what: &str, times: Times) {
 }
 
 fn main() {
+    let per_kind = std::env::args().any(|a| a == "--per-kind");
     let mut t = Translator::default();
     let mut e = Encoder::default();
-    let first = t.translate(&inputs(None, None));
+    let first = t.translate(&inputs(None, None, per_kind));
     assert!(
         first
             .diagnostics
@@ -153,12 +166,12 @@ fn main() {
     drop(e.encode(first.ir, &Serial));
     // Every change is to another object than the one before.
     let slices: Vec<_> = (1..=RUNS)
-        .map(|r| inputs(None, Some(((r * 7919) % N, r))))
+        .map(|r| inputs(None, Some(((r * 7919) % N, r)), per_kind))
         .collect();
     report("one EndpointSlice changed:", run(&mut t, &mut e, &slices));
     let last_slice = Some(((RUNS * 7919) % N, RUNS));
     let mappings: Vec<_> = (1..=RUNS)
-        .map(|r| inputs(Some(((r * 7919) % N, r)), last_slice))
+        .map(|r| inputs(Some(((r * 7919) % N, r)), last_slice, per_kind))
         .collect();
     report("one Mapping changed:", run(&mut t, &mut e, &mappings));
 }

@@ -226,7 +226,12 @@ fn next_marker(text: &str, from: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut at = from;
     loop {
-        let nl = bytes[at..].iter().position(|&b| b == b'\n')? + at + 1;
+        // `str::find` of a char searches word by word, not byte by byte.
+        let nl = match text.get(at..) {
+            Some(rest) => rest.find('\n'),
+            None => bytes[at..].iter().position(|&b| b == b'\n'),
+        }? + at
+            + 1;
         let line = &bytes[nl..];
         if line.starts_with(b"---")
             && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
