@@ -60,19 +60,6 @@ fn state(n: usize, listen: u16, backend: u16) -> String {
     Value::Array(objects).to_string()
 }
 
-fn rss_kb(pid: i32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 /// Polls `path` through Envoy every 2 ms until the body holds `want`.
 fn until_served(listen: u16, path: &str, want: &str, t0: Instant) -> Duration {
     loop {

@@ -14,6 +14,26 @@ use support::*;
 
 const LONG: Duration = Duration::from_secs(30);
 
+/// `emissary serve --kubernetes` on the emulator, supervising an Envoy
+/// whose admin port is `envoy_admin`.
+fn serve_supervised(w: &Workdir, api: &Emulator, envoy_admin: u16) -> (Plane, Proc) {
+    let plane = Plane::new();
+    let envoy = emissary_tests::envoy_bin().unwrap();
+    let serve = plane.start_kubernetes(
+        w.path(),
+        &api.kubeconfig,
+        &[
+            "--envoy",
+            envoy.to_str().unwrap(),
+            "--envoy-admin-port",
+            &envoy_admin.to_string(),
+            "--envoy-drain-seconds",
+            "1",
+        ],
+    );
+    (plane, serve)
+}
+
 fn listener(port: u16) -> Value {
     json!({
         "apiVersion": "getambassador.io/v3alpha1", "kind": "Listener",
@@ -67,20 +87,7 @@ fn objects_from_the_api_drive_envoy_and_get_status_and_the_api_going_away_change
         json!({"hostname": "*", "prefix": "/broken/", "service": "x", "timeout_ms": "soon"}),
     ));
 
-    let plane = Plane::new();
-    let envoy = emissary_tests::envoy_bin().unwrap();
-    let _serve = plane.start_kubernetes(
-        w.path(),
-        &api.kubeconfig,
-        &[
-            "--envoy",
-            envoy.to_str().unwrap(),
-            "--envoy-admin-port",
-            &envoy_admin.to_string(),
-            "--envoy-drain-seconds",
-            "1",
-        ],
-    );
+    let (plane, _serve) = serve_supervised(&w, &api, envoy_admin);
     wait_for("/alpha/ through Envoy", LONG, || {
         answers(listen, "/alpha/x", "alpha").then_some(())
     });
@@ -250,20 +257,7 @@ fn a_listener_envoy_rejects_is_reported_on_the_listener() {
     api.create(&listener(listen));
     api.create(&host());
     api.create(&mapping("alpha", route_spec("/alpha/", backend_port)));
-    let plane = Plane::new();
-    let envoy = emissary_tests::envoy_bin().unwrap();
-    let _serve = plane.start_kubernetes(
-        w.path(),
-        &api.kubeconfig,
-        &[
-            "--envoy",
-            envoy.to_str().unwrap(),
-            "--envoy-admin-port",
-            &envoy_admin.to_string(),
-            "--envoy-drain-seconds",
-            "1",
-        ],
-    );
+    let (_plane, _serve) = serve_supervised(&w, &api, envoy_admin);
     wait_for("/alpha/ through Envoy", LONG, || {
         answers(listen, "/alpha/x", "alpha").then_some(())
     });

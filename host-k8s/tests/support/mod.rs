@@ -165,23 +165,8 @@ impl Plane {
     /// Starts `emissary serve --no-envoy` on `config`.
     pub fn start(&self, dir: &Path, config: &Path, extra: &[&str]) -> Proc {
         let mut cmd = emissary();
-        cmd.arg("serve")
-            .arg("--config-dir")
-            .arg(config)
-            .args(["--ads-port", &self.ads.to_string()])
-            .args(["--admin-port", &self.admin.to_string()])
-            .args(["--admin-address", "127.0.0.1"])
-            .args(extra)
-            .env("RUST_LOG", "info");
-        if !extra.contains(&"--envoy") {
-            cmd.arg("--no-envoy");
-        }
-        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-        let p = Proc::spawn("emissary serve", cmd, dir.join(format!("serve-{n}.log")));
-        wait_for("the admin endpoint", Duration::from_secs(30), || {
-            get(self.admin, "/healthz").ok().filter(|r| r.status == 200)
-        });
-        p
+        cmd.arg("serve").arg("--config-dir").arg(config);
+        self.spawn(dir, cmd, extra)
     }
 
     /// Starts `emissary serve --kubernetes` with `kubeconfig`.
@@ -189,12 +174,18 @@ impl Plane {
         let mut cmd = emissary();
         cmd.args(["serve", "--kubernetes", "--kubeconfig"])
             .arg(kubeconfig)
-            .args(["--ads-port", &self.ads.to_string()])
+            .env_remove("KUBECONFIG");
+        self.spawn(dir, cmd, extra)
+    }
+
+    /// Adds this plane's ports and `extra` to `cmd` (`--no-envoy` unless
+    /// `extra` names an Envoy), starts it and waits for its admin endpoint.
+    fn spawn(&self, dir: &Path, mut cmd: Command, extra: &[&str]) -> Proc {
+        cmd.args(["--ads-port", &self.ads.to_string()])
             .args(["--admin-port", &self.admin.to_string()])
             .args(["--admin-address", "127.0.0.1"])
             .args(extra)
-            .env("RUST_LOG", "info")
-            .env_remove("KUBECONFIG");
+            .env("RUST_LOG", "info");
         if !extra.contains(&"--envoy") {
             cmd.arg("--no-envoy");
         }
@@ -495,6 +486,21 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<Response> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// The resident set size of process `pid`, in kB (0 when unknown).
+pub fn rss_kb(pid: i32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The `p` quantile (0..=1) of sorted durations.
+pub fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
 }
 
 /// The Kubernetes API emulator of `tests/k8s/`, started by the project's
