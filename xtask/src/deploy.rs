@@ -43,12 +43,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let single = format!(
         "{GENERATED}# The default install, `kubectl kustomize deploy/` in one file.\n{rendered}"
     );
-    put(
-        &root.join("deploy/emissary.yaml"),
-        &single,
-        check,
-        &mut stale,
-    )?;
+    // kubectl versions format alike but not always byte for byte: the
+    // rendered install is compared as documents.
+    let path = root.join("deploy/emissary.yaml");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    if documents(&old) != documents(&single) {
+        put(&path, &single, check, &mut stale)?;
+    }
     if !stale.is_empty() {
         bail!("stale: {} (run `cargo xtask deploy`)", stale.join(", "));
     }
@@ -68,6 +69,16 @@ fn put(path: &Path, text: &str, check: bool, stale: &mut Vec<String>) -> Result<
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// The documents of a YAML text, as JSON values (core's YAML reader).
+fn documents(text: &str) -> Vec<Value> {
+    let limits = emissary_core::source::Limits::default();
+    let (docs, _) = emissary_core::source::parse(0, text, &limits);
+    docs.iter()
+        .map(|d| d.root.to_json())
+        .filter(|v| !v.is_null())
+        .collect()
 }
 
 fn kustomize(dir: &Path) -> Result<String> {

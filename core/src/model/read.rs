@@ -430,6 +430,20 @@ impl<'n> Fields<'n> {
     }
 }
 
+/// Paths are kept relative to the object (`spec.prefix`); shown as such.
+pub(crate) fn display_path(path: &str) -> &str {
+    path
+}
+
+/// Reads `metadata.labels`-style maps into a sorted map.
+pub(crate) fn labels(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> BTreeMap<String, String> {
+    f.str_map(cx, key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.value, v.value))
+        .collect()
+}
+
 /// The field paths readers ask for, recorded while a test looks (see the
 /// agreement tests of `schema`). List indexes are recorded as `[]`.
 #[cfg(test)]
@@ -468,18 +482,4 @@ pub(crate) mod asked {
         f();
         ASKED.with(|a| a.borrow_mut().take().unwrap_or_default())
     }
-}
-
-/// Paths are kept relative to the object (`spec.prefix`); shown as such.
-pub(crate) fn display_path(path: &str) -> &str {
-    path
-}
-
-/// Reads `metadata.labels`-style maps into a sorted map.
-pub(crate) fn labels(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> BTreeMap<String, String> {
-    f.str_map(cx, key)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k.value, v.value))
-        .collect()
 }

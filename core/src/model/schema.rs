@@ -93,7 +93,7 @@ impl Ty {
     /// The OpenAPI v3 (structural) schema of this type.
     pub fn openapi(&self) -> Value {
         match self {
-            Ty::Str(values) if values.is_empty() => json!({"type": "string"}),
+            Ty::Str([]) => json!({"type": "string"}),
             Ty::Str(values) => json!({"type": "string", "enum": values}),
             Ty::Bool => json!({"type": "boolean"}),
             Ty::Int(min, max) => {

@@ -1,3 +1,5 @@
+//! The agreement of the declared schemas with the readers, and their shape.
+
 use super::*;
 use crate::model::read::asked;
 use crate::{Inputs, SourceFile};
