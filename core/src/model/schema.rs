@@ -64,7 +64,8 @@ pub struct Field {
     /// (`unknown-field`) that it is ignored.
     pub kept: bool,
     /// Another name of a field declared beside it (a Host's camelCase TLS
-    /// settings): left out of the sample object, where the two would collide.
+    /// settings, its `selector` for `mappingSelector`): left out of the
+    /// sample object, where the two would collide.
     pub alias: bool,
 }
 
@@ -521,7 +522,8 @@ fn host() -> Obj {
                     ]),
                 )]),
             ),
-            kept("selector", label_selector()),
+            // Read when `mappingSelector` is absent, as Emissary does.
+            alias("selector", label_selector()),
             f("mappingSelector", label_selector()),
             f("acmeProvider", Ty::Any),
             f("previewUrl", Ty::Any),
