@@ -277,6 +277,19 @@ spec: {hostname: web.example.com, requestPolicy: {insecure: {action: Allow}}}
 "#,
     },
     Code {
+        code: "host-tls-both-names",
+        severity: Warning,
+        also: &[],
+        summary: "A Host's inline `tls` sets one setting under both its camelCase and its snake_case name; the camelCase one is used, as Emissary does.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: both}
+spec:
+  hostname: both.example.com
+  tls: {minTlsVersion: v1.2, min_tls_version: v1.3}
+"#,
+    },
+    Code {
         code: "host-tls-conflict",
         severity: Error,
         also: &[],

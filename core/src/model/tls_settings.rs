@@ -18,10 +18,48 @@ pub struct TlsSettings {
     pub sni: Option<String>,
 }
 
+/// TLSContext's names of the settings, and a Host's (camelCase) names.
+const NAMES: &[(&str, &str)] = &[
+    ("alpn_protocols", "alpnProtocols"),
+    ("min_tls_version", "minTlsVersion"),
+    ("max_tls_version", "maxTlsVersion"),
+    ("cipher_suites", "cipherSuites"),
+    ("ecdh_curves", "ecdhCurves"),
+    ("cert_required", "certRequired"),
+    ("ca_secret", "caSecret"),
+    ("crl_secret", "crlSecret"),
+    ("redirect_cleartext_from", "redirectCleartextFrom"),
+    ("cert_chain_file", "certChainFile"),
+    ("private_key_file", "privateKeyFile"),
+    ("cacert_chain_file", "cacertChainFile"),
+    ("crl_file", "crlFile"),
+];
+
 pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
     // A Host's inline `tls` takes camelCase names; Emissary renames them to
     // TLSContext's snake_case names before reading, so it takes those too
     // (the camelCase name wins when both are written, as in Emissary).
+    // Emissary's renaming: where both names are written, the snake_case one
+    // is dropped; say so rather than calling it unknown.
+    if camel {
+        for (snake, camel_name) in NAMES {
+            if f.has(snake) && f.has(camel_name) {
+                let span = f.node(snake).map(|n| n.span);
+                cx.warning(
+                    "host-tls-both-names",
+                    &f.path(snake),
+                    span,
+                    format!(
+                        "`{}` and `{}` are both set; `{}` is used and `{}` is ignored, as Emissary does",
+                        f.path(camel_name),
+                        f.path(snake),
+                        f.path(camel_name),
+                        f.path(snake)
+                    ),
+                );
+            }
+        }
+    }
     let k = |snake: &'static str, camel_name: &'static str| {
         if camel && (f.has(camel_name) || !f.has(snake)) {
             camel_name
