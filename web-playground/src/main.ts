@@ -29,6 +29,8 @@ interface Example { id: string; group: string; title: string; request: string; y
 const EXAMPLES = examples as Example[];
 const STORE_TEXT = "playground-text";
 const STORE_THEME = "playground-theme";
+/** Alt+1…5, in the order of the tab bar. */
+const TAB_KEYS: Tab[] = ["routes", "request", "envoy", "ir", "problems"];
 const OPTIONS: Options = { placeholderSecrets: true };
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -596,8 +598,8 @@ function wireKeys() {
     const mod = e.ctrlKey || e.metaKey;
     if (mod && e.key.toLowerCase() === "s") { e.preventDefault(); if (!live) void share(); return; }
     if (mod && e.key === "Enter") { e.preventDefault(); if (!live) { showTab("request"); runRequest(); } return; }
-    if (e.altKey && !mod && /^[1-5]$/.test(e.key)) { e.preventDefault(); showTab(TABS[Number(e.key) - 1]); return; }
-    if (e.altKey && !mod && e.key.toLowerCase() === "t") { e.preventDefault(); toggleTheme(); return; }
+    if (e.altKey && !mod && /^Digit[1-5]$/.test(e.code)) { e.preventDefault(); showTab(TAB_KEYS[Number(e.code.slice(5)) - 1]); return; }
+    if (e.altKey && !mod && e.code === "KeyT") { e.preventDefault(); toggleTheme(); return; }
     const inField = (e.target as HTMLElement).closest("input, textarea, .cm-editor, select");
     if (e.key === "?" && !inField) { e.preventDefault(); ($("help-dialog") as HTMLDialogElement).showModal(); }
   });
@@ -736,5 +738,17 @@ async function main() {
   renderRoutes();
   startWorker();
 }
+
+// A small scripting hook (tests, benchmarks, browser extensions): read and
+// set the editor's text, read the cursor.
+Object.assign(window, {
+  playground: {
+    text: () => editorText(),
+    setText: (t: string) => replaceText(t),
+    cursor: () => { const h = view.state.selection.main.head; const l = view.state.doc.lineAt(h); return { line: l.number, column: h - l.from + 1 }; },
+    tab: () => activeTab,
+    selection: () => view.state.sliceDoc(view.state.selection.main.from, view.state.selection.main.to),
+  },
+});
 
 void main();
