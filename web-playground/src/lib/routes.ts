@@ -167,6 +167,15 @@ export function routeTableFromXds(xds: Json): RouteTable {
   let count = 0;
   const configs = new Map<string, Json>();
   for (const rc of xds?.routes ?? []) configs.set(rc.name, rc);
+  // Cluster name → `host:port` of its first static endpoint (EDS clusters keep their name).
+  const upstreams = new Map<string, string>();
+  for (const c of xds?.clusters ?? []) {
+    const ep = get(get(c, "load_assignment", "loadAssignment"), "endpoints")?.[0];
+    const lb = get(ep, "lb_endpoints", "lbEndpoints")?.[0];
+    const sa = get(get(lb?.endpoint, "address"), "socket_address", "socketAddress");
+    if (sa) upstreams.set(c.name, `${get(c, "transport_socket", "transportSocket") ? "https://" : ""}${sa.address}:${get(sa, "port_value", "portValue")}`);
+  }
+  const upstream = (name: string) => upstreams.get(name) ?? name;
   const listeners: ListenerTable[] = (xds?.listeners ?? []).map((l: Json) => {
     const sock = get(l.address, "socket_address", "socketAddress") ?? {};
     return {
@@ -201,9 +210,9 @@ export function routeTableFromXds(xds: Json): RouteTable {
                 let action = "";
                 let target = "";
                 if (r.route) {
-                  target = r.route.cluster ?? "";
+                  target = r.route.cluster ? upstream(r.route.cluster) : "";
                   const wc = get(r.route, "weighted_clusters", "weightedClusters");
-                  if (wc) target = (wc.clusters ?? []).map((x: Json) => `${x.name} ${x.weight}`).join(", ");
+                  if (wc) target = (wc.clusters ?? []).map((x: Json) => `${upstream(x.name)} ${x.weight}`).join(", ");
                   const parts = ["forward"];
                   const pr = get(r.route, "prefix_rewrite", "prefixRewrite");
                   if (pr !== undefined) parts.push(`rewrite ${pr}`);
@@ -224,7 +233,7 @@ export function routeTableFromXds(xds: Json): RouteTable {
               chain.vhosts.push({ name: vh.name, domains: vh.domains ?? [], routes });
             }
           } else if (tcpCluster) {
-            chain.tcp = [{ target: tcpCluster, weight: 100 }];
+            chain.tcp = [{ target: upstream(tcpCluster), weight: 100 }];
           }
         }
         return chain;

@@ -100,7 +100,7 @@ test("xDS (live mode): routes through RDS names, TCP proxies, canary numerators"
   const rows = t.listeners[0].chains[0].vhosts[0].routes;
   const shop = rows.filter((x) => x.match === "prefix /shop/");
   assert.deepEqual(shop.map((x) => [x.target, x.share]), [
-    ["cluster_shop_v2_80_f5c612e9", 30], ["cluster_shop_v3_80_a0e00fad", 50], ["cluster_shop_v1_80_4d110965", undefined],
+    ["shop-v2:80", 30], ["shop-v3:80", 50], ["shop-v1:80", undefined],
   ]);
   assert.equal(shop[0].mapping, undefined);
 });
