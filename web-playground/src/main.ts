@@ -20,7 +20,7 @@ import { stringify as yamlStringify } from "yaml";
 import examples from "./generated/examples.json";
 import { decodeFragment, encodeFragment, TABS, type Tab } from "./lib/fragment.ts";
 import { counts, lineStarts, objectLabel, toMarks, type Diagnostic, type Mark, type ObjectRef } from "./lib/diagnostics.ts";
-import { filterRow, routeTableFromXds, type RouteTable } from "./lib/routes.ts";
+import { filterRow, routeTableFromXds, type RouteRow, type RouteTable } from "./lib/routes.ts";
 import { parseRequest } from "./lib/request.ts";
 import { findObject } from "./lib/objects.ts";
 import type { FromWorker, Options, ToWorker } from "./protocol.ts";
@@ -132,11 +132,17 @@ function selectObject(ref: ObjectRef) {
 
 // ---------------------------------------------------------------- worker
 let timer = 0;
+let saveTimer = 0;
 function scheduleUpdate() {
   clearTimeout(timer);
   const len = view.state.doc.length;
-  try { localStorage.setItem(STORE_TEXT, len < 2_000_000 ? editorText() : ""); } catch { /* storage full or off */ }
   timer = window.setTimeout(sendUpdate, len < 50_000 ? 15 : 40);
+  // The text survives a reload; saved once typing pauses. Not above 100 KB:
+  // localStorage writes block the page (about 70 ms for 250 KB).
+  clearTimeout(saveTimer);
+  saveTimer = window.setTimeout(() => {
+    try { localStorage.setItem(STORE_TEXT, view.state.doc.length <= 100_000 ? editorText() : ""); } catch { /* storage full or off */ }
+  }, 300);
 }
 
 function sendUpdate() {
@@ -233,6 +239,9 @@ function applyDiagnostics(text: string, forSeq: number) {
   view.dispatch(setDiagnostics(view.state, cm));
   renderProblems();
   document.body.dataset.diagSeq = String(forSeq);
+  // For measurements: when the newest diagnostics reached the editor.
+  performance.clearMarks("diagnostics");
+  performance.mark("diagnostics", { detail: forSeq });
 }
 
 function renderProblems() {
@@ -275,7 +284,52 @@ function renderProblems() {
 }
 
 // ---------------------------------------------------------------- route table
+function routeRow(box: HTMLElement, r: RouteRow): HTMLElement {
+  const tr = el("tr", { "data-mapping": r.mapping ? `${r.mapping.namespace}/${r.mapping.name}` : "" },
+    el("td", {}, String(r.index + 1)),
+    el("td", { class: "match" }, r.match),
+    el("td", {}, r.action, ...(r.share !== undefined ? [" ", el("span", { class: "share" }, `${r.share}%`)] : [])),
+    el("td", { class: "target" }, r.target),
+    el("td", {}, r.mapping ? `${r.mapping.namespace}/${r.mapping.name}` : "—"),
+  );
+  if (r.mapping) {
+    const ref = r.mapping;
+    tr.title = `Select ${objectLabel(ref)} in the editor`;
+    tr.addEventListener("click", () => {
+      box.querySelectorAll("tr.selected").forEach((x) => x.classList.remove("selected"));
+      tr.classList.add("selected");
+      selectObject(ref);
+    });
+  }
+  return tr;
+}
+
+/** Rows are added in slices, so that a table of thousands of routes never holds up typing. */
+let routesGeneration = 0;
+function fillRows(box: HTMLElement, jobs: { tbody: HTMLElement; rows: RouteRow[] }[]) {
+  const gen = ++routesGeneration;
+  let j = 0;
+  let i = 0;
+  const slice = () => {
+    if (gen !== routesGeneration) return;
+    const deadline = performance.now() + 12;
+    while (j < jobs.length && performance.now() < deadline) {
+      const { tbody, rows } = jobs[j];
+      const frag = document.createDocumentFragment();
+      const end = Math.min(i + 100, rows.length);
+      for (; i < end; i++) frag.append(routeRow(box, rows[i]));
+      tbody.append(frag);
+      if (i >= rows.length) { j++; i = 0; }
+    }
+    if (j < jobs.length) setTimeout(slice, 0);
+    else box.dataset.complete = "1";
+  };
+  box.dataset.complete = "";
+  slice();
+}
+
 function renderRoutes() {
+  routesGeneration++;
   const box = $("routes");
   const words = ($("route-filter") as HTMLInputElement).value.toLowerCase().split(/\s+/).filter(Boolean);
   box.replaceChildren();
@@ -292,6 +346,7 @@ function renderRoutes() {
     return;
   }
   summary.textContent = `${table.routes} routes on ${table.listeners.length} listeners`;
+  if (performance.getEntriesByName("first-routes").length === 0) performance.mark("first-routes");
   if (table.listeners.length === 0) {
     box.append(el("div", { class: "empty" },
       el("h2", {}, "No listeners"),
@@ -299,6 +354,7 @@ function renderRoutes() {
     return;
   }
   const frag = document.createDocumentFragment();
+  const jobs: { tbody: HTMLElement; rows: RouteRow[] }[] = [];
   let shown = 0;
   for (const l of table.listeners) {
     frag.append(el("div", { class: "group listener" }, `Listener ${l.name} · port ${l.port}`));
@@ -314,26 +370,8 @@ function renderRoutes() {
         if (words.length && rows.length === 0) continue;
         frag.append(el("div", { class: "group vhost" }, `Virtual host ${vh.domains.join(", ")}${vh.host ? ` · ${objectLabel(vh.host)}` : ""}`));
         const tbody = el("tbody");
-        for (const r of rows) {
-          shown++;
-          const tr = el("tr", { "data-mapping": r.mapping ? `${r.mapping.namespace}/${r.mapping.name}` : "" },
-            el("td", {}, String(r.index + 1)),
-            el("td", { class: "match" }, r.match),
-            el("td", {}, r.action, ...(r.share !== undefined ? [" ", el("span", { class: "share" }, `${r.share}%`)] : [])),
-            el("td", { class: "target" }, r.target),
-            el("td", {}, r.mapping ? `${r.mapping.namespace}/${r.mapping.name}` : "—"),
-          );
-          if (r.mapping) {
-            const ref = r.mapping;
-            tr.title = `Select ${objectLabel(ref)} in the editor`;
-            tr.addEventListener("click", () => {
-              box.querySelectorAll("tr.selected").forEach((x) => x.classList.remove("selected"));
-              tr.classList.add("selected");
-              selectObject(ref);
-            });
-          }
-          tbody.append(tr);
-        }
+        shown += rows.length;
+        jobs.push({ tbody, rows });
         const head = el("thead", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, "Match"), el("th", {}, "Action"), el("th", {}, "Upstream / location"), el("th", {}, "Mapping")));
         frag.append(el("table", { class: "routes" }, head, tbody));
       }
@@ -341,6 +379,7 @@ function renderRoutes() {
   }
   if (words.length && shown === 0) frag.append(el("div", { class: "empty" }, "No route matches the filter."));
   box.append(frag);
+  fillRows(box, jobs);
 }
 
 // ---------------------------------------------------------------- Envoy and IR viewers
