@@ -25,7 +25,7 @@ import { parseRequest } from "./lib/request.ts";
 import { findObject } from "./lib/objects.ts";
 import type { FromWorker, Options, ToWorker } from "./protocol.ts";
 
-interface Example { id: string; group: string; title: string; request: string; yaml: string }
+interface Example { id: string; group: string; title: string; request: string; headers: string; yaml: string }
 const EXAMPLES = examples as Example[];
 const STORE_TEXT = "playground-text";
 const STORE_THEME = "playground-theme";
@@ -615,7 +615,7 @@ function fillExamples() {
 function loadExample(ex: Example) {
   replaceText(ex.yaml);
   ($("request-line") as HTMLInputElement).value = ex.request;
-  ($("request-headers") as HTMLTextAreaElement).value = "";
+  ($("request-headers") as HTMLTextAreaElement).value = ex.headers;
   lastRequestRun = false;
   $("explain").replaceChildren(el("p", { class: "muted" }, "Press Test (Ctrl+Enter) to see which Mapping serves this request."));
   history.replaceState(null, "", location.pathname + location.search);
