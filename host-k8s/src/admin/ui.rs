@@ -122,6 +122,66 @@ fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::Metrics;
+    use crate::ads::AdsStats;
+    use std::sync::{Arc, Mutex};
+
+    fn state(ui_dir: Option<PathBuf>) -> State {
+        let snapshots = tokio::sync::watch::channel(None).1;
+        let ads = Arc::new(AdsStats::new());
+        State {
+            metrics: Arc::new(Metrics::new(
+                snapshots.clone(),
+                ads.clone(),
+                Arc::new(crate::envoy::Status::default()),
+            )),
+            snapshots,
+            ads,
+            report: Arc::new(Mutex::new(Default::default())),
+            ui_dir,
+        }
+    }
+
+    async fn get(s: &State, path: &str) -> (StatusCode, String) {
+        let r = file(s, path).await;
+        let status = r.status();
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn serves_the_directory_and_nothing_outside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = dir.path().join("dist");
+        std::fs::create_dir_all(dist.join("assets")).unwrap();
+        std::fs::write(dist.join("index.html"), "<h1>page</h1>").unwrap();
+        std::fs::write(dist.join("assets/a.js"), "js").unwrap();
+        std::fs::write(dir.path().join("secret"), "no").unwrap();
+        let s = state(Some(dist));
+        assert_eq!(
+            get(&s, "index.html").await,
+            (StatusCode::OK, "<h1>page</h1>".into())
+        );
+        assert_eq!(get(&s, "assets/a.js").await, (StatusCode::OK, "js".into()));
+        for bad in [
+            "../secret",
+            "assets/../../secret",
+            "/etc/passwd",
+            "",
+            "missing.js",
+        ] {
+            assert_eq!(get(&s, bad).await.0, StatusCode::NOT_FOUND, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_directory_the_page_says_how_to_build_it() {
+        let (status, body) = get(&state(None), "index.html").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("--ui-dir web-playground/dist"), "{body}");
+    }
 
     #[test]
     fn content_types() {
