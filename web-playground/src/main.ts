@@ -304,9 +304,13 @@ function routeRow(box: HTMLElement, r: RouteRow): HTMLElement {
   return tr;
 }
 
-/** Rows are added in slices, so that a table of thousands of routes never holds up typing. */
+/**
+ * Rows are added in slices, so that a table of thousands of routes never
+ * holds up typing; each 100 rows are a table of their own (same fixed
+ * column widths) that the browser skips laying out while off screen.
+ */
 let routesGeneration = 0;
-function fillRows(box: HTMLElement, jobs: { tbody: HTMLElement; rows: RouteRow[] }[]) {
+function fillRows(box: HTMLElement, jobs: { section: HTMLElement; rows: RouteRow[] }[]) {
   const gen = ++routesGeneration;
   let j = 0;
   let i = 0;
@@ -314,11 +318,11 @@ function fillRows(box: HTMLElement, jobs: { tbody: HTMLElement; rows: RouteRow[]
     if (gen !== routesGeneration) return;
     const deadline = performance.now() + 12;
     while (j < jobs.length && performance.now() < deadline) {
-      const { tbody, rows } = jobs[j];
-      const frag = document.createDocumentFragment();
+      const { section, rows } = jobs[j];
+      const tbody = el("tbody");
       const end = Math.min(i + 100, rows.length);
-      for (; i < end; i++) frag.append(routeRow(box, rows[i]));
-      tbody.append(frag);
+      for (; i < end; i++) tbody.append(routeRow(box, rows[i]));
+      section.append(el("div", { class: "chunk" }, el("table", { class: "routes" }, tbody)));
       if (i >= rows.length) { j++; i = 0; }
     }
     if (j < jobs.length) setTimeout(slice, 0);
@@ -354,7 +358,7 @@ function renderRoutes() {
     return;
   }
   const frag = document.createDocumentFragment();
-  const jobs: { tbody: HTMLElement; rows: RouteRow[] }[] = [];
+  const jobs: { section: HTMLElement; rows: RouteRow[] }[] = [];
   let shown = 0;
   for (const l of table.listeners) {
     frag.append(el("div", { class: "group listener" }, `Listener ${l.name} · port ${l.port}`));
@@ -369,11 +373,12 @@ function renderRoutes() {
         const rows = vh.routes.filter((r) => filterRow(r, words));
         if (words.length && rows.length === 0) continue;
         frag.append(el("div", { class: "group vhost" }, `Virtual host ${vh.domains.join(", ")}${vh.host ? ` · ${objectLabel(vh.host)}` : ""}`));
-        const tbody = el("tbody");
+        const section = el("div", { class: "vhost-routes" });
         shown += rows.length;
-        jobs.push({ tbody, rows });
+        jobs.push({ section, rows });
         const head = el("thead", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, "Match"), el("th", {}, "Action"), el("th", {}, "Upstream / location"), el("th", {}, "Mapping")));
-        frag.append(el("table", { class: "routes" }, head, tbody));
+        section.append(el("table", { class: "routes" }, head));
+        frag.append(section);
       }
     }
   }

@@ -26,7 +26,7 @@ test("first visit shows the quickstart with its routes", async () => {
   const page = b.page;
   await fresh();
   assert.match(await page.locator(".cm-content").innerText(), /kind: Mapping/);
-  await page.locator("#routes table.routes").first().waitFor();
+  await page.locator("#routes .chunk").first().waitFor();
   assert.match(await page.locator("#route-summary").innerText(), /\d+ routes on 2 listeners/);
   assert.ok(await page.locator('#routes tr[data-mapping="default/api-v2"]').count() > 0);
   assert.match(await page.locator("#version").innerText(), /^emissary \d/);
@@ -38,7 +38,7 @@ test("picking an example shows its route table; clicking a row selects the Mappi
   const seq = await fresh();
   await page.selectOption("#examples", "mapping/canary-weights");
   await untilTranslatedAfter(page, seq);
-  const rows = page.locator("#routes table.routes").first().locator("tbody tr").filter({ hasText: "/shop/" });
+  const rows = page.locator("#routes .vhost-routes").first().locator("tbody tr").filter({ hasText: "/shop/" });
   assert.deepEqual(await rows.locator("td:nth-child(5)").allInnerTexts(), ["default/v2", "default/v3", "default/v1"]);
   assert.deepEqual(await rows.locator(".share").allInnerTexts(), ["30%", "20%", "50%"]);
   await rows.nth(1).click();
