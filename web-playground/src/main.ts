@@ -680,11 +680,13 @@ function enterLive() {
   renderLive();
   const poll = async () => {
     try {
-      const r = await fetch("state.json", { cache: "no-store", signal: AbortSignal.timeout(5000) });
+      const stamp = encodeURIComponent(live!.state.stamp ?? "");
+      const r = await fetch(`state.json?stamp=${stamp}`, { cache: "no-store", signal: AbortSignal.timeout(5000) });
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       const text = await r.text();
       banner(null);
-      if (text !== live!.text) { live = { text, state: JSON.parse(text) }; renderLive(); }
+      const state = JSON.parse(text);
+      if (!state.unchanged && text !== live!.text) { live = { text, state }; renderLive(); }
       setStatus(`refreshed ${new Date().toLocaleTimeString()}`);
     } catch (e) {
       banner(`The daemon does not answer (${e instanceof Error ? e.message : e}); showing the last state seen.`);

@@ -13,8 +13,9 @@
 //! `/ui/state.json` answers either way.
 
 use axum::extract::{Path, State as AxumState};
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use std::hash::{Hash, Hasher};
 use std::path::{Component, PathBuf};
 
 use super::State;
@@ -43,22 +44,42 @@ pub async fn asset(AxumState(s): AxumState<State>, Path(path): Path<String>) -> 
     file(&s, &path).await
 }
 
-/// `/ui/state.json`: what the live page shows.
-pub async fn state(AxumState(s): AxumState<State>) -> Response {
+/// `/ui/state.json`: what the live page shows, with a `stamp` that changes
+/// when any of it does. `?stamp=<the last one>` answers
+/// `{"live": true, "unchanged": true, "stamp": …}` while nothing changed,
+/// so that polling does not render a large configuration every time.
+pub async fn state(AxumState(s): AxumState<State>, uri: Uri) -> Response {
     let report = s.report.lock().expect("report lock").clone();
-    let config = s.snapshots.borrow().as_ref().map(|snap| snap.to_json());
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(serde_json::json!({
+    let ads = s.ads.to_json();
+    let stamp = {
+        let mut h = std::hash::DefaultHasher::new();
+        report.serving_version.hash(&mut h);
+        if let Some(last) = &report.last {
+            (last.outcome, last.unix_ms, last.committed_unix_ms).hash(&mut h);
+        }
+        ads.to_string().hash(&mut h);
+        format!("{:016x}", h.finish())
+    };
+    let seen = uri
+        .query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .any(|kv| kv.strip_prefix("stamp=") == Some(stamp.as_str()));
+    let body = if seen {
+        serde_json::json!({"live": true, "unchanged": true, "stamp": stamp})
+    } else {
+        let config = s.snapshots.borrow().as_ref().map(|snap| snap.to_json());
+        serde_json::json!({
             "live": true,
+            "stamp": stamp,
             "version": env!("CARGO_PKG_VERSION"),
             "serving_version": report.serving_version,
             "last": report.last,
-            "ads": s.ads.to_json(),
+            "ads": ads,
             "config": config,
-        })),
-    )
-        .into_response()
+        })
+    };
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }
 
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Emissary: no UI</title>\

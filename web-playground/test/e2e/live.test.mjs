@@ -101,6 +101,9 @@ test("the daemon serves the page and its state under /ui/", async () => {
   assert.equal(state.live, true);
   assert.ok(state.config.listeners.length >= 1);
   assert.equal(state.ads.nodes[0].id, "playground-live");
+  // Polling with the last stamp: nothing changed, nothing sent.
+  const again = await (await fetch(`http://127.0.0.1:${admin}/ui/state.json?stamp=${state.stamp}`)).json();
+  assert.deepEqual(again, { live: true, unchanged: true, stamp: state.stamp });
   // Only files under the directory: an encoded `..` does not get out.
   assert.equal((await fetch(`http://127.0.0.1:${admin}/ui/assets%2f..%2f..%2fpackage.json`)).status, 404);
   assert.equal((await fetch(`http://127.0.0.1:${admin}/ui/assets/nope.js`)).status, 404);
