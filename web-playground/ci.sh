@@ -11,6 +11,11 @@ cd "$(dirname "$0")"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y --no-install-recommends chromium >/dev/null
 fi
+# Vite 7 needs Node 20.19 or later.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "web-playground: Node $(node --version) is too old; the build needs Node 20.19 or later" >&2
+  exit 1
+fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export EMISSARY_BIN="${EMISSARY_BIN:-$PWD/../target/debug/emissary}"
 
