@@ -724,7 +724,7 @@ function renderLive() {
       el("p", {}, el("strong", {}, n.id ?? "envoy"), ` · ${n.connected ? "connected" : "disconnected"} · ${n.protocol ?? ""}`),
       el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Type"), el("th", {}, "ACKed version"), el("th", {}, "State"), el("th", {}, "Resources"))), tb)));
   }
-  diagnostics = (last?.diagnostics ?? []) as Diagnostic[];
+  diagnostics = (last?.located ?? last?.diagnostics ?? []) as Diagnostic[];
   renderProblems();
   table = s.config ? routeTableFromXds(s.config) : null;
   translatedSeq++;
@@ -742,8 +742,9 @@ function renderLiveProblems() {
   for (const d of diagnostics) {
     box.append(el("div", { class: "problem" },
       el("span", { class: `sev ${d.severity}` }, d.severity),
-      el("span", { class: "where" }, ""),
-      el("div", {}, el("div", { class: "message" }, d.message), el("div", { class: "code" }, d.code + (d.path ? ` · ${d.path}` : "")),
+      el("span", { class: "where", title: d.range?.file ?? "" }, d.range ? `${d.range.line}:${d.range.column}` : ""),
+      el("div", {}, el("div", { class: "message" }, d.message),
+        el("div", { class: "code" }, d.code + (d.path ? ` · ${d.path}` : "") + (d.range ? ` · ${d.range.file}` : "")),
         ...(d.object ? [el("div", { class: "object" }, objectLabel(d.object))] : []))));
   }
   if (last?.rendered) box.append(el("details", {}, el("summary", {}, "As the daemon reports them, with file positions"), el("pre", {}, last.rendered)));

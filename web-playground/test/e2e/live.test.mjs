@@ -142,6 +142,9 @@ spec: {hostname: "*", prefix: "/(", prefix_regex: true, service: x}
   const problem = page.locator(".problem", { hasText: "regex-invalid" }).first();
   await problem.waitFor({ timeout: 10_000 });
   assert.match(await problem.innerText(), /Mapping default\/broken/);
+  // At its place in its file: line 10 of more.yaml, the prefix's value.
+  assert.equal(await problem.locator(".where").innerText(), "10:31");
+  assert.match(await problem.innerText(), /more\.yaml/);
   await page.click("#tab-envoy");
   await page.selectOption("#envoy-what", "routes");
   await page.waitForFunction(() => document.querySelector("#envoy-view .cm-content")?.textContent.includes("/added/"));
