@@ -284,15 +284,21 @@ function renderProblems() {
 }
 
 // ---------------------------------------------------------------- route table
+/** The routes Emissary adds by itself (its diagnostics paths) carry these names. */
+const builtin = (m: ObjectRef) => m.name.startsWith("internal-ambassador-");
+
 function routeRow(box: HTMLElement, r: RouteRow): HTMLElement {
   const tr = el("tr", { "data-mapping": r.mapping ? `${r.mapping.namespace}/${r.mapping.name}` : "" },
     el("td", {}, String(r.index + 1)),
     el("td", { class: "match" }, r.match),
     el("td", {}, r.action, ...(r.share !== undefined ? [" ", el("span", { class: "share" }, `${r.share}%`)] : [])),
     el("td", { class: "target" }, r.target),
-    el("td", {}, r.mapping ? `${r.mapping.namespace}/${r.mapping.name}` : "—"),
+    el("td", {}, !r.mapping ? "—" : builtin(r.mapping) ? "built in" : `${r.mapping.namespace}/${r.mapping.name}`),
   );
-  if (r.mapping) {
+  if (r.mapping && builtin(r.mapping)) {
+    tr.title = "Emissary's built-in route to the daemon's admin endpoint (/ambassador/v0/); no Mapping in the text";
+    tr.classList.add("builtin");
+  } else if (r.mapping) {
     const ref = r.mapping;
     tr.title = `Select ${objectLabel(ref)} in the editor`;
     tr.addEventListener("click", () => {
