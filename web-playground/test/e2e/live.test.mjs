@@ -123,7 +123,7 @@ test("the page shows the served routes, the Envoy's ACKs, and follows changes", 
   assert.match(await panel.innerText(), /playground-live · connected/);
   await page.locator("#live-panel .ack").first().waitFor();
   assert.equal(await page.locator("#live-panel .nack").count(), 0);
-  await shot(page, "08-live-routes");
+  await shot(page, "09-live-routes");
 
   // A new Mapping, and one with an invalid regex (ignored, with a diagnostic).
   writeFileSync(join(dir, "config", "more.yaml"), `---
@@ -148,5 +148,5 @@ spec: {hostname: "*", prefix: "/(", prefix_regex: true, service: x}
   await page.click("#tab-envoy");
   await page.selectOption("#envoy-what", "routes");
   await page.waitForFunction(() => document.querySelector("#envoy-view .cm-content")?.textContent.includes("/added/"));
-  await shot(page, "09-live-envoy-routes");
+  await shot(page, "10-live-envoy-routes");
 });

@@ -156,6 +156,21 @@ test("dark theme, the IR tab, and an honest message when the wasm module does no
   await page.unroute("**/*.wasm");
 });
 
+test("an empty editor says what to do, in every tab", async () => {
+  const page = b.page;
+  await fresh();
+  await page.click("#format-reset");
+  await page.locator("#routes .empty h2", { hasText: "Nothing to route yet" }).waitFor();
+  await page.click("#tab-problems");
+  assert.match(await page.locator("#problems").innerText(), /No manifests, no problems/);
+  assert.match(await page.locator(".cm-placeholder").innerText(), /Paste Emissary manifests/);
+  await page.click("#tab-request");
+  await page.fill("#request-line", "");
+  await page.click("#request-run");
+  assert.match(await page.locator("#explain").innerText(), /Type a request/);
+  await shot(page, "08-empty");
+});
+
 test("no page errors", () => {
   assert.deepEqual(b.errors, []);
 });
