@@ -763,7 +763,7 @@ async function main() {
   for (const t of TABS) $(`tab-${t}`).addEventListener("click", () => showTab(t));
   $("route-filter").addEventListener("input", renderRoutes);
   $("share").addEventListener("click", () => void share());
-  $("format-reset").addEventListener("click", () => { replaceText(""); view.focus(); });
+  $("clear").addEventListener("click", () => { replaceText(""); view.focus(); });
   $("theme").addEventListener("click", toggleTheme);
   $("help").addEventListener("click", () => ($("help-dialog") as HTMLDialogElement).showModal());
   $("request-form").addEventListener("submit", (e) => { e.preventDefault(); runRequest(); });

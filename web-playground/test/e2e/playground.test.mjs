@@ -161,7 +161,7 @@ test("dark theme, the IR tab, and an honest message when the wasm module does no
 test("an empty editor says what to do, in every tab", async () => {
   const page = b.page;
   await fresh();
-  await page.click("#format-reset");
+  await page.click("#clear");
   await page.locator("#routes .empty h2", { hasText: "Nothing to route yet" }).waitFor();
   await page.click("#tab-problems");
   assert.match(await page.locator("#problems").innerText(), /No manifests, no problems/);
