@@ -75,6 +75,9 @@ pub struct Attempt {
     pub errors: usize,
     pub warnings: usize,
     pub diagnostics: Vec<emissary_core::diag::Diagnostic>,
+    /// The same diagnostics placed for an editor: file name, 1-based line
+    /// and UTF-16 column (what the web page's problems list shows).
+    pub located: Vec<emissary_core::api::LocatedDiagnostic>,
     /// The diagnostics rendered with file positions and code frames.
     pub rendered: String,
 }
@@ -284,6 +287,7 @@ impl Pipeline {
         attempt.warnings = counts.get("warning").copied().unwrap_or(0) as usize;
         attempt.rendered = t.render_diagnostics();
         attempt.diagnostics = t.diagnostics.clone();
+        attempt.located = t.located_diagnostics();
         phase(&mut attempt, "diagnostics");
         let counts = Some((counts, input_bytes));
         match judge(&content.unreadable, &t, self.listeners) {

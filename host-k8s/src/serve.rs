@@ -67,6 +67,9 @@ pub struct Config {
     pub with_example_backends: bool,
     /// Translation options.
     pub options: Options,
+    /// The built web playground for `/ui/` on the admin port (see
+    /// [`admin::ui`]); `None`: found by [`admin::ui::find_dir`] when it can be.
+    pub ui_dir: Option<PathBuf>,
 }
 
 /// How to read the Kubernetes API.
@@ -146,6 +149,7 @@ async fn main(config: Config) -> Result<()> {
         ads: ads_stats.clone(),
         report: pipeline.report(),
         metrics: metrics.clone(),
+        ui_dir: config.ui_dir.clone().or_else(admin::ui::find_dir),
     };
     // Two phases: Envoy and the translator stop first; the servers after
     // Envoy is gone, so that it keeps its ADS stream while it drains.

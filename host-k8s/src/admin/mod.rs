@@ -12,12 +12,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::ads::{AdsStats, Snapshots};
 use crate::pipeline::ReportCell;
 
 pub mod metrics;
+pub mod ui;
 
 pub use metrics::Metrics;
 
@@ -32,6 +34,8 @@ pub struct State {
     pub report: ReportCell,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// The built web playground served under `/ui/` (see [`ui`]).
+    pub ui_dir: Option<PathBuf>,
 }
 
 /// The admin router.
@@ -46,6 +50,10 @@ pub fn router(state: State) -> Router {
         .route("/ambassador/v0/check_ready", get(readyz))
         .route("/ambassador/v0/", get(summary))
         .route("/ambassador/v0/{*rest}", get(summary))
+        .route("/ui", get(ui::redirect))
+        .route("/ui/", get(ui::index))
+        .route("/ui/state.json", get(ui::state))
+        .route("/ui/{*path}", get(ui::asset))
         .with_state(state)
 }
 

@@ -423,6 +423,10 @@ pub struct ServeArgs {
     /// (127.0.0.1:9000 and 127.0.0.1:9001).
     #[arg(long)]
     with_example_backends: bool,
+    /// The built web playground (`web-playground/dist`) to serve under
+    /// `/ui/` on the admin port. Default: `web-playground/dist` here or above.
+    #[arg(long, env = "EMISSARY_UI_DIR")]
+    ui_dir: Option<PathBuf>,
     #[command(flatten)]
     env: Env,
 }
@@ -506,6 +510,7 @@ impl ServeArgs {
             envoy_log_level: self.envoy_log_level.clone(),
             with_example_backends: self.with_example_backends,
             options: options(&self.env),
+            ui_dir: self.ui_dir.clone(),
         }
     }
 }
