@@ -10,6 +10,8 @@
 //!   Hosts (default 1; TLS Hosts and their Secrets with `--tls`) behind the
 //!   two standard Listeners into OUTDIR, for benchmarks (see
 //!   `core/benches/gen.rs`).
+//! - `deploy [--check]`: the CRDs and the single-file install in `deploy/`
+//!   (see [`deploy`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use prost::Message;
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+mod deploy;
 
 #[path = "../../core/benches/gen.rs"]
 mod r#gen;
@@ -65,9 +69,11 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("codegen") => codegen(&args[1..]),
         Some("gen-manifests") => gen_manifests(&args[1..]),
+        Some("deploy") => deploy::run(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask codegen [--from PATH/types.bin] [--out PATH/envoy.bin]");
             eprintln!("       cargo xtask gen-manifests N OUTDIR [--hosts H] [--tls]");
+            eprintln!("       cargo xtask deploy [--check]");
             std::process::exit(2)
         }
     }

@@ -111,6 +111,11 @@ const IGNORED: &[&str] = &[
     "use_websocket",
     "rate_limits",
     "modules",
+    // Written by Emissary's conversion webhook to remember v2 forms; its
+    // translator does not read them either.
+    "v2BoolHeaders",
+    "v2BoolQueryParameters",
+    "v2ExplicitTLS",
 ];
 
 pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Mapping> {

@@ -16,6 +16,7 @@ mod module;
 mod observability;
 pub(crate) mod read;
 mod resolvers;
+pub mod schema;
 mod secret;
 mod services;
 mod tcp_mapping;

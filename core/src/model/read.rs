@@ -116,6 +116,8 @@ impl<'n> Fields<'n> {
 
     /// The raw node of a field, marking it as known. Null counts as absent.
     pub(crate) fn node(&mut self, key: &str) -> Option<&'n Node> {
+        #[cfg(test)]
+        asked::record(&self.path, key);
         let entries = self.node?.as_map()?;
         let idx = entries.iter().rposition(|(k, _)| k.as_str() == Some(key))?;
         self.used[idx] = true;
@@ -132,6 +134,8 @@ impl<'n> Fields<'n> {
 
     /// True if the key is present (even if null).
     pub(crate) fn has(&self, key: &str) -> bool {
+        #[cfg(test)]
+        asked::record(&self.path, key);
         self.node
             .and_then(|n| n.as_map())
             .is_some_and(|m| m.iter().any(|(k, _)| k.as_str() == Some(key)))
@@ -438,4 +442,44 @@ pub(crate) fn labels(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> BTreeMap
         .into_iter()
         .map(|(k, v)| (k.value, v.value))
         .collect()
+}
+
+/// The field paths readers ask for, recorded while a test looks (see the
+/// agreement tests of `schema`). List indexes are recorded as `[]`.
+#[cfg(test)]
+pub(crate) mod asked {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static ASKED: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn record(path: &str, key: &str) {
+        ASKED.with(|a| {
+            if let Some(set) = a.borrow_mut().as_mut() {
+                let mut p = String::new();
+                let mut in_index = false;
+                for c in super::join(path, key).chars() {
+                    match c {
+                        '[' => {
+                            in_index = true;
+                            p.push_str("[]");
+                        }
+                        ']' => in_index = false,
+                        _ if in_index => {}
+                        _ => p.push(c),
+                    }
+                }
+                set.insert(p);
+            }
+        });
+    }
+
+    /// Runs `f` and returns the paths asked for while it ran.
+    pub(crate) fn during(f: impl FnOnce()) -> BTreeSet<String> {
+        ASKED.with(|a| *a.borrow_mut() = Some(BTreeSet::new()));
+        f();
+        ASKED.with(|a| a.borrow_mut().take().unwrap_or_default())
+    }
 }

@@ -251,7 +251,7 @@ pub(crate) fn auth_service(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> O
             "`allowed_headers` has no effect with Envoy v3 (as in Emissary); use `allowed_request_headers`",
         );
     }
-    f.ignore(&["v3StatsName", "apiVersion"]);
+    f.ignore(&["v3StatsName", "apiVersion", "v2ExplicitTLS"]);
     Some(a)
 }
 
@@ -284,7 +284,7 @@ pub(crate) fn rate_limit_service(
         service: service?,
         meta,
     };
-    f.ignore(&["v3StatsName"]);
+    f.ignore(&["v3StatsName", "v2ExplicitTLS"]);
     v3.then_some(r)
 }
 

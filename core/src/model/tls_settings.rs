@@ -19,10 +19,30 @@ pub struct TlsSettings {
 }
 
 pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
-    let k = |snake: &'static str, camel_name: &'static str| if camel { camel_name } else { snake };
-    let alpn = f
-        .str_list(cx, k("alpn_protocols", "alpnProtocols"))
-        .unwrap_or_default();
+    // A Host's inline `tls` takes camelCase names; Emissary renames them to
+    // TLSContext's snake_case names before reading, so it takes those too
+    // (the camelCase name wins when both are written, as in Emissary).
+    let k = |snake: &'static str, camel_name: &'static str| {
+        if camel && (f.has(camel_name) || !f.has(snake)) {
+            camel_name
+        } else {
+            snake
+        }
+    };
+    let k_alpn_protocols = k("alpn_protocols", "alpnProtocols");
+    let k_min_tls_version = k("min_tls_version", "minTlsVersion");
+    let k_max_tls_version = k("max_tls_version", "maxTlsVersion");
+    let k_cipher_suites = k("cipher_suites", "cipherSuites");
+    let k_ecdh_curves = k("ecdh_curves", "ecdhCurves");
+    let k_cert_required = k("cert_required", "certRequired");
+    let k_ca_secret = k("ca_secret", "caSecret");
+    let k_crl_secret = k("crl_secret", "crlSecret");
+    let k_redirect_cleartext_from = k("redirect_cleartext_from", "redirectCleartextFrom");
+    let k_cert_chain_file = k("cert_chain_file", "certChainFile");
+    let k_private_key_file = k("private_key_file", "privateKeyFile");
+    let k_cacert_chain_file = k("cacert_chain_file", "cacertChainFile");
+    let k_crl_file = k("crl_file", "crlFile");
+    let alpn = f.str_list(cx, k_alpn_protocols).unwrap_or_default();
     let s = TlsSettings {
         alpn_protocols: alpn
             .into_iter()
@@ -34,39 +54,29 @@ pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> 
                     .collect::<Vec<_>>()
             })
             .collect(),
-        min_tls_version: tls_version(cx, f, k("min_tls_version", "minTlsVersion")),
-        max_tls_version: tls_version(cx, f, k("max_tls_version", "maxTlsVersion")),
-        cipher_suites: known_only(
-            cx,
-            f,
-            k("cipher_suites", "cipherSuites"),
-            "tls-cipher-unknown",
-            |c| {
-                let inner = c.strip_prefix('[').and_then(|c| c.strip_suffix(']'));
-                inner
-                    .unwrap_or(c)
-                    .split('|')
-                    .all(|n| CIPHERS.contains(&n.trim()))
-            },
-        ),
-        ecdh_curves: known_only(
-            cx,
-            f,
-            k("ecdh_curves", "ecdhCurves"),
-            "tls-curve-unknown",
-            |c| CURVES.contains(&c),
-        ),
-        cert_required: f.bool(cx, k("cert_required", "certRequired")),
-        ca_secret: f.str(cx, k("ca_secret", "caSecret")).map(|s| s.value),
-        crl_secret: f.str(cx, k("crl_secret", "crlSecret")).map(|s| s.value),
+        min_tls_version: tls_version(cx, f, k_min_tls_version),
+        max_tls_version: tls_version(cx, f, k_max_tls_version),
+        cipher_suites: known_only(cx, f, k_cipher_suites, "tls-cipher-unknown", |c| {
+            let inner = c.strip_prefix('[').and_then(|c| c.strip_suffix(']'));
+            inner
+                .unwrap_or(c)
+                .split('|')
+                .all(|n| CIPHERS.contains(&n.trim()))
+        }),
+        ecdh_curves: known_only(cx, f, k_ecdh_curves, "tls-curve-unknown", |c| {
+            CURVES.contains(&c)
+        }),
+        cert_required: f.bool(cx, k_cert_required),
+        ca_secret: f.str(cx, k_ca_secret).map(|s| s.value),
+        crl_secret: f.str(cx, k_crl_secret).map(|s| s.value),
         sni: f.str(cx, "sni").map(|s| s.value),
     };
     f.ignore(&[
-        k("redirect_cleartext_from", "redirectCleartextFrom"),
-        k("cert_chain_file", "certChainFile"),
-        k("private_key_file", "privateKeyFile"),
-        k("cacert_chain_file", "cacertChainFile"),
-        k("crl_file", "crlFile"),
+        k_redirect_cleartext_from,
+        k_cert_chain_file,
+        k_private_key_file,
+        k_cacert_chain_file,
+        k_crl_file,
         "v3CRLSecret",
     ]);
     s
