@@ -147,3 +147,23 @@ fn the_check_sees_a_difference() {
     }]);
     assert_eq!(outcome("a", v2, &o).0, outcome("b", &right.text, &o).0);
 }
+
+#[test]
+fn the_order_of_matches_is_kept() {
+    // Header matches are taken in the order written: the migrated text keeps it.
+    let v2 = "apiVersion: getambassador.io/v3alpha1\nkind: Listener\nmetadata: {name: l}\n\
+        spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n---\n\
+        apiVersion: getambassador.io/v2\nkind: Mapping\nmetadata: {name: m}\n\
+        spec: {service: s, prefix: /, headers: {x-z: z, x-p: true, x-a: a}, regex_headers: {x-r: r}}\n";
+    let m = migrate(&[SourceFile {
+        name: "a".into(),
+        text: v2.into(),
+    }]);
+    let o = emissary_core::Options::default();
+    assert_eq!(
+        outcome("a", v2, &o),
+        outcome("b", &m.text, &o),
+        "{}",
+        m.text
+    );
+}

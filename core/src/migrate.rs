@@ -7,8 +7,8 @@
 //! conversion the readers apply to them (`model::v2`, which follows Emissary's
 //! own v2 → v3alpha1 conversion; its doc lists the rules), everything else
 //! (v3alpha1 objects, core Kubernetes objects) as it was. So translating the
-//! output gives what translating the input gives. Comments are not kept; keys
-//! are sorted, so the text depends only on the input's content.
+//! output gives what translating the input gives. Comments are not kept;
+//! keys keep their order, so the text depends only on the input's content.
 //!
 //! Server-set metadata (`resourceVersion`, `uid`, `creationTimestamp`,
 //! `generation`, `selfLink`, `managedFields`, `status`, kubectl's
@@ -84,7 +84,7 @@ pub fn migrate(files: &[SourceFile]) -> Migration {
     let mut text = String::new();
     for v in &out {
         text.push_str("---\n");
-        text.push_str(&crate::pb::yaml::to_string(v));
+        yaml(&mut text, v);
     }
     Migration {
         text,
@@ -101,7 +101,7 @@ pub fn migrate(files: &[SourceFile]) -> Migration {
 }
 
 /// One document (or List item): pushed as it is, or converted.
-fn document(node: &Node, out: &mut Vec<J>, diags: &mut Vec<Diagnostic>, converted: &mut usize) {
+fn document(node: &Node, out: &mut Vec<Node>, diags: &mut Vec<Diagnostic>, converted: &mut usize) {
     let str_of = |k: &str| node.get(k).and_then(Node::as_str).unwrap_or("");
     let (api_version, kind) = (str_of("apiVersion"), str_of("kind"));
     let is_list = kind == "List" || (api_version == "v1" && kind.ends_with("List"));
@@ -114,7 +114,7 @@ fn document(node: &Node, out: &mut Vec<J>, diags: &mut Vec<Diagnostic>, converte
     if !matches!(api_version, "getambassador.io/v2" | "getambassador.io/v1")
         || node.as_map().is_none()
     {
-        out.push(node.to_json());
+        out.push(node.clone());
         return;
     }
     let mut root = node.clone();
@@ -136,24 +136,116 @@ fn document(node: &Node, out: &mut Vec<J>, diags: &mut Vec<Diagnostic>, converte
         };
         v2::convert(kind, spec, &mut sink);
     }
-    let mut v = root.to_json();
-    if let J::Object(obj) = &mut v {
-        obj.insert("apiVersion".into(), J::String(TARGET.into()));
-        obj.remove("status");
-        if let Some(J::Object(md)) = obj.get_mut("metadata") {
-            for k in SERVER_METADATA {
-                md.remove(*k);
+    if let Value::Map(top) = &mut root.value {
+        for (k, v) in top.iter_mut() {
+            if k.as_str() == Some("apiVersion") {
+                v.value = Value::Str(TARGET.into());
             }
-            if let Some(J::Object(ann)) = md.get_mut("annotations") {
-                ann.remove(LAST_APPLIED);
-                if ann.is_empty() {
-                    md.remove("annotations");
-                }
+        }
+        top.retain(|(k, _)| k.as_str() != Some("status"));
+    }
+    if let Some(Value::Map(md)) = field_mut(&mut root, "metadata").map(|m| &mut m.value) {
+        md.retain(|(k, _)| !k.as_str().is_some_and(|k| SERVER_METADATA.contains(&k)));
+        if let Some(Value::Map(ann)) = md
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some("annotations"))
+            .map(|(_, v)| &mut v.value)
+        {
+            ann.retain(|(k, _)| k.as_str() != Some(LAST_APPLIED));
+            if ann.is_empty() {
+                md.retain(|(k, _)| k.as_str() != Some("annotations"));
             }
         }
     }
     *converted += 1;
-    out.push(v);
+    out.push(root);
+}
+
+/// Writes a document as block YAML, keys in the order of the input (so
+/// that what the readers take in order, such as header matches, stays in
+/// order); scalars as `pb::yaml` writes them.
+fn yaml(out: &mut String, node: &Node) {
+    match &node.value {
+        Value::Map(m) if !m.is_empty() => map(out, m, 0),
+        Value::Seq(items) if !items.is_empty() => seq(out, items, 0),
+        _ => {
+            scalar(out, node);
+            out.push('\n');
+        }
+    }
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn map(out: &mut String, m: &[(Node, Node)], ind: usize) {
+    for (k, v) in m {
+        indent(out, ind);
+        key(out, k);
+        after_key(out, v, ind);
+    }
+}
+
+fn seq(out: &mut String, items: &[Node], ind: usize) {
+    for v in items {
+        indent(out, ind);
+        out.push('-');
+        match &v.value {
+            Value::Map(m) if !m.is_empty() => {
+                // The first entry on the dash line, the others under it.
+                for (i, (k, vv)) in m.iter().enumerate() {
+                    if i == 0 {
+                        out.push(' ');
+                    } else {
+                        indent(out, ind + 2);
+                    }
+                    key(out, k);
+                    after_key(out, vv, ind + 2);
+                }
+            }
+            Value::Seq(inner) if !inner.is_empty() => {
+                out.push('\n');
+                seq(out, inner, ind + 2);
+            }
+            _ => {
+                out.push(' ');
+                scalar(out, v);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn after_key(out: &mut String, v: &Node, ind: usize) {
+    match &v.value {
+        Value::Map(m) if !m.is_empty() => {
+            out.push('\n');
+            map(out, m, ind + 2);
+        }
+        Value::Seq(items) if !items.is_empty() => {
+            out.push('\n');
+            seq(out, items, ind);
+        }
+        _ => {
+            out.push(' ');
+            scalar(out, v);
+            out.push('\n');
+        }
+    }
+}
+
+/// A key: always a string, as the readers take keys.
+fn key(out: &mut String, k: &Node) {
+    let text = crate::pb::yaml::to_string(&J::String(k.scalar_text()));
+    out.push_str(text.trim_end_matches('\n'));
+    out.push(':');
+}
+
+/// A scalar (or an empty collection) as `pb::yaml` writes it.
+fn scalar(out: &mut String, v: &Node) {
+    let text = crate::pb::yaml::to_string(&v.to_json());
+    out.push_str(text.trim_end_matches('\n'));
 }
 
 fn field_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
@@ -427,10 +519,11 @@ mod tests {
         assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
         assert_eq!(
             m.text,
-            "---\napiVersion: getambassador.io/v3alpha1\nkind: Module\nmetadata:\n  annotations:\n    keep: me\n  \
-             labels:\n    a: b\n  name: ambassador\n  namespace: ns\nspec:\n  config:\n    diagnostics:\n      enabled: false\n\
+            "---\napiVersion: getambassador.io/v3alpha1\nkind: Module\nmetadata:\n  name: ambassador\n  \
+             namespace: ns\n  labels:\n    a: b\n  annotations:\n    keep: me\nspec:\n  config:\n    \
+             diagnostics:\n      enabled: false\n\
              ---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  resourceVersion: \"9\"\nspec:\n  ports:\n  - port: 80\n\
-             ---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata:\n  name: m\n  uid: u\nspec:\n  host: h\n  prefix: /\n  service: s\n"
+             ---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata:\n  name: m\n  uid: u\nspec:\n  prefix: /\n  service: s\n  host: h\n"
         );
     }
 
@@ -442,7 +535,7 @@ mod tests {
         );
         assert_eq!(
             s.text,
-            "---\napiVersion: getambassador.io/v3alpha1\nhostname: h\nkind: Mapping\nname: m\nprefix: /\nservice: https://s\n"
+            "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\nname: m\nprefix: /\nservice: https://s\nhostname: h\n"
         );
     }
 
