@@ -69,6 +69,7 @@ const CORE_LAYERS: &[&[&str]] = &[
     &["source"],
     &["ir"],
     &["model"],
+    &["migrate"],
     &["lower"],
     &["xds"],
     &["explain", "status"],

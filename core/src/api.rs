@@ -102,29 +102,34 @@ pub struct Range {
 impl Translation {
     /// The diagnostics with editor positions (UTF-16 columns).
     pub fn located_diagnostics(&self) -> Vec<LocatedDiagnostic> {
-        self.diagnostics
-            .iter()
-            .map(|d| LocatedDiagnostic {
-                code: d.code.to_string(),
-                severity: d.severity,
-                message: d.message.clone(),
-                object: d.object.clone(),
-                path: d.path.clone(),
-                help: d.help.clone(),
-                range: d.span.and_then(|s| {
-                    let p = self.sources.position(s, diag::PositionEncoding::Utf16)?;
-                    let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-                    Some(Range {
-                        file: self.sources.name(s.file).to_string(),
-                        line: n(p.line),
-                        column: n(p.col),
-                        end_line: n(p.end_line),
-                        end_column: n(p.end_col),
-                    })
-                }),
-            })
-            .collect()
+        located(&self.diagnostics, &self.sources)
     }
+}
+
+/// Diagnostics with editor positions (UTF-16 columns) in `sources`.
+fn located(diags: &[diag::Diagnostic], sources: &diag::SourceMap) -> Vec<LocatedDiagnostic> {
+    diags
+        .iter()
+        .map(|d| LocatedDiagnostic {
+            code: d.code.to_string(),
+            severity: d.severity,
+            message: d.message.clone(),
+            object: d.object.clone(),
+            path: d.path.clone(),
+            help: d.help.clone(),
+            range: d.span.and_then(|s| {
+                let p = sources.position(s, diag::PositionEncoding::Utf16)?;
+                let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+                Some(Range {
+                    file: sources.name(s.file).to_string(),
+                    line: n(p.line),
+                    column: n(p.col),
+                    end_line: n(p.end_line),
+                    end_column: n(p.end_col),
+                })
+            }),
+        })
+        .collect()
 }
 
 /// Everything [`translate_text`] produces, the Envoy configuration and the IR
@@ -201,6 +206,26 @@ pub fn translate_text(manifests: &str, options: &HostOptions) -> TranslatedText 
 /// Checks one text: its diagnostics only.
 pub fn validate_text(manifests: &str, options: &HostOptions) -> Vec<LocatedDiagnostic> {
     translate(&options.inputs(manifests)).located_diagnostics()
+}
+
+/// What [`migrate_text`] gives: the manifests as getambassador.io/v3alpha1
+/// YAML and what was found on the way.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MigratedText {
+    /// Multi-document YAML; see [`mod@crate::migrate`] for the rules.
+    pub text: String,
+    pub diagnostics: Vec<LocatedDiagnostic>,
+}
+
+/// Rewrites the getambassador.io v2/v1 objects of one text as v3alpha1 (see
+/// [`mod@crate::migrate`]); only `file_name` of the options is used.
+pub fn migrate_text(manifests: &str, options: &HostOptions) -> MigratedText {
+    let m = crate::migrate::migrate(&options.inputs(manifests).files);
+    MigratedText {
+        diagnostics: located(&m.diagnostics, &m.sources),
+        text: m.text,
+    }
 }
 
 /// Which Mapping of one text serves a request, and why (see [`crate::explain`]).

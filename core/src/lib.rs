@@ -5,7 +5,8 @@
 //! resources) → `lower` (semantic IR) → `xds` (Envoy messages). [`translate`]
 //! runs all of it; a [`Translator`] runs it again and again, reusing what did
 //! not change (the daemon's hot path). Neither ever fails: bad input yields
-//! output for the good parts plus [`diag::Diagnostic`]s. ARCHITECTURE.md
+//! output for the good parts plus [`diag::Diagnostic`]s. [`migrate()`] rewrites
+//! getambassador.io v2 manifests as v3alpha1. ARCHITECTURE.md
 //! gives the layers and what each module holds.
 
 pub mod api;
@@ -15,6 +16,7 @@ mod hash;
 pub mod inputs;
 pub mod ir;
 pub mod lower;
+pub mod migrate;
 pub mod model;
 pub mod pb;
 mod pipeline;
@@ -23,7 +25,9 @@ pub mod status;
 pub mod xds;
 
 pub use api::{
-    HostOptions, LocatedDiagnostic, TranslatedText, explain_text, translate_text, validate_text,
+    HostOptions, LocatedDiagnostic, MigratedText, TranslatedText, explain_text, migrate_text,
+    translate_text, validate_text,
 };
 pub use inputs::{Inputs, Options, SourceFile};
+pub use migrate::{Migration, migrate};
 pub use pipeline::{Translation, Translator, translate};

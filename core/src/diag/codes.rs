@@ -1301,7 +1301,7 @@ spec: {service: zipkin-b:9411, driver: zipkin}
         code: "tracing-tag-headers",
         severity: Warning,
         also: &[],
-        summary: "A TracingService sets `tag_headers`, which is deprecated and ignored (as in Emissary); `custom_tags` with `request_header` replaces it.",
+        summary: "A TracingService sets `tag_headers`, which is deprecated and ignored (as in Emissary); `custom_tags` with `request_header` replaces it. In a getambassador.io/v2 TracingService they become `custom_tags`, as Emissary's conversion makes them, unless it sets `custom_tags` too.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: TracingService
 metadata: {name: tracing}
@@ -1323,7 +1323,7 @@ spec: {prefix: /q/, service: quote}
         code: "unknown-field",
         severity: Warning,
         also: &[],
-        summary: "A field the object's kind does not have (often a typo); it is ignored.",
+        summary: "A field the object's kind does not have (often a typo), or a getambassador.io/v2 value with no v3alpha1 form (a header match `false`); it is ignored.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Mapping
 metadata: {name: quote}

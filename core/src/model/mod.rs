@@ -22,6 +22,7 @@ mod services;
 mod tcp_mapping;
 mod tls_context;
 mod tls_settings;
+pub(crate) mod v2;
 
 pub use host::*;
 pub use listener::*;
@@ -758,6 +759,20 @@ fn load_spec(
     // A broken AuthService is kept, marked, so that it fails closed.
     let auth_meta = (meta.kind == "AuthService").then(|| meta.clone());
     let mut loaded = Objects::default();
+    let converted;
+    let spec_node = if meta.v2 {
+        let mut s = spec_node.clone();
+        let mut sink = v2::Sink {
+            diags: cx.diags,
+            obj: obj.clone(),
+            path,
+        };
+        v2::convert(meta.kind, &mut s, &mut sink);
+        converted = s;
+        &converted
+    } else {
+        spec_node
+    };
     read_spec(cx, spec_node, path, meta, kind_node, opts, &mut loaded);
     if count(cx.diags) > errors_before {
         if let Some(meta) = auth_meta {

@@ -1,9 +1,9 @@
 //! The `emissary` command line: `serve` (the control plane daemon with its
 //! supervised Envoy, [`crate::serve`]), `translate` / `validate` /
-//! `explain` for manifests on disk, `ads-bootstrap`, and the hidden
-//! `example-backend`. The binary only parses it ([`Cli`]) and runs it.
+//! `explain` / `migrate` for manifests on disk, `ads-bootstrap`, and the
+//! hidden `example-backend`. The binary only parses it ([`Cli`]) and runs it.
 //!
-//! Exit codes of `translate` / `validate`: 0 = no errors, 1 = errors found
+//! Exit codes of `translate` / `validate` / `migrate`: 0 = no errors, 1 = errors found
 //! (output is still printed for the parts that translated), 2 = usage or IO
 //! failure. `explain`: 0 when the request is served, 1 otherwise. `serve`
 //! exits 0 after a clean shutdown (SIGTERM or SIGINT) and 2 when it cannot
@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub mod explain;
+pub mod migrate;
 
 /// The command line.
 #[derive(Parser)]
@@ -118,6 +119,8 @@ enum Command {
     },
     /// Tell which Mapping serves a request, and why the routes before it do not.
     Explain(explain::Args),
+    /// Rewrite getambassador.io/v2 (and v1) manifests as getambassador.io/v3alpha1.
+    Migrate(migrate::Args),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -260,6 +263,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(exit(t.has_errors()))
         }
         Command::Explain(args) => explain::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }
 
@@ -305,6 +309,14 @@ fn options(env: &Env) -> Options {
 
 /// Reads files, directories (recursively: `*.yaml`, `*.yml`, `*.json`, sorted) and stdin.
 pub(crate) fn read_inputs(paths: &[PathBuf], env: &Env) -> Result<Inputs> {
+    Ok(Inputs {
+        files: read_files(paths)?,
+        options: options(env),
+    })
+}
+
+/// The files of [`read_inputs`].
+pub(crate) fn read_files(paths: &[PathBuf]) -> Result<Vec<SourceFile>> {
     let mut files = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
@@ -327,10 +339,7 @@ pub(crate) fn read_inputs(paths: &[PathBuf], env: &Env) -> Result<Inputs> {
             files.push(dir::read_file(p)?);
         }
     }
-    Ok(Inputs {
-        files,
-        options: options(env),
-    })
+    Ok(files)
 }
 
 /// Which ADS variant the supervised Envoy asks for.
