@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use emissary_core::Translation;
+use emissary_core::ir::Ir;
 use emissary_core::pb::Any;
 use emissary_core::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use emissary_core::xds::{self, Encoded, Parallel};
@@ -24,17 +25,43 @@ pub use emissary_core::xds::{
 };
 
 /// One complete, immutable configuration with a version.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Increases with every new snapshot; sent as `version_info`.
     pub version: u64,
     encoded: Arc<Encoded>,
+    /// The IR the resources were encoded from, when kept (for the live page,
+    /// whose route table names the Mapping of every route).
+    ir: Option<Arc<Ir>>,
+}
+
+/// Version and resources: the IR comes with the resources it was encoded
+/// from, so it is not compared.
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Snapshot) -> bool {
+        self.version == other.version && self.encoded == other.encoded
+    }
 }
 
 impl Snapshot {
     /// A snapshot of encoded resources.
     pub fn new(version: u64, encoded: Arc<Encoded>) -> Snapshot {
-        Snapshot { version, encoded }
+        Snapshot {
+            version,
+            encoded,
+            ir: None,
+        }
+    }
+
+    /// The same snapshot, carrying the IR its resources were encoded from.
+    pub fn with_ir(mut self, ir: Arc<Ir>) -> Snapshot {
+        self.ir = Some(ir);
+        self
+    }
+
+    /// The IR its resources were encoded from, when kept.
+    pub fn ir(&self) -> Option<&Arc<Ir>> {
+        self.ir.as_ref()
     }
 
     /// Builds the snapshot of a translation's ADS resources

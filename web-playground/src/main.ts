@@ -20,7 +20,7 @@ import { stringify as yamlStringify } from "yaml";
 import examples from "./generated/examples.json";
 import { decodeFragment, encodeFragment, TABS, type Tab } from "./lib/fragment.ts";
 import { counts, lineStarts, objectLabel, toMarks, type Diagnostic, type Mark, type ObjectRef } from "./lib/diagnostics.ts";
-import { filterRow, routeTableFromXds, type RouteRow, type RouteTable } from "./lib/routes.ts";
+import { filterRow, routeTableFromIr, routeTableFromXds, type RouteRow, type RouteTable } from "./lib/routes.ts";
 import { parseRequest } from "./lib/request.ts";
 import { findObject } from "./lib/objects.ts";
 import type { FromWorker, Options, ToWorker } from "./protocol.ts";
@@ -125,6 +125,10 @@ function selectSpan(from: number, to: number) {
 }
 
 function selectObject(ref: ObjectRef) {
+  if (live) {
+    toast(`${objectLabel(ref)}: the live view shows what is served, not the manifests`);
+    return;
+  }
   const span = findObject(editorText(), ref);
   if (span) selectSpan(span.from, span.to);
   else toast(`${objectLabel(ref)} is not in the editor's text`);
@@ -732,7 +736,8 @@ function renderLive() {
   }
   diagnostics = (last?.located ?? last?.diagnostics ?? []) as Diagnostic[];
   renderProblems();
-  table = s.config ? routeTableFromXds(s.config) : null;
+  // The IR (kept by the daemon for this page) names each route's Mapping.
+  table = s.ir ? routeTableFromIr(s.ir) : s.config ? routeTableFromXds(s.config) : null;
   translatedSeq++;
   renderRoutes();
   refreshOutputs();

@@ -1,6 +1,7 @@
 //! The web playground in live mode: `/ui/` on the admin port serves the
 //! built page (`web-playground/dist/`) and `/ui/state.json`, the
-//! configuration being served, the latest translation with its diagnostics
+//! configuration being served and the IR it was encoded from (so that the
+//! route table names each route's Mapping), the latest translation with its diagnostics
 //! and what each Envoy ACKed or NACKed, which the page polls and shows
 //! read-only.
 //!
@@ -68,7 +69,13 @@ pub async fn state(AxumState(s): AxumState<State>, uri: Uri) -> Response {
     let body = if seen {
         serde_json::json!({"live": true, "unchanged": true, "stamp": stamp})
     } else {
-        let config = s.snapshots.borrow().as_ref().map(|snap| snap.to_json());
+        let (config, ir) = match s.snapshots.borrow().as_ref() {
+            Some(snap) => (
+                Some(snap.to_json()),
+                snap.ir().and_then(|ir| serde_json::to_value(&**ir).ok()),
+            ),
+            None => (None, None),
+        };
         serde_json::json!({
             "live": true,
             "stamp": stamp,
@@ -77,6 +84,7 @@ pub async fn state(AxumState(s): AxumState<State>, uri: Uri) -> Response {
             "last": report.last,
             "ads": ads,
             "config": config,
+            "ir": ir,
         })
     };
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()

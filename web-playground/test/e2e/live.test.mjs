@@ -138,6 +138,8 @@ metadata: {name: broken, namespace: default}
 spec: {hostname: "*", prefix: "/(", prefix_regex: true, service: x}
 `);
   await page.locator("#routes tr", { hasText: "prefix /added/" }).first().waitFor({ timeout: 20_000 });
+  // The daemon hands the page its IR: each route names its Mapping.
+  assert.match(await page.locator("#routes tr", { hasText: "prefix /added/" }).first().innerText(), /default\/added/);
   await page.click("#tab-problems");
   const problem = page.locator(".problem", { hasText: "regex-invalid" }).first();
   await problem.waitFor({ timeout: 10_000 });
