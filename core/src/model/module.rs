@@ -86,7 +86,7 @@ pub struct ModuleFilters {
 }
 
 /// Known `ambassador` Module fields that this version accepts without translating.
-const MODULE_NOT_YET: &[&str] = &[
+pub(super) const MODULE_NOT_YET: &[&str] = &[
     "add_linkerd_headers",
     "admin_port",
     "allow_chunked_length",

@@ -649,25 +649,11 @@ fn module_config() -> Vec<Field> {
         "set_current_client_cert_details",
         "default_labels",
         "envoy_log_format",
-        "add_linkerd_headers",
-        "admin_port",
-        "allow_chunked_length",
-        "auth_service",
-        "circuit_breakers",
-        "cluster_idle_timeout_ms",
-        "cluster_max_connection_lifetime_ms",
-        "defaults",
-        "envoy_validation_timeout",
-        "error_response_overrides",
-        "header_case_overrides",
-        "keepalive",
-        "statsd",
-        "use_proxy_proto",
-        "x_forwarded_proto_redirect",
-        "xff_num_trusted_hops",
-        "envoy_access_log",
-        "ambassador_id",
-    ] {
+    ]
+    .into_iter()
+    // The options accepted and not translated, which the reader names.
+    .chain(super::module::MODULE_NOT_YET.iter().copied())
+    {
         let sample = match key {
             "circuit_breakers" => "[]",
             "ip_allow" => r#"[{"remote": "10.0.0.0/8"}]"#,

@@ -37,10 +37,9 @@ const NAMES: &[(&str, &str)] = &[
 
 pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> TlsSettings {
     // A Host's inline `tls` takes camelCase names; Emissary renames them to
-    // TLSContext's snake_case names before reading, so it takes those too
-    // (the camelCase name wins when both are written, as in Emissary).
-    // Emissary's renaming: where both names are written, the snake_case one
-    // is dropped; say so rather than calling it unknown.
+    // TLSContext's snake_case names before reading, so it takes those too.
+    // Where both names are written, Emissary's renaming drops the
+    // snake_case one: say so rather than calling it unknown.
     if camel {
         for (snake, camel_name) in NAMES {
             if f.has(snake) && f.has(camel_name) {
@@ -60,26 +59,30 @@ pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> 
             }
         }
     }
-    let k = |snake: &'static str, camel_name: &'static str| {
+    let k = |snake: &'static str| -> &'static str {
+        let camel_name = NAMES
+            .iter()
+            .find(|(s, _)| *s == snake)
+            .map_or(snake, |(_, c)| *c);
         if camel && (f.has(camel_name) || !f.has(snake)) {
             camel_name
         } else {
             snake
         }
     };
-    let k_alpn_protocols = k("alpn_protocols", "alpnProtocols");
-    let k_min_tls_version = k("min_tls_version", "minTlsVersion");
-    let k_max_tls_version = k("max_tls_version", "maxTlsVersion");
-    let k_cipher_suites = k("cipher_suites", "cipherSuites");
-    let k_ecdh_curves = k("ecdh_curves", "ecdhCurves");
-    let k_cert_required = k("cert_required", "certRequired");
-    let k_ca_secret = k("ca_secret", "caSecret");
-    let k_crl_secret = k("crl_secret", "crlSecret");
-    let k_redirect_cleartext_from = k("redirect_cleartext_from", "redirectCleartextFrom");
-    let k_cert_chain_file = k("cert_chain_file", "certChainFile");
-    let k_private_key_file = k("private_key_file", "privateKeyFile");
-    let k_cacert_chain_file = k("cacert_chain_file", "cacertChainFile");
-    let k_crl_file = k("crl_file", "crlFile");
+    let k_alpn_protocols = k("alpn_protocols");
+    let k_min_tls_version = k("min_tls_version");
+    let k_max_tls_version = k("max_tls_version");
+    let k_cipher_suites = k("cipher_suites");
+    let k_ecdh_curves = k("ecdh_curves");
+    let k_cert_required = k("cert_required");
+    let k_ca_secret = k("ca_secret");
+    let k_crl_secret = k("crl_secret");
+    let k_redirect_cleartext_from = k("redirect_cleartext_from");
+    let k_cert_chain_file = k("cert_chain_file");
+    let k_private_key_file = k("private_key_file");
+    let k_cacert_chain_file = k("cacert_chain_file");
+    let k_crl_file = k("crl_file");
     let alpn = f.str_list(cx, k_alpn_protocols).unwrap_or_default();
     let s = TlsSettings {
         alpn_protocols: alpn
