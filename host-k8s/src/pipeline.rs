@@ -140,8 +140,6 @@ pub struct Pipeline {
     /// Where each published translation's per-object statuses go, and which
     /// inputs are objects that get one.
     statuses: Option<(watch::Sender<Option<Arc<Statuses>>>, ObjectOf)>,
-    /// Published snapshots carry their IR ([`Pipeline::keep_ir`]).
-    keep_ir: bool,
 }
 
 /// What the translation of a published snapshot says about each object
@@ -207,15 +205,7 @@ impl Pipeline {
             snapshots: watch::channel(None).0,
             report: ReportCell::default(),
             statuses: None,
-            keep_ir: false,
         }
-    }
-
-    /// From now on, each published snapshot also carries the IR it was
-    /// encoded from ([`Snapshot::ir`]), for the live page; a copy per
-    /// snapshot, so only when the page is served.
-    pub fn keep_ir(&mut self) {
-        self.keep_ir = true;
     }
 
     /// From now on, each published translation also gives the statuses of
@@ -308,11 +298,12 @@ impl Pipeline {
                     let objects: Vec<_> = self.store.keys().filter_map(object_of).collect();
                     emissary_core::status::statuses(&t.ir, &t.diagnostics, &t.sources, &objects)
                 });
-                let ir = self.keep_ir.then(|| Arc::new(t.ir.clone()));
                 let encoded = self.encoder.encode(t.ir, &Threads);
                 let mut snapshot = Snapshot::new(self.version + 1, encoded);
-                if let Some(ir) = ir {
-                    snapshot = snapshot.with_ir(ir);
+                // The encoder keeps the IR for the next encoding; the
+                // snapshot shares it (for the live page's route table).
+                if let Some(ir) = self.encoder.last_ir() {
+                    snapshot = snapshot.with_ir(ir.clone());
                 }
                 let snapshot = Arc::new(snapshot);
                 attempt.reused_clusters = self.encoder.reused_clusters();
@@ -534,16 +525,15 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_carry_their_ir_only_when_asked() {
+    fn snapshots_share_the_ir_the_encoder_keeps() {
         let p = serving();
-        assert!(p.snapshots().borrow().as_ref().unwrap().ir().is_none());
-        let mut p = Pipeline::new(Options::default(), "/c");
-        p.keep_ir();
-        let prepared = p.prepare(quickstart);
-        assert_eq!(p.commit(prepared).outcome, "published");
         let snap = p.snapshots().borrow().clone().unwrap();
-        let ir = snap.ir().expect("the IR is kept");
+        let ir = snap.ir().expect("the IR comes with the snapshot");
         assert_eq!(ir.listeners.len(), 2);
+        assert!(
+            Arc::ptr_eq(ir, p.encoder.last_ir().unwrap()),
+            "shared, not copied"
+        );
     }
 
     #[test]

@@ -144,16 +144,12 @@ async fn main(config: Config) -> Result<()> {
         ads_stats.clone(),
         envoy_status.clone(),
     ));
-    let ui_dir = config.ui_dir.clone().or_else(admin::ui::find_dir);
-    if ui_dir.is_some() {
-        pipeline.keep_ir();
-    }
     let admin_state = admin::State {
         snapshots: snapshots.clone(),
         ads: ads_stats.clone(),
         report: pipeline.report(),
         metrics: metrics.clone(),
-        ui_dir,
+        ui_dir: config.ui_dir.clone().or_else(admin::ui::find_dir),
     };
     // Two phases: Envoy and the translator stop first; the servers after
     // Envoy is gone, so that it keeps its ADS stream while it drains.

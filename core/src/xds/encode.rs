@@ -396,8 +396,14 @@ impl Encoder {
         };
         let encoded = Arc::new(encoded);
         self.reused = reused;
-        self.last = Some((ir, encoded.clone()));
+        self.last = Some((Arc::new(ir), encoded.clone()));
         encoded
+    }
+
+    /// The IR of the last translation encoded (what the last result was
+    /// built from), shared.
+    pub fn last_ir(&self) -> Option<&Arc<Ir>> {
+        self.last.as_ref().map(|(ir, _)| ir)
     }
 
     /// Clusters the last call took from the one before.
@@ -407,7 +413,7 @@ impl Encoder {
 }
 
 /// The IR a result was built from, and that result.
-type LastBuilt = (Ir, Arc<Encoded>);
+type LastBuilt = (Arc<Ir>, Arc<Encoded>);
 
 /// An IR route (by address) seen through a variant.
 type RouteKey = (usize, ir::Matcher, ir::Action);
