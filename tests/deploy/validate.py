@@ -240,7 +240,7 @@ def typed_at(schema, path):
     return not (node.get("x-kubernetes-preserve-unknown-fields") and "type" not in node)
 
 
-def judge(files, label):
+def judge(files):
     problems = []
     objects = 0
     skipped_v2 = 0
@@ -309,7 +309,7 @@ def judge(files, label):
 
 
 golden = sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "**", "input*.yaml"), recursive=True))
-problems, objects, skipped, rejected = judge(golden, "golden")
+problems, objects, skipped, rejected = judge(golden)
 if objects < 100:
     problems.append(f"only {objects} objects judged")
 note = f", {skipped} files of v2 objects skipped (no `emissary migrate`)" if skipped else ""
@@ -318,7 +318,7 @@ check(f"{objects} getambassador.io objects of tests/golden ({rejected} rejected)
 shared = os.environ.get("EMISSARY_SHARED") or os.path.join(os.path.dirname(ROOT), "shared")
 conf = sorted(glob.glob(os.path.join(shared, "conformance", "emissary-unit", "*", "input.yaml")))
 if conf:
-    problems, objects, skipped, rejected = judge(conf, "conformance")
+    problems, objects, skipped, rejected = judge(conf)
     note = f", {skipped} files of v2 objects skipped (no `emissary migrate`)" if skipped else ""
     check(f"{objects} getambassador.io objects of the conformance corpus ({rejected} rejected) are judged by the CRD schemas as by core{note}", problems)
 else:
