@@ -62,6 +62,15 @@ fn usage(pid: i32) -> Usage {
     }
 }
 
+/// The machine's 1-minute load average, which explains latency drift that
+/// is not the daemon's.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// The RouteConfiguration version each connected stream has ACKed, or
 /// `None` while a response is pending.
 fn route_versions(plane: &Plane) -> Vec<Option<String>> {
@@ -114,13 +123,16 @@ fn run(n: usize, changes: usize) {
 
     let warmup = (changes / 10).max(1);
     let mut latencies = Vec::with_capacity(changes);
+    // The daemon's own part of each change (read to snapshot), which the
+    // machine's other load disturbs less than the whole path through Envoy.
+    let mut translations = Vec::with_capacity(changes);
     let mut after_warmup = None;
     let mut extra: Option<String> = None;
     let wall = Instant::now();
     for i in 0..changes {
         if i == warmup {
             std::thread::sleep(Duration::from_secs(3));
-            after_warmup = Some((usage(serve.pid()), rss_kb(envoy.proc.pid())));
+            after_warmup = Some((usage(serve.pid()), rss_kb(envoy.proc.pid()), load()));
         }
         let versions = route_versions(&plane);
         let t0 = Instant::now();
@@ -162,12 +174,16 @@ fn run(n: usize, changes: usize) {
             let now = route_versions(&plane);
             now.len() == 1 && now[0].is_some() && now[0] != versions[0]
         });
+        let took = plane.admin_json("/debug/diagnostics")["last"]["duration_ms"]
+            .as_f64()
+            .unwrap_or(0.0);
+        translations.push(Duration::from_secs_f64(took / 1e3));
     }
     let elapsed = wall.elapsed();
     std::thread::sleep(Duration::from_secs(3));
     let end = usage(serve.pid());
     let envoy_end = rss_kb(envoy.proc.pid());
-    let (warm, envoy_warm) = after_warmup.unwrap_or((started, envoy_end));
+    let (warm, envoy_warm, load_warm) = after_warmup.unwrap_or((started, envoy_end, load()));
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mb = |kb: u64| kb as f64 / 1024.0;
@@ -176,21 +192,8 @@ fn run(n: usize, changes: usize) {
         elapsed.as_secs_f64(),
         ms(elapsed) / changes as f64
     );
-    // p99 per tenth of the run, warm-up first.
-    let windows: Vec<String> = latencies
-        .chunks(warmup)
-        .map(|c| {
-            let mut c = c.to_vec();
-            c.sort();
-            format!("{:.0}/{:.0}", ms(pct(&c, 0.5)), ms(pct(&c, 0.99)))
-        })
-        .collect();
-    println!(
-        "  change->served p50/p99 ms per tenth: {}",
-        windows.join(" ")
-    );
-    let steady = &latencies[warmup.min(latencies.len())..];
-    let half = steady.len() / 2;
+    // p50/p99 per tenth of the run (warm-up first), and the p99 of the
+    // first and second half after the warm-up.
     let p99 = |s: &[Duration]| {
         let mut s = s.to_vec();
         s.sort();
@@ -200,12 +203,32 @@ fn run(n: usize, changes: usize) {
             pct(&s, 0.99)
         }
     };
-    let (first, second) = (p99(&steady[..half]), p99(&steady[half..]));
+    for (what, all) in [
+        ("change->served", &latencies),
+        ("translation", &translations),
+    ] {
+        let tenths: Vec<String> = all
+            .chunks(warmup)
+            .map(|c| {
+                let mut c = c.to_vec();
+                c.sort();
+                format!("{:.0}/{:.0}", ms(pct(&c, 0.5)), ms(pct(&c, 0.99)))
+            })
+            .collect();
+        println!("  {what} p50/p99 ms per tenth: {}", tenths.join(" "));
+        let steady = &all[warmup.min(all.len())..];
+        let half = steady.len() / 2;
+        let (first, second) = (p99(&steady[..half]), p99(&steady[half..]));
+        println!(
+            "  {what} p99 after warm-up: first half {:.1} ms, second half {:.1} ms ({:+.1} %)",
+            ms(first),
+            ms(second),
+            (ms(second) / ms(first).max(1e-9) - 1.0) * 100.0
+        );
+    }
     println!(
-        "  p99 drift after warm-up: first half {:.1} ms, second half {:.1} ms ({:+.1} %)",
-        ms(first),
-        ms(second),
-        (ms(second) / ms(first).max(1e-9) - 1.0) * 100.0
+        "  machine load average (1 min): after warm-up {load_warm}, end {}",
+        load()
     );
     println!(
         "  daemon RSS: start {:.1} MB, after warm-up {:.1} MB, end {:.1} MB ({:+.1} % after warm-up)",
