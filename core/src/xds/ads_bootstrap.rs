@@ -244,6 +244,9 @@ pub fn ads_bootstrap(p: &AdsBootstrap) -> bs::Bootstrap {
         }),
         admin: Some(bs::Admin {
             address: Some(socket_address(&p.admin_host, p.admin_port)),
+            // The daemon watches Envoy through its admin: it must answer
+            // when the connection limit is reached.
+            ignore_global_conn_limit: true,
             ..Default::default()
         }),
         overload_manager: overload_manager(&p.overload),
@@ -300,6 +303,7 @@ mod tests {
     fn overload_manager_limits_connections_and_heap_by_default() {
         let j = serde_json::to_value(ads_bootstrap(&AdsBootstrap::default())).unwrap();
         assert_eq!(j["admin"]["address"]["socket_address"]["address"], "127.0.0.1");
+        assert_eq!(j["admin"]["ignore_global_conn_limit"], true);
         let om = &j["overload_manager"];
         assert_eq!(om["refresh_interval"], "0.250s");
         let monitors = om["resource_monitors"].as_array().unwrap();
