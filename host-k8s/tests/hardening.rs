@@ -9,7 +9,8 @@ use std::time::Duration;
 use support::*;
 
 const LONG: Duration = Duration::from_secs(30);
-const NO_LIMIT_WARNING: &str = "no configured limit to the number of allowed active downstream connections";
+const NO_LIMIT_WARNING: &str =
+    "no configured limit to the number of allowed active downstream connections";
 
 /// A directory with a Listener and a Mapping to a running backend, and the
 /// `serve` arguments that supervise Envoy with its admin on `envoy_admin`.
@@ -80,7 +81,12 @@ fn connections_beyond_the_limit_are_refused_and_counted_while_the_admin_answers_
     let w = Workdir::new();
     let (_backend, listen, envoy_admin) = setup(&w);
     let plane = Plane::new();
-    let serve = serve(&w, &plane, envoy_admin, &["--max-downstream-connections", "5"]);
+    let serve = serve(
+        &w,
+        &plane,
+        envoy_admin,
+        &["--max-downstream-connections", "5"],
+    );
     wait_for("a route through Envoy", LONG, || {
         get(listen, "/alpha/x")
             .ok()
@@ -121,7 +127,10 @@ fn connections_beyond_the_limit_are_refused_and_counted_while_the_admin_answers_
     assert_eq!(listening_on(envoy_admin), ["0100007F"]);
     // Envoy's log reaches the daemon's, and has no warning about a missing limit.
     let log = serve.log_text();
-    assert!(log.contains("[main]"), "Envoy's log is not in the daemon's:\n{log}");
+    assert!(
+        log.contains("[main]"),
+        "Envoy's log is not in the daemon's:\n{log}"
+    );
     assert!(!log.contains(NO_LIMIT_WARNING), "{log}");
 }
 
@@ -130,7 +139,12 @@ fn without_a_limit_envoy_warns_as_before() {
     let w = Workdir::new();
     let (_backend, _listen, envoy_admin) = setup(&w);
     let plane = Plane::new();
-    let serve = serve(&w, &plane, envoy_admin, &["--max-downstream-connections", "0"]);
+    let serve = serve(
+        &w,
+        &plane,
+        envoy_admin,
+        &["--max-downstream-connections", "0"],
+    );
     wait_for("Envoy's warning about the missing limit", LONG, || {
         serve.log_text().contains(NO_LIMIT_WARNING).then_some(())
     });

@@ -302,7 +302,10 @@ mod tests {
     #[test]
     fn overload_manager_limits_connections_and_heap_by_default() {
         let j = serde_json::to_value(ads_bootstrap(&AdsBootstrap::default())).unwrap();
-        assert_eq!(j["admin"]["address"]["socket_address"]["address"], "127.0.0.1");
+        assert_eq!(
+            j["admin"]["address"]["socket_address"]["address"],
+            "127.0.0.1"
+        );
         assert_eq!(j["admin"]["ignore_global_conn_limit"], true);
         let om = &j["overload_manager"];
         assert_eq!(om["refresh_interval"], "0.250s");
@@ -336,8 +339,14 @@ mod tests {
             actions,
             [
                 ("envoy.overload_actions.shrink_heap".to_string(), 0.95),
-                ("envoy.overload_actions.disable_http_keepalive".to_string(), 0.95),
-                ("envoy.overload_actions.stop_accepting_requests".to_string(), 0.98),
+                (
+                    "envoy.overload_actions.disable_http_keepalive".to_string(),
+                    0.95
+                ),
+                (
+                    "envoy.overload_actions.stop_accepting_requests".to_string(),
+                    0.98
+                ),
             ]
         );
     }
@@ -352,7 +361,9 @@ mod tests {
             ..Default::default()
         });
         let j = serde_json::to_value(&only_connections).unwrap();
-        let monitors = j["overload_manager"]["resource_monitors"].as_array().unwrap();
+        let monitors = j["overload_manager"]["resource_monitors"]
+            .as_array()
+            .unwrap();
         assert_eq!(monitors.len(), 1);
         assert_eq!(
             monitors[0]["typed_config"]["max_active_downstream_connections"],
@@ -367,7 +378,9 @@ mod tests {
             ..Default::default()
         });
         let j = serde_json::to_value(&heap).unwrap();
-        let monitors = j["overload_manager"]["resource_monitors"].as_array().unwrap();
+        let monitors = j["overload_manager"]["resource_monitors"]
+            .as_array()
+            .unwrap();
         assert_eq!(monitors.len(), 1);
         assert_eq!(
             monitors[0]["typed_config"]["max_heap_size_bytes"],

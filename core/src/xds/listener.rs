@@ -325,7 +325,10 @@ spec: {hostname: "*", prefix: /, service: backend:80}
             let h = hcm(l);
             assert_eq!(h["common_http_protocol_options"]["idle_timeout"], "3600s");
             assert_eq!(h["stream_idle_timeout"], "300s");
-            assert_eq!(h["http2_protocol_options"]["initial_stream_window_size"], 65536);
+            assert_eq!(
+                h["http2_protocol_options"]["initial_stream_window_size"],
+                65536
+            );
             assert_eq!(
                 h["http2_protocol_options"]["initial_connection_window_size"],
                 1048576
@@ -333,7 +336,8 @@ spec: {hostname: "*", prefix: /, service: backend:80}
             assert!(h.get("request_timeout").is_none(), "{h}");
         }
         // The Listener's own limit wins over the default.
-        let streams = |p| hcm(by_port(&ls, p))["http2_protocol_options"]["max_concurrent_streams"].clone();
+        let streams =
+            |p| hcm(by_port(&ls, p))["http2_protocol_options"]["max_concurrent_streams"].clone();
         assert_eq!(streams(8080), 100);
         assert_eq!(streams(8443), 7);
         assert!(!cs.is_empty());

@@ -73,7 +73,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(memory_limit(d.path()), None, "v1's unlimited");
-        std::fs::write(d.path().join("memory/memory.limit_in_bytes"), "1073741824\n").unwrap();
+        std::fs::write(
+            d.path().join("memory/memory.limit_in_bytes"),
+            "1073741824\n",
+        )
+        .unwrap();
         assert_eq!(memory_limit(d.path()), Some(1 << 30));
         std::fs::write(d.path().join("memory.max"), "max\n").unwrap();
         assert_eq!(memory_limit(d.path()), None, "v2 wins, and says none");
