@@ -214,6 +214,11 @@ async fn main(config: Config) -> Result<()> {
         .tempdir()
         .context("creating a run directory")?;
     let envoy_task = envoy.map(|binary| {
+        tracing::info!(
+            max_downstream_connections = ?config.overload.max_downstream_connections,
+            max_heap_bytes = ?config.overload.max_heap_bytes,
+            "Envoy's overload limits"
+        );
         let cfg = envoy::Config {
             binary,
             bootstrap: AdsBootstrap {
