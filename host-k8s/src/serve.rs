@@ -18,7 +18,7 @@
 
 use anyhow::{Context as _, Result};
 use emissary_core::Options;
-use emissary_core::xds::ads_bootstrap::{AdsBootstrap, AdsProtocol};
+use emissary_core::xds::ads_bootstrap::{AdsBootstrap, AdsProtocol, Overload};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +63,8 @@ pub struct Config {
     pub envoy_drain: Duration,
     /// Log level of the supervised Envoy.
     pub envoy_log_level: String,
+    /// The supervised Envoy's overload manager limits.
+    pub overload: Overload,
     /// Also start the example backends the quickstart Mappings point at.
     pub with_example_backends: bool,
     /// Translation options.
@@ -212,6 +214,11 @@ async fn main(config: Config) -> Result<()> {
         .tempdir()
         .context("creating a run directory")?;
     let envoy_task = envoy.map(|binary| {
+        tracing::info!(
+            max_downstream_connections = ?config.overload.max_downstream_connections,
+            max_heap_bytes = ?config.overload.max_heap_bytes,
+            "Envoy's overload limits"
+        );
         let cfg = envoy::Config {
             binary,
             bootstrap: AdsBootstrap {
@@ -224,6 +231,7 @@ async fn main(config: Config) -> Result<()> {
                 admin_host: "127.0.0.1".into(),
                 admin_port: config.envoy_admin_port,
                 protocol: config.xds_protocol,
+                overload: config.overload,
                 ..Default::default()
             },
             base_id: config.envoy_base_id,

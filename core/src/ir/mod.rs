@@ -59,8 +59,34 @@ pub struct HttpSettings {
     pub forward_client_cert_details: Option<String>,
     /// subject, cert, chain, dns, uri.
     pub set_current_client_cert_details: Option<[bool; 5]>,
-    /// Listener per-connection buffer limit.
+    /// Listener per-connection buffer limit (`None`: Envoy's default).
     pub buffer_limit_bytes: Option<u64>,
+    /// Every HCM's HTTP/2 limits (a Listener's `http2MaxConcurrentStreams`
+    /// wins over `max_concurrent_streams`).
+    pub http2: Http2Limits,
+    /// `stream_idle_timeout` of every HCM (`None`: Envoy's default).
+    pub stream_idle_timeout_ms: Option<u64>,
+}
+
+/// The edge defaults of Envoy's best practices for an edge proxy, where the
+/// Module sets nothing (see `docs/hardening.md`).
+pub mod edge {
+    /// Listener and cluster `per_connection_buffer_limit_bytes`.
+    pub const BUFFER_LIMIT_BYTES: u64 = 32 * 1024;
+    pub const HTTP2_MAX_CONCURRENT_STREAMS: u32 = 100;
+    pub const HTTP2_INITIAL_STREAM_WINDOW_SIZE: u32 = 64 * 1024;
+    pub const HTTP2_INITIAL_CONNECTION_WINDOW_SIZE: u32 = 1024 * 1024;
+    /// The connection idle timeout (Emissary's `listener_idle_timeout_ms`).
+    pub const IDLE_TIMEOUT_MS: u64 = 3_600_000;
+    pub const STREAM_IDLE_TIMEOUT_MS: u64 = 300_000;
+}
+
+/// HTTP/2 settings of the connection managers; `None`: Envoy's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Http2Limits {
+    pub max_concurrent_streams: Option<u32>,
+    pub initial_stream_window_size: Option<u32>,
+    pub initial_connection_window_size: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,6 +100,8 @@ pub struct Listener {
     /// HCM stat prefix when the listener speaks HTTP.
     pub stats_prefix: String,
     pub xff_num_trusted_hops: u32,
+    /// The Listener's `http2MaxConcurrentStreams`, over the Module's.
+    pub http2_max_concurrent_streams: Option<u32>,
     pub chains: Vec<FilterChain>,
 }
 
@@ -338,6 +366,10 @@ pub struct Cluster {
     pub lb_policy: LbPolicy,
     /// Active health checks (EDS clusters only).
     pub health_checks: Vec<HealthCheck>,
+    /// `per_connection_buffer_limit_bytes` (`None`: Envoy's default). Not
+    /// part of the name's hash: it comes from the Module, so every cluster
+    /// of a translation has the same, and no two clusters differ by it alone.
+    pub buffer_limit_bytes: Option<u64>,
 }
 
 /// TLS origination.

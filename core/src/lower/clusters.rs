@@ -186,6 +186,10 @@ impl Lower<'_> {
             eds,
             lb_policy,
             health_checks,
+            buffer_limit_bytes: super::or_edge(
+                self.module.limits.cluster_buffer_limit_bytes,
+                crate::ir::edge::BUFFER_LIMIT_BYTES,
+            ),
         };
         let digest = {
             use std::hash::{Hash, Hasher};

@@ -76,6 +76,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             proxy_protocol: has("PROXY"),
             stats_prefix,
             xff_num_trusted_hops: l.l7_depth,
+            http2_max_concurrent_streams: l.http2_max_concurrent_streams,
             chains: Vec::new(),
         };
         if !http {
@@ -356,6 +357,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             proxy_protocol: false,
             stats_prefix: format!("ingress_tcp_{port}"),
             xff_num_trusted_hops: 0,
+            http2_max_concurrent_streams: None,
             chains: Vec::new(),
         };
         tcp_chains(lw, &mut listener, hosts);

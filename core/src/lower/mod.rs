@@ -23,7 +23,7 @@ pub(crate) use memo::LowerMemo;
 
 use crate::diag::{Diagnostic, ObjectRef, Span};
 use crate::inputs::Options;
-use crate::ir::{HttpSettings, Ir};
+use crate::ir::{Http2Limits, HttpSettings, Ir, edge};
 use crate::model::{Mapping, Meta, Module, Objects, Spanned};
 use std::sync::Arc;
 
@@ -69,14 +69,42 @@ pub(crate) fn lower_with<'a>(
         reject_requests_with_escaped_slashes: module.reject_requests_with_escaped_slashes,
         preserve_external_request_id: module.preserve_external_request_id.unwrap_or(false),
         accept_http_10: module.enable_http10.unwrap_or(false),
-        idle_timeout_ms: module.listener_idle_timeout_ms,
+        idle_timeout_ms: Some(
+            module
+                .listener_idle_timeout_ms
+                .unwrap_or(edge::IDLE_TIMEOUT_MS),
+        ),
         max_request_headers_kb: module.max_request_headers_kb,
         headers_with_underscores_action: module.headers_with_underscores_action.clone(),
         proper_case: module.proper_case,
         regex_max_size: module.regex_max_size.unwrap_or(200),
         forward_client_cert_details: module.forward_client_cert_details.clone(),
         set_current_client_cert_details: module.set_current_client_cert_details,
-        buffer_limit_bytes: module.buffer_limit_bytes,
+        // Emissary writes `buffer_limit_bytes` only when it is not 0.
+        buffer_limit_bytes: or_edge(module.buffer_limit_bytes, edge::BUFFER_LIMIT_BYTES),
+        http2: Http2Limits {
+            max_concurrent_streams: or_edge(
+                module.limits.http2_max_concurrent_streams,
+                edge::HTTP2_MAX_CONCURRENT_STREAMS.into(),
+            )
+            .map(|v| v as u32),
+            initial_stream_window_size: or_edge(
+                module.limits.http2_initial_stream_window_size,
+                edge::HTTP2_INITIAL_STREAM_WINDOW_SIZE.into(),
+            )
+            .map(|v| v as u32),
+            initial_connection_window_size: or_edge(
+                module.limits.http2_initial_connection_window_size,
+                edge::HTTP2_INITIAL_CONNECTION_WINDOW_SIZE.into(),
+            )
+            .map(|v| v as u32),
+        },
+        stream_idle_timeout_ms: Some(
+            module
+                .limits
+                .stream_idle_timeout_ms
+                .unwrap_or(edge::STREAM_IDLE_TIMEOUT_MS),
+        ),
     };
     let internal = internal_mappings(&module, opts);
     let mut lw = Lower {
@@ -105,6 +133,15 @@ pub(crate) fn lower_with<'a>(
     }
     lw.ir.listeners.sort_by(|a, b| a.name.cmp(&b.name));
     (lw.ir, lw.eds)
+}
+
+/// A Module size or count over the edge default: unset gives `default`, 0
+/// gives Envoy's own default (`None`).
+pub(crate) fn or_edge(module: Option<u64>, default: u64) -> Option<u64> {
+    match module.unwrap_or(default) {
+        0 => None,
+        v => Some(v),
+    }
 }
 
 fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {

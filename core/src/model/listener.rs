@@ -24,6 +24,8 @@ pub struct Listener {
     pub security_model: SecurityModel,
     pub stats_prefix: Option<String>,
     pub l7_depth: u32,
+    /// `http2MaxConcurrentStreams` (over the Module's limit).
+    pub http2_max_concurrent_streams: Option<u32>,
     /// `None` = all namespaces; `Some(ns)` = only Hosts in that namespace.
     pub namespace: Option<String>,
     pub host_selector: BTreeMap<String, String>,
@@ -209,7 +211,9 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
         .str(cx, "bind_address")
         .map(|s| s.value)
         .unwrap_or_else(|| "0.0.0.0".into());
-    f.ignore(&["http2MaxConcurrentStreams"]);
+    let http2_max_concurrent_streams = f
+        .uint(cx, "http2MaxConcurrentStreams", i32::MAX as u64)
+        .map(|s| s.value as u32);
     let port = port?;
     Some(Listener {
         port: port.value as u16,
@@ -219,6 +223,7 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
         security_model,
         stats_prefix,
         l7_depth,
+        http2_max_concurrent_streams,
         namespace,
         host_selector,
         meta,

@@ -50,6 +50,61 @@ pub struct Module {
     pub resolver: Option<Spanned<String>>,
     /// Default load balancer for Mappings without one.
     pub load_balancer: Option<super::LoadBalancer>,
+    /// The edge limits of our own (`rs_` keys, which Emissary does not have).
+    pub limits: ModuleLimits,
+}
+
+/// The `rs_`-prefixed Module keys: edge limits Emissary leaves at Envoy's
+/// defaults (see `docs/hardening.md`). The prefix keeps them apart from any
+/// key Emissary has or may add. `None`: not written, the default applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ModuleLimits {
+    /// `rs_cluster_buffer_limit_bytes` (0: Envoy's default).
+    pub cluster_buffer_limit_bytes: Option<u64>,
+    /// `rs_http2_max_concurrent_streams` (0: Envoy's default).
+    pub http2_max_concurrent_streams: Option<u64>,
+    /// `rs_http2_initial_stream_window_size` (0: Envoy's default).
+    pub http2_initial_stream_window_size: Option<u64>,
+    /// `rs_http2_initial_connection_window_size` (0: Envoy's default).
+    pub http2_initial_connection_window_size: Option<u64>,
+    /// `rs_stream_idle_timeout_ms` (0: no timeout).
+    pub stream_idle_timeout_ms: Option<u64>,
+}
+
+/// Reads the `rs_` keys of the Module's `config`.
+fn limits(cx: &mut Cx<'_>, c: &mut Fields<'_>) -> ModuleLimits {
+    const I32: u64 = i32::MAX as u64;
+    let mut window = |cx: &mut Cx<'_>, key: &str| {
+        let v = c.uint(cx, key, I32)?;
+        if v.value != 0 && v.value < 65535 {
+            cx.error(
+                "module-value",
+                &format!("spec.config.{key}"),
+                Some(v.span),
+                format!(
+                    "`{key}` must be 0 (Envoy's default) or at least 65535, not {}",
+                    v.value
+                ),
+            );
+            return None;
+        }
+        Some(v.value)
+    };
+    let stream = window(cx, "rs_http2_initial_stream_window_size");
+    let connection = window(cx, "rs_http2_initial_connection_window_size");
+    ModuleLimits {
+        cluster_buffer_limit_bytes: c
+            .uint(cx, "rs_cluster_buffer_limit_bytes", u32::MAX as u64)
+            .map(|s| s.value),
+        http2_max_concurrent_streams: c
+            .uint(cx, "rs_http2_max_concurrent_streams", I32)
+            .map(|s| s.value),
+        http2_initial_stream_window_size: stream,
+        http2_initial_connection_window_size: connection,
+        stream_idle_timeout_ms: c
+            .uint(cx, "rs_stream_idle_timeout_ms", u32::MAX as u64)
+            .map(|s| s.value),
+    }
 }
 
 /// One of the Module's built-in Mappings (`liveness_probe`, `readiness_probe`, `diagnostics`).
@@ -178,6 +233,7 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         access_log: super::observability::access_log_options(cx, &mut c),
         resolver: c.str(cx, "resolver"),
         load_balancer: super::resolvers::load_balancer(cx, &mut c),
+        limits: limits(cx, &mut c),
         meta: None,
         ..Default::default()
     };

@@ -629,6 +629,19 @@ fn module_config() -> Vec<Field> {
         ex("forward_client_cert_details", s(), r#""SANITIZE""#),
         f("default_label_domain", s()),
         f("buffer_limit_bytes", uint()),
+        f("rs_cluster_buffer_limit_bytes", uint()),
+        f("rs_http2_max_concurrent_streams", range(0, i32::MAX as i64)),
+        ex(
+            "rs_http2_initial_stream_window_size",
+            range(0, i32::MAX as i64),
+            "65536",
+        ),
+        ex(
+            "rs_http2_initial_connection_window_size",
+            range(0, i32::MAX as i64),
+            "1048576",
+        ),
+        f("rs_stream_idle_timeout_ms", uint()),
         ex("envoy_log_type", s(), r#""text""#),
         f("envoy_log_path", s()),
     ];

@@ -58,6 +58,7 @@ pub(crate) fn build(
             dns_lookup_family
         },
         respect_dns_ttl: c.respect_dns_ttl && c.eds.is_none(),
+        per_connection_buffer_limit_bytes: c.buffer_limit_bytes.map(super::u32_value),
         load_assignment,
         eds_cluster_config: match (&c.eds, mode) {
             (Some(name), Mode::Ads) => Some(cl::cluster::EdsClusterConfig {

@@ -175,6 +175,21 @@ fn http_connection_manager(
     };
     let access_log = super::observability::access_logs(&ir.access_logs);
     let http_filters = super::filters::http_filters(ir);
+    let http2 = ir::Http2Limits {
+        max_concurrent_streams: l
+            .http2_max_concurrent_streams
+            .or(s.http2.max_concurrent_streams),
+        ..s.http2
+    };
+    let http2_protocol_options = (http2 != ir::Http2Limits::default()).then(|| {
+        let u = |v: Option<u32>| v.map(|value| pbjson_types::UInt32Value { value });
+        core::Http2ProtocolOptions {
+            max_concurrent_streams: u(http2.max_concurrent_streams),
+            initial_stream_window_size: u(http2.initial_stream_window_size),
+            initial_connection_window_size: u(http2.initial_connection_window_size),
+            ..Default::default()
+        }
+    });
     let common =
         (s.idle_timeout_ms.is_some() || s.headers_with_underscores_action.is_some()).then(|| {
             core::HttpProtocolOptions {
@@ -223,6 +238,8 @@ fn http_connection_manager(
             ..Default::default()
         }),
         common_http_protocol_options: common,
+        http2_protocol_options,
+        stream_idle_timeout: s.stream_idle_timeout_ms.map(duration_ms),
         max_request_headers_kb: s.max_request_headers_kb.map(super::u32_value),
         forward_client_cert_details: s
             .forward_client_cert_details
@@ -242,5 +259,157 @@ fn http_connection_manager(
             },
         ),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::edge;
+    use crate::{Inputs, Options, SourceFile};
+
+    const LISTENERS: &str = r#"
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: http, namespace: default}
+spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: h2, namespace: default}
+spec: {port: 8443, protocol: HTTP, securityModel: XFP, http2MaxConcurrentStreams: 7, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: m, namespace: default}
+spec: {hostname: "*", prefix: /, service: backend:80}
+"#;
+
+    /// The listeners and clusters (as JSON) of `LISTENERS` plus `module`.
+    fn build(module: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+        let text = format!("{LISTENERS}---\n{module}");
+        let t = crate::translate(&Inputs {
+            files: vec![SourceFile {
+                name: "m.yaml".into(),
+                text,
+            }],
+            options: Options::default(),
+        });
+        assert!(!t.has_errors(), "{}", t.render_diagnostics());
+        let r = t.resources(super::Mode::Ads);
+        (json(&r.listeners), json(&r.clusters))
+    }
+
+    fn json<T: serde::Serialize>(v: &[T]) -> Vec<serde_json::Value> {
+        v.iter().map(|x| serde_json::to_value(x).unwrap()).collect()
+    }
+
+    fn hcm(l: &serde_json::Value) -> &serde_json::Value {
+        &l["filter_chains"][0]["filters"][0]["typed_config"]
+    }
+
+    fn by_port(ls: &[serde_json::Value], port: u64) -> &serde_json::Value {
+        ls.iter()
+            .find(|l| l["address"]["socket_address"]["port_value"] == port)
+            .unwrap()
+    }
+
+    #[test]
+    fn edge_defaults_without_a_module() {
+        let (ls, cs) = build("");
+        assert_eq!(ls.len(), 2);
+        for l in &ls {
+            assert_eq!(
+                l["per_connection_buffer_limit_bytes"],
+                edge::BUFFER_LIMIT_BYTES
+            );
+            let h = hcm(l);
+            assert_eq!(h["common_http_protocol_options"]["idle_timeout"], "3600s");
+            assert_eq!(h["stream_idle_timeout"], "300s");
+            assert_eq!(
+                h["http2_protocol_options"]["initial_stream_window_size"],
+                65536
+            );
+            assert_eq!(
+                h["http2_protocol_options"]["initial_connection_window_size"],
+                1048576
+            );
+            assert!(h.get("request_timeout").is_none(), "{h}");
+        }
+        // The Listener's own limit wins over the default.
+        let streams =
+            |p| hcm(by_port(&ls, p))["http2_protocol_options"]["max_concurrent_streams"].clone();
+        assert_eq!(streams(8080), 100);
+        assert_eq!(streams(8443), 7);
+        assert!(!cs.is_empty());
+        for c in &cs {
+            assert_eq!(c["per_connection_buffer_limit_bytes"], 32768, "{c}");
+        }
+    }
+
+    #[test]
+    fn module_values_win_and_zero_leaves_envoys_default() {
+        let (ls, cs) = build(
+            r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador, namespace: default}
+spec:
+  config:
+    buffer_limit_bytes: 4096
+    listener_idle_timeout_ms: 30000
+    rs_cluster_buffer_limit_bytes: 0
+    rs_http2_max_concurrent_streams: 12
+    rs_http2_initial_stream_window_size: 0
+    rs_http2_initial_connection_window_size: 2097152
+    rs_stream_idle_timeout_ms: 0
+"#,
+        );
+        let l = by_port(&ls, 8080);
+        assert_eq!(l["per_connection_buffer_limit_bytes"], 4096);
+        let h = hcm(l);
+        assert_eq!(h["common_http_protocol_options"]["idle_timeout"], "30s");
+        assert_eq!(h["stream_idle_timeout"], "0s");
+        let h2 = &h["http2_protocol_options"];
+        assert_eq!(h2["max_concurrent_streams"], 12);
+        assert!(h2.get("initial_stream_window_size").is_none(), "{h2}");
+        assert_eq!(h2["initial_connection_window_size"], 2097152);
+        assert_eq!(
+            hcm(by_port(&ls, 8443))["http2_protocol_options"]["max_concurrent_streams"],
+            7
+        );
+        for c in &cs {
+            assert!(c.get("per_connection_buffer_limit_bytes").is_none(), "{c}");
+        }
+        // Emissary writes no listener limit for `buffer_limit_bytes: 0`.
+        let (ls, _) = build(
+            "apiVersion: getambassador.io/v3alpha1\nkind: Module\nmetadata: {name: ambassador, namespace: default}\nspec: {config: {buffer_limit_bytes: 0}}\n",
+        );
+        assert!(ls[0].get("per_connection_buffer_limit_bytes").is_none());
+    }
+
+    #[test]
+    fn a_window_below_envoys_minimum_is_an_error() {
+        let text = format!(
+            "{LISTENERS}---\napiVersion: getambassador.io/v3alpha1\nkind: Module\nmetadata: {{name: ambassador, namespace: default}}\nspec: {{config: {{rs_http2_initial_stream_window_size: 1000}}}}\n"
+        );
+        let t = crate::translate(&Inputs {
+            files: vec![SourceFile {
+                name: "m.yaml".into(),
+                text,
+            }],
+            options: Options::default(),
+        });
+        assert!(
+            t.diagnostics.iter().any(|d| d.code == "module-value"
+                && d.message.contains("rs_http2_initial_stream_window_size")),
+            "{}",
+            t.render_diagnostics()
+        );
+        // The default stays.
+        let r = t.resources(super::super::Mode::Ads);
+        let h = serde_json::to_value(&r.listeners[0]).unwrap();
+        assert_eq!(
+            hcm(&h)["http2_protocol_options"]["initial_stream_window_size"],
+            65536
+        );
     }
 }

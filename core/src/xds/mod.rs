@@ -151,8 +151,11 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
         }),
         admin: Some(bs::Admin {
             address: Some(socket_address("127.0.0.1", ADMIN_PORT)),
+            ignore_global_conn_limit: true,
             ..Default::default()
         }),
+        // The defaults: a static Bootstrap has no host to measure the machine.
+        overload_manager: ads_bootstrap::overload_manager(&Default::default()),
         layered_runtime: Some(bs::LayeredRuntime {
             layers: vec![bs::RuntimeLayer {
                 name: "static_layer".into(),

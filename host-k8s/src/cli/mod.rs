@@ -23,6 +23,7 @@ use std::process::ExitCode;
 
 pub mod explain;
 pub mod migrate;
+pub mod overload;
 
 /// The command line.
 #[derive(Parser)]
@@ -105,6 +106,8 @@ enum Command {
         admin_port: u16,
         #[arg(long, value_enum, default_value_t = XdsProtocol::Sotw)]
         xds_protocol: XdsProtocol,
+        #[command(flatten)]
+        overload: overload::OverloadArgs,
     },
     /// A tiny echo HTTP server for examples and tests.
     #[command(hide = true)]
@@ -183,14 +186,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ads_port,
             admin_port,
             xds_protocol,
+            overload,
         } => {
-            use xds::ads_bootstrap::{AdsBootstrap, ads_bootstrap};
+            use xds::ads_bootstrap::{AdsBootstrap, DEFAULT_MAX_HEAP_BYTES, ads_bootstrap};
             let b = ads_bootstrap(&AdsBootstrap {
                 node_id,
                 ads_host: ads_address,
                 ads_port,
                 admin_port,
                 protocol: xds_protocol.into(),
+                // The Envoy runs elsewhere: this machine's memory says nothing of it.
+                overload: overload.overload(|| DEFAULT_MAX_HEAP_BYTES),
                 ..Default::default()
             });
             println!("{}", serde_json::to_string_pretty(&b)?);
@@ -437,6 +443,8 @@ pub struct ServeArgs {
     #[arg(long, env = "EMISSARY_UI_DIR")]
     ui_dir: Option<PathBuf>,
     #[command(flatten)]
+    overload: overload::OverloadArgs,
+    #[command(flatten)]
     env: Env,
 }
 
@@ -517,6 +525,9 @@ impl ServeArgs {
             envoy_base_id: self.envoy_base_id,
             envoy_drain: std::time::Duration::from_secs(self.envoy_drain_seconds),
             envoy_log_level: self.envoy_log_level.clone(),
+            overload: self
+                .overload
+                .overload(|| overload::heap_default(std::path::Path::new("/sys/fs/cgroup"))),
             with_example_backends: self.with_example_backends,
             options: options(&self.env),
             ui_dir: self.ui_dir.clone(),
