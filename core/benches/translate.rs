@@ -4,7 +4,7 @@
 //! Measures **translation proper** — `lower::lower` (lowering to the IR)
 //! plus `xds::build(_, Mode::Ads)` (Envoy messages) — on
 //! objects parsed and loaded once outside the timed loop, for N = 100, 1,000,
-//! 5,000 and 10,000 Mappings on 1 cleartext Host and for 5,000 Mappings on 100
+//! 5,000, 10,000 and 50,000 Mappings on 1 cleartext Host and for 5,000 Mappings on 100
 //! TLS Hosts; and, as the daemon re-translates, `Translator::translate` of
 //! 10,000 Mappings with one of them changed since the call before. For
 //! information it also times, at N = 5,000 on 1 Host,
@@ -14,11 +14,20 @@
 //!
 //! Run with `cargo bench -p emissary-core --bench translate [-- FILTER…]`
 //! (a case runs when its label — `100x1`, `1000x1`, `5000x1`, `10000x1`,
-//! `5000x100tls`, `10000change`, `info` — contains some FILTER; all run without one, which
+//! `50000x1`, `5000x100tls`, `10000change`, `info` — contains some FILTER;
+//! all run without one, which
 //! is handy to profile one case under `perf`). Each case runs
 //! at least 10 times (and for at least about a second); it prints the best
-//! and median wall time, the median per Mapping, and the growth of the per
-//! Mapping time against an n·log n model. Single-threaded throughout.
+//! and median wall time, the median per Mapping, the medians of its two
+//! stages (lowering, building the messages) and of dropping the results, and
+//! the growth of the per Mapping time against an n·log n model.
+//! Single-threaded throughout.
+//!
+//! The allocator is mimalloc, the one the `emissary` binary runs
+//! translation with (`host-k8s/src/main.rs`); core cannot choose one. Under
+//! glibc's `malloc` the share of its free-list consolidation
+//! (`malloc_consolidate`, `unlink_chunk`) in a profile doubles from 1,000 to
+//! 10,000 Mappings (BENCHMARKS.md, "Scale: 10,000 and 50,000 Mappings").
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
 #[path = "gen.rs"]
@@ -31,6 +40,9 @@ use emissary_core::ir::Ir;
 use emissary_core::model::{self, Objects};
 use emissary_core::pb::json;
 use emissary_core::{Inputs, Options, SourceFile, Translator, lower, source, translate, xds};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Runs `f` at least `MIN_RUNS` times and until about a second has passed;
 /// returns (best, median).
@@ -45,6 +57,20 @@ fn time<T>(mut f: impl FnMut() -> T) -> (Duration, Duration) {
         let out = f();
         times.push(start.elapsed());
         drop(black_box(out));
+    }
+    times.sort();
+    (times[0], times[times.len() / 2])
+}
+
+/// Like [`time`], but times only dropping what `make` returns.
+fn time_drop<T>(mut make: impl FnMut() -> T) -> (Duration, Duration) {
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while times.len() < 10 || (times.len() < 200 && started.elapsed() < Duration::from_secs(1)) {
+        let out = black_box(make());
+        let start = Instant::now();
+        drop(out);
+        times.push(start.elapsed());
     }
     times.sort();
     (times[0], times[times.len() / 2])
@@ -140,13 +166,14 @@ fn main() {
         .collect();
     let selected = |label: &str| filters.is_empty() || filters.iter().any(|f| label.contains(f));
     let opts = Options::default();
-    println!("translation proper = lower::lower + xds::build(Mode::Ads)");
+    println!("translation proper = lower::lower + xds::build(Mode::Ads), allocator: mimalloc");
     let mut growth = Vec::new();
     for (n, hosts, tls) in [
         (100, 1, false),
         (1_000, 1, false),
         (5_000, 1, false),
         (10_000, 1, false),
+        (50_000, 1, false),
         (5_000, 100, true),
     ] {
         if !selected(&format!("{n}x{hosts}{}", if tls { "tls" } else { "" })) {
@@ -176,6 +203,21 @@ fn main() {
             if tls { "TLS" } else { "cleartext" },
             ms(best),
             ms(median),
+        );
+        // The stages, for where growth comes from: lowering, building the
+        // messages from a kept IR, and dropping both.
+        let (_, lower_med) = time(|| lowered(&objects, &opts));
+        let ir = lowered(&objects, &opts).0;
+        let (_, build_med) = time(|| xds::build(&ir, xds::Mode::Ads));
+        let (_, drop_med) =
+            time_drop(|| (lowered(&objects, &opts), xds::build(&ir, xds::Mode::Ads)));
+        drop(ir);
+        println!(
+            "  {:>20} stages (median): lower {:>9.3} ms  build {:>9.3} ms  drop IR + messages {:>9.3} ms",
+            "",
+            ms(lower_med),
+            ms(build_med),
+            ms(drop_med),
         );
         if hosts == 1 {
             growth.push((n, per));
