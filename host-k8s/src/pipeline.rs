@@ -276,11 +276,10 @@ impl Pipeline {
         let (mut wanted, mut unreferenced) = (Vec::new(), Vec::new());
         for k in self.store.keys() {
             match secret_of(k) {
-                Some(id) if refs.contains(&id) => {
-                    if self.store.is_withheld(k) {
-                        wanted.push(k.clone());
-                    }
+                Some(id) if refs.contains(&id) && self.store.is_withheld(k) => {
+                    wanted.push(k.clone());
                 }
+                Some(id) if refs.contains(&id) => {}
                 Some(_) => unreferenced.push(k.clone()),
                 None => {}
             }

@@ -96,13 +96,10 @@ fn forbidden() -> Vec<String> {
 
 fn assert_clean(what: &str, text: &str) {
     for f in forbidden() {
-        assert!(
-            !text.contains(&f),
-            "{what} shows a Secret's value ({}…):\n{}",
-            &f[..f.len().min(24)],
-            &text[text.find(&f).unwrap().saturating_sub(300)..]
-                [..600.min(text.len() - text.find(&f).unwrap().saturating_sub(300))]
-        );
+        if let Some(line) = text.lines().find(|l| l.contains(&f)) {
+            panic!("{what} shows a Secret's value in: {line}");
+        }
+        assert!(!text.contains(&f), "{what} shows a Secret's value");
     }
 }
 
