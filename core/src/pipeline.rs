@@ -38,6 +38,16 @@ impl Translation {
         xds::bootstrap(&self.ir, xds::build(&self.ir, xds::Mode::Static))
     }
 
+    /// The Secrets (`namespace`, `name`) the configuration refers to:
+    /// by a Host's `tlsSecret`, a TLSContext's `secret`, `ca_secret` or
+    /// `crl_secret`, an Ingress's TLS, the default Host's fallback
+    /// certificate. Those that do not exist, or lack what was asked of
+    /// them, are listed too: a host that keeps only the referenced Secrets'
+    /// data learns from this which ones to fetch.
+    pub fn referenced_secrets(&self) -> &std::collections::BTreeSet<(String, String)> {
+        &self.ir.referenced_secrets
+    }
+
     /// Diagnostics rendered rustc-style with code frames.
     pub fn render_diagnostics(&self) -> String {
         diag::render(&self.diagnostics, &self.sources)
@@ -242,5 +252,104 @@ fn finish(inputs: &Inputs, mut diagnostics: Vec<Diagnostic>, ir: Ir) -> Translat
         sources,
         ir,
         diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod referenced_secrets {
+    use super::*;
+    use crate::inputs::{Options, SourceFile};
+
+    /// A real certificate and key, base64 as a Secret's `data` holds them.
+    fn cert_and_key() -> (String, String) {
+        let text = include_str!("../../tests/golden/host/tls-context-settings/input.yaml");
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(k))
+                .expect("the golden input has the field")
+                .trim()
+                .to_string()
+        };
+        (field("tls.crt:"), field("tls.key:"))
+    }
+
+    fn inputs(extra: &str) -> Inputs {
+        let (crt, key) = cert_and_key();
+        let text = format!(
+            "apiVersion: getambassador.io/v3alpha1\nkind: Listener\nmetadata: {{name: https, namespace: default}}\n\
+             spec: {{port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {{namespace: {{from: ALL}}}}}}\n\
+             ---\napiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: {{name: a, namespace: default}}\n\
+             spec: {{hostname: a.example, tlsSecret: {{name: cert-a}}}}\n\
+             ---\napiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: {{name: m, namespace: default}}\n\
+             spec: {{hostname: m.example, tlsSecret: {{name: missing}}}}\n\
+             ---\napiVersion: getambassador.io/v3alpha1\nkind: TLSContext\nmetadata: {{name: up, namespace: default}}\n\
+             spec: {{secret: client.other, ca_secret: ca-x}}\n\
+             ---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata: {{name: up, namespace: default}}\n\
+             spec: {{hostname: '*', prefix: /up/, service: https://up:443, tls: up}}\n\
+             ---\napiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {{name: cert-a, namespace: default}}\n\
+             data: {{tls.crt: {crt}, tls.key: {key}}}\n\
+             ---\napiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {{name: unused, namespace: default}}\n\
+             data: {{tls.crt: {crt}, tls.key: {key}}}\n{extra}"
+        );
+        Inputs {
+            files: vec![SourceFile {
+                name: "in.yaml".into(),
+                text,
+            }],
+            options: Options::default(),
+        }
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> std::collections::BTreeSet<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn found_or_not_every_referenced_secret_is_listed_and_no_other() {
+        let want = pairs(&[
+            ("default", "cert-a"),
+            ("default", "missing"),
+            ("other", "client"),
+            ("default", "ca-x"),
+        ]);
+        let once = translate(&inputs(""));
+        assert_eq!(once.referenced_secrets(), &want);
+        assert!(once.ir.secrets.contains_key("secret-default-cert-a"));
+        // Incrementally, where a Mapping group's lowering is replayed from
+        // the translation before, the same set.
+        let mut t = Translator::default();
+        t.translate(&inputs(""));
+        let again = t.translate(&inputs(
+            "---\nkind: Service\napiVersion: v1\nmetadata: {name: x, namespace: default}\n",
+        ));
+        assert_eq!(again.referenced_secrets(), &want);
+    }
+
+    #[test]
+    fn a_serialized_ir_shows_no_private_key() {
+        use base64::Engine as _;
+        let (_, key) = cert_and_key();
+        let pem = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(&key)
+                .unwrap(),
+        )
+        .unwrap();
+        let t = translate(&inputs(""));
+        assert_eq!(t.ir.secrets["secret-default-cert-a"].private_key, pem);
+        let json = serde_json::to_string(&t.ir).unwrap();
+        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(
+                !json.contains(line),
+                "a line of the key is in the IR: {line}"
+            );
+        }
+        assert!(!json.contains("PRIVATE KEY"));
+        assert!(
+            json.contains(&format!("[redacted: {} bytes, sha256 ", pem.len())),
+            "{json}"
+        );
     }
 }

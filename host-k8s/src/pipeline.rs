@@ -46,9 +46,9 @@ pub struct Report {
 /// One translation attempt, as committed.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Attempt {
-    /// `published`, `unchanged` or `rejected`.
+    /// `published`, `unchanged`, `rejected` or `refetching`.
     pub outcome: &'static str,
-    /// Why the input was not used (only when rejected).
+    /// Why the input was not used (only when rejected or refetching).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// When reading started.
@@ -80,7 +80,23 @@ pub struct Attempt {
     pub located: Vec<emissary_core::api::LocatedDiagnostic>,
     /// The diagnostics rendered with file positions and code frames.
     pub rendered: String,
+    /// Secrets held with their data, and Secrets whose data is withheld
+    /// because the configuration does not refer to them (only for a source
+    /// whose Secrets are narrowed, see [`Pipeline::narrow_secrets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<SecretsHeld>,
 }
+
+/// How many Secrets the store holds with their data, and without.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SecretsHeld {
+    pub held: usize,
+    pub withheld: usize,
+}
+
+/// The Secret (`namespace`, `name`) an input is, when its data may be
+/// withheld (see [`Pipeline::narrow_secrets`]).
+pub type SecretOf = fn(&crate::source::Key) -> Option<(String, String)>;
 
 /// Why an input is not used.
 #[derive(Debug, PartialEq, Eq)]
@@ -140,6 +156,11 @@ pub struct Pipeline {
     /// Where each published translation's per-object statuses go, and which
     /// inputs are objects that get one.
     statuses: Option<(watch::Sender<Option<Arc<Statuses>>>, ObjectOf)>,
+    /// Which inputs are Secrets whose data is withheld unless referenced.
+    secret_of: Option<SecretOf>,
+    /// Withheld Secrets already asked for again (each is asked once per
+    /// withholding: the bound on holding back a translation).
+    asked: std::collections::BTreeSet<crate::source::Key>,
 }
 
 /// What the translation of a published snapshot says about each object
@@ -158,12 +179,15 @@ pub type ObjectOf = fn(&crate::source::Key) -> Option<emissary_core::diag::Objec
 /// What [`Pipeline::commit`] did, for metrics.
 #[derive(Debug, Clone)]
 pub struct Committed {
-    /// `published`, `unchanged` or `rejected`.
+    /// `published`, `unchanged`, `rejected` or `refetching`.
     pub outcome: &'static str,
     /// Reading to snapshot; not the wait for the sources to settle.
     pub took: Duration,
     /// Diagnostics per severity and input bytes, when translated.
     pub diagnostics: Option<(BTreeMap<&'static str, u64>, usize)>,
+    /// Inputs to ask the source for again ([`crate::source::Source::refetch`]):
+    /// Secrets the translation refers to whose data was withheld.
+    pub refetch: Vec<crate::source::Key>,
 }
 
 /// A translation made while the source may still be changing: what
@@ -181,6 +205,9 @@ enum Outcome {
     Unchanged,
     /// Not used: the last good snapshot keeps serving.
     Rejected(String),
+    /// Not used yet: it refers to Secrets whose data was withheld, which
+    /// are to be fetched again first.
+    Refetch(Vec<crate::source::Key>),
     /// To be served.
     Use {
         snapshot: Arc<Snapshot>,
@@ -205,7 +232,66 @@ impl Pipeline {
             snapshots: watch::channel(None).0,
             report: ReportCell::default(),
             statuses: None,
+            secret_of: None,
+            asked: Default::default(),
         }
+    }
+
+    /// From now on, the store keeps the data only of the Secrets (the
+    /// inputs `secret_of` names) that the latest translation refers to
+    /// ([`emissary_core::Translation::referenced_secrets`]); the others
+    /// keep their identity, type and data key names ([`Store::withhold`]).
+    /// A translation that refers to a withheld Secret is not served: its
+    /// commit asks for the Secret again ([`Committed::refetch`]), and the
+    /// translation after the source delivered it is. Each withheld Secret
+    /// is asked for once: when a translation refers to Secrets all of
+    /// which were asked for already, it is served as it is (core reports
+    /// the Secret as lacking its certificate).
+    pub fn narrow_secrets(&mut self, secret_of: SecretOf) {
+        self.secret_of = Some(secret_of);
+    }
+
+    /// The Secrets held with data and without.
+    pub fn secrets_held(&self) -> SecretsHeld {
+        let mut h = SecretsHeld::default();
+        if let Some(secret_of) = self.secret_of {
+            for k in self.store.keys().filter(|k| secret_of(k).is_some()) {
+                if self.store.is_withheld(k) {
+                    h.withheld += 1;
+                } else {
+                    h.held += 1;
+                }
+            }
+        }
+        h
+    }
+
+    /// Withholds the data of the Secrets `t` does not refer to; returns the
+    /// withheld Secrets it refers to that were not asked for yet.
+    fn narrow(&mut self, t: &Translation) -> Vec<crate::source::Key> {
+        let Some(secret_of) = self.secret_of else {
+            return Vec::new();
+        };
+        let refs = t.referenced_secrets();
+        let (mut wanted, mut unreferenced) = (Vec::new(), Vec::new());
+        for k in self.store.keys() {
+            match secret_of(k) {
+                Some(id) if refs.contains(&id) && self.store.is_withheld(k) => {
+                    wanted.push(k.clone());
+                }
+                Some(id) if refs.contains(&id) => {}
+                Some(_) => unreferenced.push(k.clone()),
+                None => {}
+            }
+        }
+        for k in &unreferenced {
+            self.store.withhold(k);
+        }
+        let store = &self.store;
+        self.asked.retain(|k| store.is_withheld(k));
+        wanted.retain(|k| !self.asked.contains(k));
+        self.asked.extend(wanted.iter().cloned());
+        wanted
     }
 
     /// From now on, each published translation also gives the statuses of
@@ -290,6 +376,13 @@ impl Pipeline {
         attempt.located = t.located_diagnostics();
         phase(&mut attempt, "diagnostics");
         let counts = Some((counts, input_bytes));
+        let refetch = self.narrow(&t);
+        if self.secret_of.is_some() {
+            attempt.secrets = Some(self.secrets_held());
+        }
+        if !refetch.is_empty() {
+            return done(attempt, counts, Outcome::Refetch(refetch));
+        }
         match judge(&content.unreadable, &t, self.listeners) {
             Verdict::Reject(reason) => done(attempt, counts, Outcome::Rejected(reason)),
             Verdict::Use => {
@@ -341,7 +434,22 @@ impl Pipeline {
                 tracing::info!("diagnostics:\n{}", attempt.rendered.trim_end());
             }
         }
+        let mut refetch = Vec::new();
         let (outcome, published) = match outcome {
+            Outcome::Refetch(keys) => {
+                let names: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+                tracing::info!(
+                    secrets = ?names,
+                    "the configuration refers to Secrets whose data was withheld; \
+                     fetching them again before serving it"
+                );
+                attempt.reason = Some(format!(
+                    "fetching again the data of the referenced Secrets {}",
+                    names.join(", ")
+                ));
+                refetch = keys;
+                ("refetching", false)
+            }
             Outcome::Unchanged => {
                 tracing::debug!("inputs unchanged");
                 ("unchanged", false)
@@ -397,6 +505,7 @@ impl Pipeline {
             outcome,
             took,
             diagnostics: counts,
+            refetch,
         }
     }
 }
@@ -534,6 +643,166 @@ mod tests {
             Arc::ptr_eq(ir, p.encoder.last_ir().unwrap()),
             "shared, not copied"
         );
+    }
+
+    /// The golden corpus's certificate and key, base64 as in a Secret.
+    fn cert_and_key() -> (String, String) {
+        let text = include_str!("../../tests/golden/host/tls-context-settings/input.yaml");
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(k))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        (field("tls.crt:"), field("tls.key:"))
+    }
+
+    /// A Secret as the Kubernetes source keeps it (JSON).
+    fn secret(name: &str) -> String {
+        let (crt, key) = cert_and_key();
+        serde_json::to_string_pretty(&serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": name, "namespace": "default"},
+            "data": {"tls.crt": crt, "tls.key": key}
+        }))
+        .unwrap()
+    }
+
+    fn tls_host(secret: &str) -> String {
+        format!(
+            "apiVersion: getambassador.io/v3alpha1\nkind: Host\nmetadata: {{name: h, namespace: default}}\n\
+             spec: {{hostname: h.example, tlsSecret: {{name: {secret}}}}}\n"
+        )
+    }
+
+    /// Whether the store holds `key`'s private key.
+    fn holds_key(p: &Pipeline, key: &str) -> bool {
+        let name = p.store.name(&Key(key.into()));
+        let (_, tls_key) = cert_and_key();
+        p.store
+            .content()
+            .files
+            .iter()
+            .any(|f| f.name == name && f.text.contains(&tls_key))
+    }
+
+    fn served_secrets(p: &Pipeline) -> Vec<String> {
+        let snap = p.snapshots().borrow().clone().unwrap();
+        snap.resources(emissary_core::xds::SECRET)
+            .map(|r| r.resources.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn only_referenced_secrets_keep_their_data_and_a_newly_referenced_one_is_fetched_first() {
+        let mut p = Pipeline::new(Options::default(), "");
+        p.narrow_secrets(crate::source::kubernetes::secret_of);
+        let listener = "apiVersion: getambassador.io/v3alpha1\nkind: Listener\nmetadata: {name: https, namespace: default}\n\
+                        spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}\n";
+        let objects = [
+            ("Listener/default/https", listener.to_string()),
+            ("Host/default/h", tls_host("cert-a")),
+            ("Secret/default/cert-a", secret("cert-a")),
+            ("Secret/default/cert-b", secret("cert-b")),
+        ];
+        // The first list holds every Secret; the first translation decides.
+        let prepared = p.prepare(|| {
+            vec![Change::Reset(
+                objects
+                    .iter()
+                    .map(|(k, t)| (Key((*k).into()), Entry::Text(t.clone())))
+                    .collect(),
+            )]
+        });
+        assert_eq!(p.commit(prepared).outcome, "published");
+        assert_eq!(served_secrets(&p), ["secret-default-cert-a"]);
+        assert_eq!(
+            p.secrets_held(),
+            SecretsHeld {
+                held: 1,
+                withheld: 1
+            }
+        );
+        assert_eq!(
+            last(&p).secrets,
+            Some(SecretsHeld {
+                held: 1,
+                withheld: 1
+            })
+        );
+        assert!(holds_key(&p, "Secret/default/cert-a"));
+        assert!(
+            !holds_key(&p, "Secret/default/cert-b"),
+            "B's data is not held"
+        );
+        let b = Key("Secret/default/cert-b".into());
+        assert_eq!(
+            p.store.withheld_keys(&b),
+            Some(&["tls.crt".to_string(), "tls.key".to_string()][..]),
+            "its identity and data key names stay"
+        );
+
+        // The Host now refers to B: not served before B's data is back.
+        let prepared = p.prepare(|| upsert("Host/default/h", &tls_host("cert-b")));
+        let c = p.commit(prepared);
+        assert_eq!(
+            (c.outcome, c.refetch.clone()),
+            ("refetching", vec![b.clone()])
+        );
+        assert_eq!(served_version(&p), Some(1));
+        assert_eq!(served_secrets(&p), ["secret-default-cert-a"]);
+        // What the source delivers when asked again (a new list of Secrets).
+        let prepared = p.prepare(|| upsert("Secret/default/cert-b", &secret("cert-b")));
+        let c = p.commit(prepared);
+        assert_eq!((c.outcome, c.refetch.is_empty()), ("published", true));
+        assert_eq!(served_secrets(&p), ["secret-default-cert-b"]);
+        let snap = p.snapshots().borrow().clone().unwrap();
+        let served = snap
+            .get(emissary_core::xds::SECRET, "secret-default-cert-b")
+            .unwrap();
+        let pem = b"-----BEGIN PRIVATE KEY-----";
+        assert!(
+            served.any.value.windows(pem.len()).any(|w| w == pem),
+            "B's key is served"
+        );
+        // A is not referenced any more: its data went.
+        assert!(!holds_key(&p, "Secret/default/cert-a"));
+        assert!(holds_key(&p, "Secret/default/cert-b"));
+        assert_eq!(
+            p.secrets_held(),
+            SecretsHeld {
+                held: 1,
+                withheld: 1
+            }
+        );
+
+        // Asked for once: when the source does not bring A's data, the next
+        // translation is served with core's diagnostic.
+        let prepared = p.prepare(|| upsert("Host/default/h", &tls_host("cert-a")));
+        assert_eq!(p.commit(prepared).outcome, "refetching");
+        let prepared = p.prepare(Vec::new);
+        let c = p.commit(prepared);
+        // Translated and judged as usual (here: the Host is dropped, so the
+        // listener has none and the last good snapshot keeps serving).
+        assert_eq!((c.outcome, c.refetch.len()), ("rejected", 0));
+        assert!(
+            last(&p)
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "secret-not-tls"),
+            "{:?}",
+            last(&p).diagnostics
+        );
+    }
+
+    #[test]
+    fn a_source_whose_secrets_are_not_narrowed_keeps_them_all() {
+        let mut p = Pipeline::new(Options::default(), "");
+        let prepared = p.prepare(|| upsert("Secret/default/cert-b", &secret("cert-b")));
+        assert_eq!(p.commit(prepared).outcome, "published");
+        assert!(holds_key(&p, "Secret/default/cert-b"));
+        assert_eq!(last(&p).secrets, None);
     }
 
     #[test]

@@ -138,6 +138,10 @@ async fn main(config: Config) -> Result<()> {
         .with_context(|| format!("binding the admin port {admin_addr}"))?;
 
     let mut pipeline = Pipeline::new(config.options.clone(), root);
+    if config.kubernetes.is_some() {
+        // Only the Secrets the configuration refers to keep their data.
+        pipeline.narrow_secrets(kubernetes::secret_of);
+    }
     let snapshots = pipeline.snapshots();
     let ads_stats = Arc::new(AdsStats::new());
     let envoy_status = Arc::new(envoy::Status::default());
@@ -322,7 +326,11 @@ fn spawn_translator(
                 let Some(prepared) = prepared else {
                     return;
                 };
-                metrics.translated(&pipeline.commit(prepared));
+                let committed = pipeline.commit(prepared);
+                metrics.translated(&committed);
+                if !committed.refetch.is_empty() {
+                    source.refetch(&committed.refetch);
+                }
             }
         })?;
     Ok(t)

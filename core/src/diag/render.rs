@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use super::{Diagnostic, PositionEncoding, SourceMap};
 
-/// Renders diagnostics rustc-style:
+/// Renders diagnostics rustc-style (but for findings about a Secret, whose
+/// lines are never quoted: they may hold its values):
 ///
 /// ```text
 /// error[mapping-missing-prefix]: Mapping default/quote has no `prefix`
@@ -41,7 +42,10 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
             pos.line,
             pos.col
         );
-        if let Some(text) = sources.line_text(span.file, pos.line) {
+        // A Secret's lines may hold its values: its findings are placed,
+        // never quoted.
+        let secret = d.object.as_ref().is_some_and(|o| o.kind == "Secret");
+        if !secret && let Some(text) = sources.line_text(span.file, pos.line) {
             let text = text.trim_end_matches(['\r', '\n']);
             let _ = writeln!(out, "{pad}|");
             let _ = writeln!(out, "{num} | {text}");

@@ -38,6 +38,12 @@ pub struct Ir {
     pub access_logs: Vec<AccessLog>,
     /// The tracer of every HTTP connection manager.
     pub tracing: Option<Tracing>,
+    /// Every Secret (`namespace`, `name`) the configuration refers to,
+    /// whether it exists, holds what was asked, or not: what a host needs
+    /// to hold to translate this configuration again (see
+    /// `Translation::referenced_secrets`). Not part of what Envoy is sent.
+    #[serde(skip)]
+    pub referenced_secrets: std::collections::BTreeSet<(String, String)>,
 }
 
 /// HTTP connection manager settings that come from the `ambassador` Module.
@@ -438,11 +444,32 @@ pub struct TlsSecret {
     pub name: String,
     pub source: ObjectRef,
     pub cert_chain: String,
+    /// Serialized as [`redacted`]: a serialized IR (the CLI's
+    /// `--output ir`, the daemon's live page) never shows a private key.
+    #[serde(serialize_with = "serialize_redacted")]
     pub private_key: String,
     /// A CA bundle only (for client validation); no key.
     pub ca_only: bool,
     /// A certificate revocation list (PEM) checked with the CA bundle.
     pub crl: Option<String>,
+}
+
+/// What is shown instead of a private key: its size and the first eight
+/// hex digits of its SHA-256, enough to tell two keys apart or to check one
+/// against a file (`sha256sum`), nothing of the key itself; empty stays
+/// empty.
+pub fn redacted(key: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    if key.is_empty() {
+        return String::new();
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let prefix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("[redacted: {} bytes, sha256 {prefix}…]", key.len())
+}
+
+fn serialize_redacted<S: serde::Serializer>(key: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redacted(key))
 }
 
 /// An HTTP filter of the connection managers, in Emissary's order:

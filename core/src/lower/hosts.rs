@@ -322,7 +322,7 @@ impl<'a> Lower<'a> {
         path: &str,
         span: Option<crate::diag::Span>,
     ) -> Option<String> {
-        match self.objs.secrets.get(&(ns.to_string(), name.to_string())) {
+        match self.secret(ns, name) {
             Some(s) if s.cert_chain.is_some() && s.private_key.is_some() => self.secret_from(s, by),
             Some(_) => {
                 self.diags.push(

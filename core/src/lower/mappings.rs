@@ -225,6 +225,9 @@ fn replay(lw: &mut Lower<'_>, r: &Recorded, joins: &mut Vec<Vec<usize>>) {
             Effect::Eds(e) => {
                 super::endpoints::add_eds(&mut lw.ir.endpoints, &mut lw.eds, e.clone())
             }
+            Effect::SecretRef(k) => {
+                lw.ir.referenced_secrets.insert((**k).clone());
+            }
         }
     }
 }

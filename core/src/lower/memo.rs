@@ -164,6 +164,8 @@ pub(crate) enum Effect {
     Secret(Box<TlsSecret>),
     /// An EDS service name, added unless it is there.
     Eds(Arc<EdsName>),
+    /// A Secret looked up (`namespace`, `name`), found or not.
+    SecretRef(Box<(String, String)>),
 }
 
 /// Effects being recorded while a group is lowered.

@@ -42,6 +42,27 @@ pub(crate) struct Lower<'a> {
     pub(crate) eds: Vec<Arc<EdsName>>,
 }
 
+impl<'a> Lower<'a> {
+    /// The Secret `namespace/name`, if there is one; either way the IR
+    /// notes that the configuration refers to it
+    /// ([`Ir::referenced_secrets`]). Every lookup of a Secret goes through
+    /// here.
+    pub(crate) fn secret(
+        &mut self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&'a crate::model::Secret> {
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(j) = &mut self.journal {
+            j.effects
+                .push(memo::Effect::SecretRef(Box::new(key.clone())));
+        }
+        let found = self.objs.secrets.get(&key);
+        self.ir.referenced_secrets.insert(key);
+        found
+    }
+}
+
 /// Lowers typed objects into the IR.
 pub fn lower(objs: &Objects, opts: &Options, diags: &mut Vec<Diagnostic>) -> Ir {
     let (mut ir, eds) = lower_with(objs, opts, diags, None);

@@ -49,9 +49,7 @@ impl Lower<'_> {
         };
         let (n, cns) = split(ca, ns, namespacing);
         let pem = self
-            .objs
-            .secrets
-            .get(&(cns.clone(), n.clone()))
+            .secret(&cns, &n)
             .and_then(|s| s.ca_cert.clone().or_else(|| s.cert_chain.clone()));
         let Some(pem) = pem else {
             self.diags.push(
@@ -68,12 +66,7 @@ impl Lower<'_> {
         let mut crl_pem = None;
         if let Some(crl) = &s.crl_secret {
             let (cn, cnns) = split(crl, ns, namespacing);
-            match self
-                .objs
-                .secrets
-                .get(&(cnns.clone(), cn.clone()))
-                .and_then(|s| s.crl.clone())
-            {
+            match self.secret(&cnns, &cn).and_then(|s| s.crl.clone()) {
                 Some(p) => {
                     name = format!("{name}-crl-{cnns}-{cn}");
                     crl_pem = Some(p);

@@ -321,6 +321,7 @@ fn same_but_endpoints(a: &Ir, b: &Ir) -> bool {
         filters,
         access_logs,
         tracing,
+        referenced_secrets: _,
     } = a;
     *http == b.http
         && *filters == b.filters

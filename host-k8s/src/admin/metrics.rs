@@ -31,7 +31,7 @@ const BUCKETS: [f64; 11] = [
 ];
 
 /// Translation outcomes, each always present.
-const OUTCOMES: [&str; 3] = ["published", "unchanged", "rejected"];
+const OUTCOMES: [&str; 4] = ["published", "unchanged", "rejected", "refetching"];
 /// Diagnostic severities, each always present.
 const SEVERITIES: [&str; 3] = ["error", "warning", "info"];
 
@@ -58,7 +58,7 @@ impl Metrics {
         }
         registry.register(
             "emissary_translations",
-            "Translations run, by outcome (published, unchanged, rejected)",
+            "Translations run, by outcome (published, unchanged, rejected, refetching)",
             translations.clone(),
         );
         let duration = Histogram::new(BUCKETS);
@@ -250,6 +250,7 @@ mod tests {
             outcome,
             took: Duration::from_millis(ms),
             diagnostics: None,
+            refetch: Vec::new(),
         };
         m.translated(&committed("published", 20));
         m.translated(&committed("rejected", 300));

@@ -6,6 +6,11 @@
 //! It serves what it is given in its own [`State`] (the published
 //! snapshots, the ADS statistics, the pipeline's report, the metrics) and
 //! changes none of it.
+//!
+//! No endpoint shows a Secret's value: `/debug/config` shows private keys
+//! and key passwords as `[redacted]`, `/ui/state.json`'s IR as
+//! `[redacted: N bytes, sha256 <prefix>…]` (`emissary_core::ir::redacted`),
+//! and diagnostics name a Secret's fields, never their values.
 
 use axum::Router;
 use axum::http::{StatusCode, header};

@@ -115,6 +115,13 @@ pub trait Source: Send {
     fn watch(&mut self, signal: Arc<Signal>) -> anyhow::Result<()>;
     /// The changes since the last call (see the trait's contract).
     fn changes(&mut self) -> Vec<Change>;
+    /// Reads the inputs `keys` again, in full, and hands them out as
+    /// changes (then signals), because the store withheld their data (see
+    /// [`Store::withhold`]). The Kubernetes source lists its Secrets again;
+    /// a source whose inputs are never withheld does nothing.
+    fn refetch(&mut self, keys: &[Key]) {
+        let _ = keys;
+    }
 }
 
 /// The inputs of one source by key, as its changes left them.
@@ -127,6 +134,9 @@ pub struct Store {
     /// A hash of each entry, kept as entries change, so that a fingerprint
     /// of the whole store costs one small hash per input.
     digests: BTreeMap<Key, u64>,
+    /// Inputs whose data was withheld ([`Store::withhold`]), with the data
+    /// keys they had.
+    withheld: BTreeMap<Key, Vec<String>>,
 }
 
 fn digest(e: &Entry) -> u64 {
@@ -144,6 +154,7 @@ impl Store {
             root: root.into(),
             entries: BTreeMap::new(),
             digests: BTreeMap::new(),
+            withheld: BTreeMap::new(),
         }
     }
 
@@ -151,11 +162,13 @@ impl Store {
     pub fn apply(&mut self, change: Change) {
         match change {
             Change::Upsert { key, text } => {
+                self.withheld.remove(&key);
                 let e = Entry::Text(text);
                 self.digests.insert(key.clone(), digest(&e));
                 self.entries.insert(key, e);
             }
             Change::Unreadable { key, error } => {
+                self.withheld.remove(&key);
                 let e = Entry::Unreadable(error);
                 self.digests.insert(key.clone(), digest(&e));
                 self.entries.insert(key, e);
@@ -165,8 +178,10 @@ impl Store {
                 let gone = |k: &Key| *k == key || key.0.is_empty() || k.0.starts_with(&below);
                 self.entries.retain(|k, _| !gone(k));
                 self.digests.retain(|k, _| !gone(k));
+                self.withheld.retain(|k, _| !gone(k));
             }
             Change::Reset(entries) => {
+                self.withheld.clear();
                 self.entries = entries.into_iter().collect();
                 self.digests = self
                     .entries
@@ -185,6 +200,53 @@ impl Store {
             (r, k) if r.ends_with('/') => format!("{r}{k}"),
             (r, k) => format!("{r}/{k}"),
         }
+    }
+
+    /// Withholds the data of the input `key`, one object as JSON (a
+    /// Kubernetes Secret as the Kubernetes source keeps it): its `data`
+    /// becomes `{}` and `stringData` goes; its identity, type and the names
+    /// of its data keys stay. Returns whether anything was withheld (not
+    /// for an input that is not such an object, or has no data, or whose
+    /// data is withheld already). An [`Change::Upsert`] of the input
+    /// brings data back.
+    pub fn withhold(&mut self, key: &Key) -> bool {
+        if self.withheld.contains_key(key) {
+            return false;
+        }
+        let Some(Entry::Text(text)) = self.entries.get(key) else {
+            return false;
+        };
+        let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_str(text) else {
+            return false;
+        };
+        let mut names: Vec<String> = match obj.get("data") {
+            Some(serde_json::Value::Object(d)) => d.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        if let Some(serde_json::Value::Object(d)) = obj.remove("stringData") {
+            names.extend(d.keys().cloned());
+        }
+        if names.is_empty() {
+            return false;
+        }
+        obj.insert("data".into(), serde_json::Value::Object(Default::default()));
+        let e = Entry::Text(
+            serde_json::to_string_pretty(&serde_json::Value::Object(obj)).unwrap_or_default(),
+        );
+        self.digests.insert(key.clone(), digest(&e));
+        self.entries.insert(key.clone(), e);
+        self.withheld.insert(key.clone(), names);
+        true
+    }
+
+    /// Whether the data of `key` is withheld.
+    pub fn is_withheld(&self, key: &Key) -> bool {
+        self.withheld.contains_key(key)
+    }
+
+    /// The data keys the input `key` had before its data was withheld.
+    pub fn withheld_keys(&self, key: &Key) -> Option<&[String]> {
+        self.withheld.get(key).map(Vec::as_slice)
     }
 
     /// Every input, sorted by key.

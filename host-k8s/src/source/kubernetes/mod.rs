@@ -33,13 +33,26 @@
 //! - Secrets of types that never hold a certificate (service-account
 //!   tokens, image pull secrets, Helm releases, bootstrap tokens) are
 //!   excluded by a field selector on the watch, and the others are kept
-//!   with only the data keys TLS reads ([`object::SECRET_KEYS`]). They are
-//!   not narrowed further to the Secrets some object names: which ones
-//!   those are is known only after translating, so fetching them then
-//!   would serve a first configuration without them (or hold it back for
-//!   another round trip per newly named Secret), and the watch layer would
-//!   have to know which fields name Secrets, which is translation logic.
-//!   Emissary itself watches every Secret.
+//!   with only the data keys TLS reads ([`object::SECRET_KEYS`]).
+//! - **Only the Secrets the configuration refers to keep their data.** The
+//!   watch still lists and watches every Secret (least privilege: `list`
+//!   and `watch`, no `get`), and the first list holds them all, so the first
+//!   configuration is served whole; then, after each translation, the
+//!   pipeline withholds the data of every Secret that core's
+//!   `Translation::referenced_secrets` does not name (its identity, type
+//!   and data key names stay: [`secret_of`] tells the pipeline which inputs
+//!   are Secrets, see `Pipeline::narrow_secrets`). A translation that
+//!   refers to a withheld Secret is not served; the pipeline asks for it
+//!   ([`Source::refetch`]), which restarts the Secret watcher, so one fresh
+//!   list brings every Secret's data back and the next translation is
+//!   served (and withholds the others again). Each withheld Secret is asked
+//!   for once: should the list not bring it, the translation after is
+//!   served with core's diagnostic. This layer still knows nothing of which
+//!   fields name Secrets: core says which ones are referenced. The price is
+//!   one list of the Secrets, and one translation held back for it, when a
+//!   change refers to a Secret that no object referred to before. (Before,
+//!   every Secret was kept, as Emissary does; the daemon's memory then held
+//!   the private keys of every TLS Secret in the cluster.)
 //! - `AMBASSADOR_LABEL_SELECTOR` and `AMBASSADOR_FIELD_SELECTOR` apply to
 //!   the objects users write to configure Emissary (getambassador.io kinds,
 //!   Services, Ingresses); not to Secrets, EndpointSlices or IngressClasses,
@@ -233,6 +246,8 @@ pub(crate) struct Queue {
     /// The generation and status of each object that gets a status, as
     /// last seen (the store's texts leave the status out).
     observed: HashMap<Key, Observed>,
+    /// Wakes the Secret watcher to list again ([`Source::refetch`]).
+    pub(crate) refetch_secrets: Arc<tokio::sync::Notify>,
 }
 
 /// An object's generation and status, as the API server last sent them.
@@ -426,6 +441,29 @@ impl Source for KubeSource {
             Err(_) => Vec::new(),
         }
     }
+
+    /// Secrets are fetched again by a fresh list of every Secret (the
+    /// watcher starts over): the service account may list and watch
+    /// Secrets but not `get` one.
+    fn refetch(&mut self, keys: &[Key]) {
+        if keys.iter().any(|k| secret_of(k).is_some())
+            && let Ok(q) = self.shared.lock()
+        {
+            tracing::debug!(
+                secrets = keys.len(),
+                "listing Secrets again: the configuration refers to Secrets whose data was withheld"
+            );
+            q.refetch_secrets.notify_one();
+        }
+    }
+}
+
+/// The Secret an input of this source is (`namespace`, `name`): its data
+/// may be withheld by the pipeline (see the module docs).
+pub fn secret_of(key: &Key) -> Option<(String, String)> {
+    let rest = key.0.strip_prefix("Secret/")?;
+    let (ns, name) = rest.split_once('/')?;
+    Some((ns.to_string(), name.to_string()))
 }
 
 /// An object's entry in the store.

@@ -570,3 +570,62 @@ async fn selectors_go_to_the_scoped_kinds_and_secrets_keep_their_type_filter() {
     );
     api.hold(w);
 }
+
+#[tokio::test]
+async fn a_refetch_lists_the_secrets_again_and_hands_them_out_in_full() {
+    let (mut src, mut api) = start(Scope::default());
+    discovery(&mut api, V3, Some(&["mappings"])).await;
+    discovery(&mut api, V2, None).await;
+    discovery(&mut api, CORE, Some(&["secrets"])).await;
+    discovery(&mut api, DISCOVERY, None).await;
+    discovery(&mut api, NETWORKING, None).await;
+    let secret = |rv: &str, key: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+               "metadata": {"name": "s", "namespace": "ns", "resourceVersion": rv},
+               "data": {"tls.crt": "Y2VydA==", "tls.key": key}})
+    };
+    list_request(&mut api, MAPPINGS)
+        .await
+        .answer(200, &list("1", vec![]));
+    list_request(&mut api, "/api/v1/secrets")
+        .await
+        .answer(200, &list("2", vec![secret("2", "a2V5")]));
+    until("synced", || src.synced()).await;
+    assert!(matches!(src.changes().as_slice(), [Change::Reset(e)] if e.len() == 1));
+    let w = watch_request(&mut api, MAPPINGS).await;
+    api.hold(w);
+    let w = watch_request(&mut api, "/api/v1/secrets").await;
+    api.hold(w);
+    // Asking for a Secret again starts a new list of Secrets (no `get`).
+    src.refetch(&[Key("Secret/ns/s".into())]);
+    let l = list_request(&mut api, "/api/v1/secrets").await;
+    assert_eq!(
+        l.param("fieldSelector").as_deref(),
+        Some(SECRET_FIELDS),
+        "{}",
+        l.path
+    );
+    l.answer(200, &list("3", vec![secret("3", "bmV3")]));
+    let mut got = Vec::new();
+    until("the relist is handed out", || {
+        got.extend(src.changes());
+        got.iter().any(|c| upserted("Secret/ns/s", c))
+    })
+    .await;
+    assert!(
+        matches!(&got[0], Change::Delete { key } if key.0 == "Secret"),
+        "a relist replaces the kind: {got:?}"
+    );
+    let up = got.iter().find(|c| upserted("Secret/ns/s", c)).unwrap();
+    assert_eq!(text_of(up)["data"]["tls.key"], "bmV3");
+    // Then it watches from the new list.
+    let w = api
+        .take(Method::GET, "/api/v1/secrets", |p| {
+            p.is_watch() && p.param("resourceVersion").as_deref() == Some("3")
+        })
+        .await;
+    api.hold(w);
+    // A refetch of inputs that are not Secrets lists nothing again.
+    src.refetch(&[Key("Mapping/ns/m".into())]);
+    assert!(src.changes().is_empty());
+}

@@ -132,7 +132,27 @@ async fn watch_kind(
     // forever. Repeated ones without an event between wait longer each time.
     let mut gone_wait = RETRY_FIRST;
     let mut stream = Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
-    while let Some(event) = stream.next().await {
+    // Only the Secret watcher is ever asked to list again.
+    let refetch = match kind.kind {
+        "Secret" => shared
+            .lock()
+            .map(|q| q.refetch_secrets.clone())
+            .unwrap_or_default(),
+        _ => Default::default(),
+    };
+    loop {
+        let event = tokio::select! {
+            e = stream.next() => match e {
+                Some(e) => e,
+                None => break,
+            },
+            _ = refetch.notified() => {
+                // A fresh watcher: one new list (its `InitDone` replaces
+                // the kind), then a watch from it.
+                stream = Box::pin(watcher::watcher(api.clone(), config.clone()).default_backoff());
+                continue;
+            }
+        };
         let mut init_done = false;
         let changes: Vec<Change> = match event {
             Ok(Event::Init) => {
