@@ -428,6 +428,11 @@ pub struct ServeArgs {
     /// Log level of the supervised Envoy.
     #[arg(long, env = "EMISSARY_ENVOY_LOG_LEVEL", default_value = "warning")]
     envoy_log_level: String,
+    /// What SIGUSR2 does after leaving Envoy running for the next control
+    /// plane: exit, or re-execute this binary in place (same PID).
+    /// Default: exec when the daemon is PID 1 (a container), else exit.
+    #[arg(long, env = "EMISSARY_HANDOVER", value_enum)]
+    handover: Option<HandoverMode>,
     /// Also start the example backends the quickstart Mappings point at
     /// (127.0.0.1:9000 and 127.0.0.1:9001).
     #[arg(long)]
@@ -447,6 +452,15 @@ impl From<XdsProtocol> for AdsProtocol {
             XdsProtocol::Delta => AdsProtocol::Delta,
         }
     }
+}
+
+/// What `serve` does on SIGUSR2 (see [`serve::Handover`]).
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum HandoverMode {
+    /// Exit 0, leaving Envoy for a successor started by someone else.
+    Exit,
+    /// Re-execute the binary in place, keeping the PID.
+    Exec,
 }
 
 /// Where `serve` reads manifests from.
@@ -517,6 +531,12 @@ impl ServeArgs {
             envoy_base_id: self.envoy_base_id,
             envoy_drain: std::time::Duration::from_secs(self.envoy_drain_seconds),
             envoy_log_level: self.envoy_log_level.clone(),
+            handover: match self.handover {
+                Some(HandoverMode::Exec) => serve::Handover::Exec,
+                Some(HandoverMode::Exit) => serve::Handover::Exit,
+                None if std::process::id() == 1 => serve::Handover::Exec,
+                None => serve::Handover::Exit,
+            },
             with_example_backends: self.with_example_backends,
             options: options(&self.env),
             ui_dir: self.ui_dir.clone(),
