@@ -15,6 +15,15 @@
 //! Shutdown order: on SIGTERM/SIGINT Envoy and the translator stop first;
 //! the servers after Envoy is gone, so that it keeps its ADS stream while
 //! it drains.
+//!
+//! Handover (SIGUSR2): the same order, except that Envoy is left running
+//! for the next control plane to adopt (see [`crate::envoy`]). Then the
+//! daemon either exits 0 ([`Handover::Exit`]), and whatever supervises it
+//! starts the successor, or re-executes its binary in place
+//! ([`Handover::Exec`]: the path it was started from, with the same
+//! arguments and environment), keeping its PID, so that Envoy stays its
+//! child. Decision: exec is the default when the daemon is PID 1 — in a
+//! container, PID 1 exiting takes Envoy with it — and exit otherwise.
 
 use anyhow::{Context as _, Result};
 use emissary_core::Options;
@@ -65,6 +74,8 @@ pub struct Config {
     pub envoy_log_level: String,
     /// The supervised Envoy's overload manager limits.
     pub overload: Overload,
+    /// What SIGUSR2 does after leaving Envoy running.
+    pub handover: Handover,
     /// Also start the example backends the quickstart Mappings point at.
     pub with_example_backends: bool,
     /// Translation options.
@@ -72,6 +83,15 @@ pub struct Config {
     /// The built web playground for `/ui/` on the admin port (see
     /// [`admin::ui`]); `None`: found by [`admin::ui::find_dir`] when it can be.
     pub ui_dir: Option<PathBuf>,
+}
+
+/// How a daemon hands its Envoy over to its successor (on SIGUSR2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handover {
+    /// Exit 0; the successor is started by someone else.
+    Exit,
+    /// Re-execute the daemon's binary in place, same PID and arguments.
+    Exec,
 }
 
 /// How to read the Kubernetes API.
@@ -96,16 +116,41 @@ pub struct StatusConfig {
     pub identity: String,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT, on a runtime of its own.
+/// Runs the daemon until SIGTERM or SIGINT, on a runtime of its own; on
+/// SIGUSR2 hands its Envoy over (see the module documentation).
 pub fn run(config: Config) -> Result<()> {
+    // The path the binary was started from, read now: an upgrade may
+    // replace the file before the handover re-executes it.
+    let exe = std::env::current_exe().context("finding the daemon's binary")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(main(config))
+    let handover = config.handover;
+    let ended = rt.block_on(main(config))?;
+    drop(rt);
+    if ended == Ended::Handover && handover == Handover::Exec {
+        use std::os::unix::process::CommandExt as _;
+        let mut argv = std::env::args_os();
+        let mut cmd = std::process::Command::new(&exe);
+        if let Some(arg0) = argv.next() {
+            cmd.arg0(arg0);
+        }
+        tracing::info!(binary = %exe.display(), "re-executing the daemon");
+        let e = cmd.args(argv).exec();
+        return Err(e).with_context(|| format!("re-executing {}", exe.display()));
+    }
+    Ok(())
 }
 
-async fn main(config: Config) -> Result<()> {
+/// How the daemon ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Stopped,
+    Handover,
+}
+
+async fn main(config: Config) -> Result<Ended> {
     let mut kube_status = None;
     let (source, root): (Box<dyn Source>, String) = match (&config.kubernetes, &config.config_dir) {
         (Some(k), _) => {
@@ -161,6 +206,7 @@ async fn main(config: Config) -> Result<()> {
     // Envoy is gone, so that it keeps its ADS stream while it drains.
     let (stop_tx, stop_rx) = watch::channel(false);
     let (servers_stop_tx, servers_stop_rx) = watch::channel(false);
+    let (envoy_stop_tx, envoy_stop_rx) = watch::channel(None);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
@@ -213,10 +259,6 @@ async fn main(config: Config) -> Result<()> {
             )));
         }
     }
-    let run_dir = tempfile::Builder::new()
-        .prefix("emissary-")
-        .tempdir()
-        .context("creating a run directory")?;
     let envoy_task = envoy.map(|binary| {
         tracing::info!(
             max_downstream_connections = ?config.overload.max_downstream_connections,
@@ -241,13 +283,22 @@ async fn main(config: Config) -> Result<()> {
             base_id: config.envoy_base_id,
             drain_time: config.envoy_drain,
             log_level: config.envoy_log_level.clone(),
-            run_dir: run_dir.path().to_path_buf(),
         };
-        tokio::spawn(envoy::supervise(cfg, envoy_status, stop_rx.clone()))
+        tokio::spawn(envoy::supervise(cfg, envoy_status, envoy_stop_rx))
     });
 
     let signal = shutdown_signal().await?;
-    tracing::info!(signal, "shutting down");
+    let ended = if signal == "SIGUSR2" {
+        tracing::info!(signal, how = ?config.handover, "handing over to the next control plane");
+        Ended::Handover
+    } else {
+        tracing::info!(signal, "shutting down");
+        Ended::Stopped
+    };
+    let _ = envoy_stop_tx.send(Some(match ended {
+        Ended::Stopped => envoy::Shutdown::Stop,
+        Ended::Handover => envoy::Shutdown::Handover,
+    }));
     let _ = stop_tx.send(true);
     // Envoy first (it drains while the ADS server still answers), then the rest.
     if let Some(t) = envoy_task {
@@ -269,7 +320,7 @@ async fn main(config: Config) -> Result<()> {
     }
     let _ = tokio::task::spawn_blocking(move || translator.join()).await;
     tracing::info!("stopped");
-    Ok(())
+    Ok(ended)
 }
 
 fn log_outcome(what: &str, r: Result<Result<()>, tokio::task::JoinError>) {
@@ -284,9 +335,11 @@ async fn shutdown_signal() -> Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
     Ok(tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
+        _ = usr2.recv() => "SIGUSR2",
     })
 }
 

@@ -117,49 +117,6 @@ fn supervised_envoy_routes_to_a_backend_and_stops_on_sigterm() {
     assert!(get(listen, "/alpha/").is_err(), "Envoy still serves");
 }
 
-/// The pid of the supervised Envoy, from the file the daemon keeps.
-fn envoy_pid(envoy_admin: u16) -> Option<i32> {
-    let file = std::env::temp_dir().join(format!("emissary-envoy-{envoy_admin}.pid"));
-    std::fs::read_to_string(file).ok()?.trim().parse().ok()
-}
-
-fn alive(pid: i32) -> bool {
-    // A zombie has an empty command line; a live Envoy does not.
-    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
-}
-
-#[test]
-fn a_daemon_killed_outright_leaves_envoy_serving_and_the_next_one_takes_over() {
-    let s = Supervised::new();
-    let (listen, envoy_admin) = (s.listen, s.envoy_admin);
-    let mut first = s.start();
-    wait_route(listen, "/alpha/one", "backend=alpha");
-    let old = envoy_pid(envoy_admin).expect("the daemon records its Envoy's pid");
-    assert!(alive(old));
-    // SIGKILL: the daemon cannot stop its Envoy, which keeps serving.
-    first.signal(nix::sys::signal::Signal::SIGKILL);
-    first.wait_exit(LONG).expect("the daemon dies");
-    let r = get(listen, "/alpha/two").expect("Envoy still serves");
-    assert_eq!(r.status, 200);
-    // The next daemon stops the leftover Envoy and runs its own.
-    let mut second = s.start();
-    let new = wait_for("a new Envoy pid", LONG, || {
-        envoy_pid(envoy_admin).filter(|p| *p != old)
-    });
-    wait_for("the leftover Envoy to be gone", LONG, || {
-        (!alive(old)).then_some(())
-    });
-    // The pid is recorded as soon as the spawn returns, which can be while
-    // the kernel is still loading Envoy's binary (its command line empty).
-    wait_for("the new Envoy to run", LONG, || alive(new).then_some(()));
-    wait_route(listen, "/alpha/three", "backend=alpha");
-    second.signal(nix::sys::signal::Signal::SIGTERM);
-    let status = second.wait_exit(LONG).expect("the daemon exits");
-    assert!(status.success(), "{status:?}\n{}", second.log_text());
-    assert!(!alive(new), "Envoy still runs after SIGTERM");
-    assert_eq!(envoy_pid(envoy_admin), None, "the pid file is left behind");
-}
-
 #[test]
 fn editing_a_mapping_reroutes_without_dropping_connections_delta() {
     let w = Workdir::new();

@@ -152,6 +152,18 @@ impl Collector for Scraped {
             "1 while the supervised Envoy runs",
             i64::from(self.envoy.up()),
         )?;
+        counter(
+            &mut enc,
+            "emissary_envoy_adoptions",
+            "Times an Envoy left running by a previous control plane was adopted",
+            self.envoy.adoptions(),
+        )?;
+        gauge(
+            &mut enc,
+            "emissary_envoy_adopted",
+            "1 while the supervised Envoy is one this daemon adopted rather than started",
+            i64::from(self.envoy.adopted()),
+        )?;
         let snapshot = self.snapshots.borrow().clone();
         if let Some(s) = snapshot {
             encode_snapshot(&mut enc, &s)?;
@@ -266,6 +278,8 @@ mod tests {
             "# TYPE emissary_envoy_starts_total counter\nemissary_envoy_starts_total 0\n"
         ));
         assert!(out.contains("emissary_envoy_up 0\n"));
+        assert!(out.contains("emissary_envoy_adoptions_total 0\n"));
+        assert!(out.contains("emissary_envoy_adopted 0\n"));
         assert!(out.contains("emissary_xds_connected_envoys 0\n"));
         assert!(
             !out.contains("emissary_snapshot_version"),

@@ -434,6 +434,11 @@ pub struct ServeArgs {
     /// Log level of the supervised Envoy.
     #[arg(long, env = "EMISSARY_ENVOY_LOG_LEVEL", default_value = "warning")]
     envoy_log_level: String,
+    /// What SIGUSR2 does after leaving Envoy running for the next control
+    /// plane: exit, or re-execute this binary in place (same PID).
+    /// Default: exec when the daemon is PID 1 (a container), else exit.
+    #[arg(long, env = "EMISSARY_HANDOVER", value_enum)]
+    handover: Option<HandoverMode>,
     /// Also start the example backends the quickstart Mappings point at
     /// (127.0.0.1:9000 and 127.0.0.1:9001).
     #[arg(long)]
@@ -455,6 +460,15 @@ impl From<XdsProtocol> for AdsProtocol {
             XdsProtocol::Delta => AdsProtocol::Delta,
         }
     }
+}
+
+/// What `serve` does on SIGUSR2 (see [`serve::Handover`]).
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum HandoverMode {
+    /// Exit 0, leaving Envoy for a successor started by someone else.
+    Exit,
+    /// Re-execute the binary in place, keeping the PID.
+    Exec,
 }
 
 /// Where `serve` reads manifests from.
@@ -528,6 +542,12 @@ impl ServeArgs {
             overload: self
                 .overload
                 .overload(|| overload::heap_default(std::path::Path::new("/sys/fs/cgroup"))),
+            handover: match self.handover {
+                Some(HandoverMode::Exec) => serve::Handover::Exec,
+                Some(HandoverMode::Exit) => serve::Handover::Exit,
+                None if std::process::id() == 1 => serve::Handover::Exec,
+                None => serve::Handover::Exit,
+            },
             with_example_backends: self.with_example_backends,
             options: options(&self.env),
             ui_dir: self.ui_dir.clone(),
