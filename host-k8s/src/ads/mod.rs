@@ -20,8 +20,17 @@
 //!   routes are ACKed, then a cluster response without them follows.
 //! - **NACKs.** A rejection is logged (Envoy's message, the resources it is
 //!   about and the objects they came from), counted and recorded in
-//!   [`AdsStats`]. The rejected content is not sent again: the stream waits
-//!   for a snapshot whose content for that type differs.
+//!   [`AdsStats`] (`/debug/diagnostics`: per stream and type the last NACK
+//!   and whether it stands, and the standing rejections by source object).
+//!   The rejected content is not sent again: the stream waits for a snapshot
+//!   whose content for that type differs. The Envoy keeps its last good
+//!   configuration. A NACK is logged once per node, type and message: the
+//!   same rejection again (a later snapshot still holding the bad resource,
+//!   or a reconnect, which gets the whole snapshot again because a restarted
+//!   Envoy needs its good part) is counted but logged at debug level, until
+//!   the node ACKs that type. A rejection stands until an ACK covers it: in
+//!   SotW any ACK of the type; in delta an ACK of a response that carried
+//!   the rejected resources again (fixed) or removed them.
 //! - **Nonces.** A request whose `response_nonce` is not the latest sent for
 //!   its type is stale and ignored (SotW), or its ACK/NACK part is ignored
 //!   while its subscription changes still apply (delta).
