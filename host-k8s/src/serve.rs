@@ -80,6 +80,9 @@ pub struct Config {
     pub with_example_backends: bool,
     /// Translation options.
     pub options: Options,
+    /// How long an ADS stream may fail to hand a response to its Envoy
+    /// before it is cut off (see [`ads::Config::stall_timeout`]).
+    pub xds_stall_timeout: Duration,
     /// The built web playground for `/ui/` on the admin port (see
     /// [`admin::ui`]); `None`: found by [`admin::ui::find_dir`] when it can be.
     pub ui_dir: Option<PathBuf>,
@@ -234,10 +237,13 @@ async fn main(config: Config) -> Result<Ended> {
         stop_rx.clone(),
     )?;
 
-    let ads_task = tokio::spawn(ads::serve(
+    let ads_task = tokio::spawn(ads::serve_with(
         ads_listener,
         snapshots,
         ads_stats,
+        ads::Config {
+            stall_timeout: config.xds_stall_timeout,
+        },
         stopped(servers_stop_rx.clone()),
     ));
     let admin_task = tokio::spawn({

@@ -1152,3 +1152,176 @@ async fn real_envoy_sotw_acks_and_nacks() {
 async fn real_envoy_delta_acks_and_nacks() {
     real_envoy("DELTA_GRPC", "delta").await;
 }
+
+// Fan-out under load: stuck streams and churn.
+
+/// A server like [`Server::start`] with explicit settings.
+async fn start_with(first: Option<Arc<Snapshot>>, config: emissary_k8s::ads::Config) -> Server {
+    let port = emissary_tests::free_ports(1)[0];
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (snapshots, rx) = watch::channel(first);
+    let stats = Arc::new(AdsStats::new());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(emissary_k8s::ads::serve_with(
+        listener,
+        rx,
+        stats.clone(),
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Server {
+        addr,
+        snapshots,
+        stats,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// `count` Mappings whose services carry `tag`: every version has different
+/// clusters, and a cluster response of several kilobytes.
+fn many_mappings(version: u64, count: usize, tag: &str) -> Arc<Snapshot> {
+    let mut text = manifests("/m/", "m", false);
+    for i in 0..count {
+        text.push_str(&format!(
+            "---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {{name: m{i}, namespace: default}}
+spec: {{hostname: \"*\", prefix: /m{i}/, service: svc-{tag}-{i}}}
+"
+        ));
+    }
+    snapshot_of(version, text)
+}
+
+#[tokio::test]
+async fn a_stuck_stream_delays_no_one_and_is_cut_off() {
+    let stall = Duration::from_secs(4);
+    let server = start_with(
+        Some(many_mappings(1, 40, "v1")),
+        emissary_k8s::ads::Config {
+            stall_timeout: stall,
+        },
+    )
+    .await;
+    // The stuck Envoy: a 1 KiB HTTP/2 window and it never reads, so the
+    // server's writes stop at once and its response buffer fills up.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .initial_stream_window_size(Some(1024))
+        .connect()
+        .await
+        .unwrap();
+    let (stuck_tx, rx) = mpsc::channel(16);
+    let stuck_rx = AggregatedDiscoveryServiceClient::new(channel)
+        .stream_aggregated_resources(ReceiverStream::new(rx))
+        .await
+        .expect("stream")
+        .into_inner();
+    let stuck = Sotw {
+        node: "stuck".into(),
+        tx: stuck_tx,
+        rx: stuck_rx,
+        last: BTreeMap::new(),
+    };
+    stuck.subscribe(CLUSTER, &[]).await;
+    stuck.subscribe(LISTENER, &[]).await;
+
+    let mut good = server.sotw("good").await;
+    good.subscribe(CLUSTER, &[]).await;
+    assert_eq!(good.recv().await.version_info, "1");
+    good.ack(CLUSTER, &[]).await;
+    eventually(|| server.stats.connected() == 2).await;
+
+    // Many snapshots, each with new clusters: the good Envoy takes every
+    // one it is sent and ends on the last.
+    let last = 30;
+    for v in 2..=last {
+        server.publish(many_mappings(v, 40, &format!("v{v}")));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loop {
+        let r = good.recv().await;
+        good.ack(CLUSTER, &[]).await;
+        if r.version_info == last.to_string() {
+            break;
+        }
+    }
+    // ... while the stuck one was not cut off yet: it delayed no one.
+    assert_eq!(server.stats.streams_cut(), 0);
+    assert_eq!(server.stats.connected(), 2);
+
+    // After the stall bound the stuck stream is gone, and counted.
+    let deadline = tokio::time::Instant::now() + stall + WAIT;
+    while server.stats.connected() != 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        server.stats.connected(),
+        1,
+        "the stuck stream was not cut off"
+    );
+    assert_eq!(server.stats.streams_cut(), 1);
+    let json = server.stats.to_json();
+    let stuck_entry = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "stuck")
+        .expect("the stuck stream's record");
+    assert_eq!(stuck_entry["connected"], false);
+    assert_eq!(json["streams_cut"], 1);
+    let (_tx, rx) = watch::channel(None);
+    let metrics = Metrics::new(rx, server.stats.clone(), Arc::default()).render();
+    assert!(
+        metrics.contains("emissary_xds_streams_cut_total 1\n"),
+        "{metrics}"
+    );
+    // The good stream still works.
+    server.publish(many_mappings(last + 1, 40, "after"));
+    assert_eq!(good.recv().await.version_info, (last + 1).to_string());
+    drop(stuck);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn streams_opened_and_closed_in_a_loop_leak_nothing() {
+    let server = Server::start(Some(snapshot(1, "/m/", "m", false))).await;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+    for i in 0..300 {
+        // A new connection now and then, several streams on each.
+        if i % 2 == 0 {
+            let mut c = server.sotw(&format!("churn-{}", i % 7)).await;
+            if i % 10 != 0 {
+                c.subscribe(CLUSTER, &[]).await;
+                c.recv().await;
+            }
+        } else {
+            let mut c = server.delta(&format!("churn-{}", i % 7)).await;
+            c.subscribe(CLUSTER, &[], BTreeMap::new()).await;
+            c.recv().await;
+        }
+    }
+    eventually(|| server.stats.connected() == 0).await;
+    assert!(
+        server.stats.stream_records() <= emissary_k8s::ads::MAX_CLOSED_STREAMS,
+        "{} records",
+        server.stats.stream_records()
+    );
+    // Every stream's task (and every connection's) has ended.
+    eventually(|| metrics.num_alive_tasks() <= tasks_before).await;
+    let json = server.stats.to_json();
+    assert_eq!(json["connected"], 0);
+    assert_eq!(
+        json["nodes"].as_array().unwrap().len(),
+        emissary_k8s::ads::MAX_CLOSED_STREAMS
+    );
+    server.stop().await;
+}

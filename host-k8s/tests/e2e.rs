@@ -226,10 +226,35 @@ fn a_broken_manifest_keeps_the_old_routes_until_fixed_sotw() {
     assert_eq!(plane.admin_json("/debug/diagnostics")["serving_version"], 2);
 }
 
-#[test]
-fn a_config_envoy_rejects_is_nacked_and_the_previous_one_keeps_serving() {
+/// The value of the `/metrics` counter `family` for the Listener type.
+fn listener_counter(plane: &Plane, family: &str) -> u64 {
+    let metrics = plane.admin_get("/metrics").body;
+    metrics
+        .lines()
+        .find(|l| l.starts_with(family) && l.contains("listener.v3.Listener"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {family} for listeners in /metrics:\n{metrics}"))
+}
+
+/// The Listener type's state on the one connected stream of `/debug/diagnostics`.
+fn listener_state(plane: &Plane) -> serde_json::Value {
+    let d = plane.admin_json("/debug/diagnostics");
+    let nodes = d["ads"]["nodes"].as_array().cloned().unwrap_or_default();
+    let n = nodes
+        .iter()
+        .find(|n| n["connected"] == true)
+        .expect("a connected Envoy");
+    n["types"]["type.googleapis.com/envoy.config.listener.v3.Listener"].clone()
+}
+
+/// A Listener Envoy cannot bind is NACKed: the Envoy keeps serving its last
+/// good configuration; the daemon logs the rejection once (also when a later
+/// snapshot still holds the bad Listener), counts it, shows it on
+/// `/debug/diagnostics` with the Listener it came from, does not send the
+/// rejected content again, and the next good snapshot clears it.
+fn config_envoy_rejects(protocol: AdsProtocol) {
     let w = Workdir::new();
-    let [listen, a] = free_ports(2)[..] else {
+    let [listen, a, other] = free_ports(3)[..] else {
         unreachable!()
     };
     // A port someone else holds: the core cannot know, Envoy cannot bind it.
@@ -239,33 +264,80 @@ fn a_config_envoy_rejects_is_nacked_and_the_previous_one_keeps_serving() {
     w.write("listener.yaml", &listener_yaml(listen));
     w.write("mappings.yaml", &mapping_yaml("one", "/one/", a));
     let plane = Plane::new();
-    let _serve = plane.start(w.path(), &w.config(), &[]);
-    let envoy = Envoy::start(w.path(), &plane, "nack-node", AdsProtocol::Delta);
+    let serve = plane.start(w.path(), &w.config(), &[]);
+    let envoy = Envoy::start(w.path(), &plane, "nack-node", protocol);
     envoy.wait_live(LONG);
     wait_route(listen, "/one/", "backend=alpha");
+    assert_eq!(listener_counter(&plane, "emissary_xds_nacks_total"), 0);
 
     w.write("taken.yaml", &listener_only_yaml(taken));
     let nack = wait_for("a NACK on the admin endpoint", LONG, || {
-        let d = plane.admin_json("/debug/diagnostics");
-        d["ads"]["nodes"].as_array()?.iter().find_map(|n| {
-            n["types"].as_object()?.values().find_map(|t| {
-                let m = t["last_nack"]["message"].as_str()?;
-                m.contains(&taken.to_string()).then(|| m.to_string())
-            })
-        })
+        let t = listener_state(&plane);
+        let m = t["last_nack"]["message"].as_str()?;
+        m.contains(&taken.to_string())
+            .then(|| t["last_nack"].clone())
     });
-    assert!(nack.contains("listener"), "{nack}");
-    let metrics = plane.admin_get("/metrics").body;
-    let nacks = metrics
-        .lines()
-        .find(|l| l.starts_with("emissary_xds_nacks_total") && l.contains("listener.v3.Listener"))
-        .unwrap_or_else(|| panic!("no NACK counter in /metrics:\n{metrics}"));
-    assert!(!nacks.ends_with(" 0"), "{nacks}");
+    assert!(
+        nack["message"].as_str().unwrap().contains("listener"),
+        "{nack}"
+    );
+    let bad_source = format!("Listener/default/http-{taken}");
+    assert_eq!(nack["sources"], serde_json::json!([bad_source]), "{nack}");
+    let d = plane.admin_json("/debug/diagnostics");
+    assert!(d["ads"]["rejections"][&bad_source].is_string(), "{d}");
+    assert_eq!(listener_state(&plane)["rejecting"], true);
+    assert_eq!(listener_counter(&plane, "emissary_xds_nacks_total"), 1);
     for _ in 0..5 {
         let r = get(listen, "/one/").unwrap();
         assert!(r.body.contains("backend=alpha"), "{r:?}");
     }
+    // No hot loop: nothing is sent while nothing changes.
+    let pushes = listener_counter(&plane, "emissary_xds_pushes_total");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        listener_counter(&plane, "emissary_xds_pushes_total"),
+        pushes
+    );
+
+    // Another good Listener while the bad one stays: served, and the
+    // rejection stands (SotW resends the set and Envoy rejects it again;
+    // delta sends only the new Listener, whose ACK does not clear it).
+    w.write("other.yaml", &listener_only_yaml(other));
+    wait_for("the other listener", LONG, || {
+        let pushed = listener_counter(&plane, "emissary_xds_pushes_total") > pushes;
+        let t = listener_state(&plane);
+        (pushed && t["pending_nonce"].is_null()).then_some(())
+    });
+    wait_route(other, "/one/", "backend=alpha");
+    assert_eq!(listener_state(&plane)["rejecting"], true);
+    let logged = |s: &str| s.matches("Envoy rejected the configuration").count();
+    assert_eq!(logged(&serve.log_text()), 1, "{}", serve.log_text());
+    let nacks = listener_counter(&plane, "emissary_xds_nacks_total");
+    match protocol {
+        AdsProtocol::Sotw => assert_eq!(nacks, 2),
+        _ => assert_eq!(nacks, 1),
+    }
+
+    // Fixed: the next good snapshot is ACKed and the rejection clears.
+    std::fs::remove_file(w.config().join("taken.yaml")).unwrap();
+    wait_for("the rejection to clear", LONG, || {
+        (listener_state(&plane)["rejecting"] == false).then_some(())
+    });
+    let d = plane.admin_json("/debug/diagnostics");
+    assert_eq!(d["ads"]["rejections"], serde_json::json!({}), "{d}");
+    wait_route(listen, "/one/", "backend=alpha");
+    assert_eq!(logged(&serve.log_text()), 1);
     drop(squatter);
+}
+
+#[test]
+fn a_config_envoy_rejects_is_nacked_and_the_previous_one_keeps_serving() {
+    config_envoy_rejects(AdsProtocol::Delta);
+}
+
+#[test]
+fn a_config_envoy_rejects_is_nacked_once_over_sotw() {
+    config_envoy_rejects(AdsProtocol::Sotw);
 }
 
 #[test]

@@ -239,6 +239,13 @@ fn encode_ads(enc: &mut DescriptorEncoder, ads: &AdsStats) -> Result<(), std::fm
             ConstCounter::new(field(c)).encode(m.encode_family(&[("type_url", *t)])?)?;
         }
     }
+    let cut = ConstCounter::new(ads.streams_cut());
+    cut.encode(enc.encode_descriptor(
+        "emissary_xds_streams_cut",
+        "ADS streams ended because their Envoy stopped reading",
+        None,
+        cut.metric_type(),
+    )?)?;
     let connected = ConstGauge::new(ads.connected() as i64);
     connected.encode(enc.encode_descriptor(
         "emissary_xds_connected_envoys",

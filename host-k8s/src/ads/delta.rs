@@ -37,7 +37,12 @@ struct Subscription {
     /// Some response of this type was sent.
     sent_any: bool,
     outstanding: VecDeque<Outstanding>,
-    /// The last answer was a NACK.
+    /// Resources a NACK was about that were not sent again (fixed) or
+    /// removed and ACKed since: while any remain, the type stays rejected
+    /// (an ACK of a response that did not carry them does not clear it).
+    bad: BTreeSet<String>,
+    /// Some resource of this type stands rejected (`bad` is not empty, or
+    /// the last answer was a NACK).
     rejected: bool,
 }
 
@@ -140,8 +145,12 @@ impl Stream {
         let answered = sub.outstanding.drain(..=i).next_back().expect("non-empty");
         match &req.error_detail {
             None => {
-                sub.rejected = false;
-                self.peer.acked(type_url, &answered.version);
+                for n in &answered.names {
+                    sub.bad.remove(n);
+                }
+                sub.rejected = !sub.bad.is_empty();
+                self.peer
+                    .acked(type_url, &answered.version, sub.bad.is_empty());
             }
             Some(e) => {
                 sub.rejected = true;
@@ -159,6 +168,7 @@ impl Stream {
                             .unwrap_or_default()
                     },
                 );
+                sub.bad.extend(nack.resources.iter().cloned());
                 self.peer.nacked(type_url, nack);
             }
         }

@@ -20,8 +20,17 @@
 //!   routes are ACKed, then a cluster response without them follows.
 //! - **NACKs.** A rejection is logged (Envoy's message, the resources it is
 //!   about and the objects they came from), counted and recorded in
-//!   [`AdsStats`]. The rejected content is not sent again: the stream waits
-//!   for a snapshot whose content for that type differs.
+//!   [`AdsStats`] (`/debug/diagnostics`: per stream and type the last NACK
+//!   and whether it stands, and the standing rejections by source object).
+//!   The rejected content is not sent again: the stream waits for a snapshot
+//!   whose content for that type differs. The Envoy keeps its last good
+//!   configuration. A NACK is logged once per node, type and message: the
+//!   same rejection again (a later snapshot still holding the bad resource,
+//!   or a reconnect, which gets the whole snapshot again because a restarted
+//!   Envoy needs its good part) is counted but logged at debug level, until
+//!   the node ACKs that type. A rejection stands until an ACK covers it: in
+//!   SotW any ACK of the type; in delta an ACK of a response that carried
+//!   the rejected resources again (fixed) or removed them.
 //! - **Nonces.** A request whose `response_nonce` is not the latest sent for
 //!   its type is stale and ignored (SotW), or its ACK/NACK part is ignored
 //!   while its subscription changes still apply (delta).
@@ -36,7 +45,13 @@
 //!   trait that `sotw.rs` and `delta.rs` implement.
 //! - **Bounded.** Each stream has a small response buffer; a slow Envoy just
 //!   blocks its own stream, and snapshots published meanwhile coalesce in the
-//!   `watch` channel, so it gets the latest when it catches up.
+//!   `watch` channel, so it gets the latest when it catches up. A stream whose
+//!   next response cannot be handed over within [`Config::stall_timeout`]
+//!   (the Envoy stopped reading: its HTTP/2 window and the buffer are full) is
+//!   cut off: one warning naming the node, `emissary_xds_streams_cut_total`
+//!   counts it, and the Envoy's reconnect starts a fresh stream. What a stream
+//!   holds is therefore bounded by the buffer and the HTTP/2 windows, however
+//!   many snapshots are published; other streams never wait for it.
 
 mod delta;
 mod sotw;
@@ -85,13 +100,44 @@ const RESPONSE_BUFFER: usize = 8;
 /// Most resource names and source objects listed in one NACK report.
 const NACK_LIST_MAX: usize = 50;
 
-/// Serves ADS on `listener` until `shutdown` completes. Streams end when
-/// `shutdown` completes (Envoy reconnects elsewhere or later); the function
-/// returns once the server has stopped.
+/// How long a stream may fail to hand over a response before it is cut off
+/// (see [`Config::stall_timeout`]).
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of the ADS server.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// A stream whose next response waits this long for room in its buffer
+    /// (its Envoy does not read) is ended.
+    pub stall_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
+        }
+    }
+}
+
+/// Serves ADS on `listener` until `shutdown` completes, with the default
+/// [`Config`]. Streams end when `shutdown` completes (Envoy reconnects
+/// elsewhere or later); the function returns once the server has stopped.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     snapshots: watch::Receiver<Option<Arc<Snapshot>>>,
     stats: Arc<AdsStats>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(listener, snapshots, stats, Config::default(), shutdown).await
+}
+
+/// [`serve`] with explicit settings.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    snapshots: watch::Receiver<Option<Arc<Snapshot>>>,
+    stats: Arc<AdsStats>,
+    config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -99,6 +145,7 @@ pub async fn serve(
         snapshots,
         stats,
         stop: stop_rx,
+        config,
     };
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let signal = async move {
@@ -124,6 +171,7 @@ struct Ads {
     snapshots: Snapshots,
     stats: Arc<AdsStats>,
     stop: watch::Receiver<bool>,
+    config: Config,
 }
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -160,6 +208,7 @@ impl Ads {
             snapshots: self.snapshots.clone(),
             stop: self.stop.clone(),
             publishing: true,
+            stall_timeout: self.config.stall_timeout,
         };
         tokio::spawn(stream::run::<P>(
             request.into_inner(),

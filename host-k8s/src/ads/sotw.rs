@@ -122,7 +122,7 @@ impl Stream {
                 None => {
                     sub.rejected = false;
                     sub.acked = Some(sent.content.clone());
-                    self.peer.acked(type_url, &sent.version);
+                    self.peer.acked(type_url, &sent.version, true);
                 }
                 Some(message) => {
                     sub.rejected = true;

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
@@ -98,7 +98,14 @@ struct Inner {
     /// By type URL (only the known types).
     counters: BTreeMap<&'static str, TypeCounters>,
     next_stream: u64,
+    /// By (node, type URL): the message of the rejection last logged, until
+    /// that node ACKs the type (so a NACK repeated, after a reconnect or
+    /// another snapshot still holding the bad resource, is logged once).
+    logged: BTreeMap<(String, String), String>,
 }
+
+/// Most (node, type) rejections remembered for logging once.
+const MAX_LOGGED: usize = 1024;
 
 /// Shared ADS statistics: per stream state and counters per type URL.
 /// `Send + Sync`; share it in an `Arc` between the ADS server and whatever
@@ -107,6 +114,8 @@ struct Inner {
 pub struct AdsStats {
     inner: Mutex<Inner>,
     ready: AtomicBool,
+    /// Streams ended because their Envoy stopped reading.
+    cut: AtomicU64,
     /// Bumped whenever [`AdsStats::rejections`] may have changed.
     rejections_changed: tokio::sync::watch::Sender<u64>,
 }
@@ -162,6 +171,7 @@ impl AdsStats {
                             json!({
                                 "acked_version": st.acked_version,
                                 "pending_nonce": st.pending_nonce,
+                                "rejecting": st.rejecting,
                                 "last_nack": nack,
                                 "resources_sent": st.resources_sent,
                             }),
@@ -195,6 +205,8 @@ impl AdsStats {
         json!({
             "ready": self.ready(),
             "connected": inner.streams.values().filter(|s| s.connected).count(),
+            "streams_cut": self.streams_cut(),
+            "rejections": rejections(&inner),
             "nodes": nodes,
             "counters": counters,
         })
@@ -212,6 +224,22 @@ impl AdsStats {
     /// ADS streams open now.
     pub fn connected(&self) -> usize {
         self.lock().streams.values().filter(|s| s.connected).count()
+    }
+
+    /// Streams cut off so far because their Envoy stopped reading.
+    pub fn streams_cut(&self) -> u64 {
+        self.cut.load(Ordering::Relaxed)
+    }
+
+    /// Entries kept (open streams plus at most [`MAX_CLOSED_STREAMS`] closed ones).
+    pub fn stream_records(&self) -> usize {
+        self.lock().streams.len()
+    }
+
+    /// A stream is cut off because its Envoy stopped reading (it is closed
+    /// separately).
+    pub(crate) fn cut(&self) {
+        self.cut.fetch_add(1, Ordering::Relaxed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -290,47 +318,66 @@ impl AdsStats {
         });
     }
 
-    /// The response with the pending nonce was accepted.
-    pub(crate) fn acked(&self, stream: u64, type_url: &str, version: &str) {
+    /// The response with the pending nonce was accepted. `clears`: the
+    /// Envoy now runs what it rejected before, fixed or removed (always in
+    /// SotW; in delta only once the rejected resources were sent again or
+    /// removed, since a delta ACK is about the resources of one response).
+    pub(crate) fn acked(&self, stream: u64, type_url: &str, version: &str, clears: bool) {
         self.count(type_url, |c| c.acks += 1);
         let mut was_rejecting = false;
-        self.with_type(stream, type_url, |t| {
-            t.pending_nonce = None;
-            t.acked_version = Some(version.to_string());
-            was_rejecting = std::mem::take(&mut t.rejecting);
-        });
+        {
+            let mut inner = self.lock();
+            if let Some(s) = inner.streams.get_mut(&stream) {
+                let t = s.types.entry(type_url.to_string()).or_default();
+                t.pending_nonce = None;
+                t.acked_version = Some(version.to_string());
+                if clears {
+                    was_rejecting = std::mem::take(&mut t.rejecting);
+                }
+                if clears {
+                    let key = (s.node.clone(), type_url.to_string());
+                    inner.logged.remove(&key);
+                }
+            }
+        }
         if was_rejecting {
             self.rejections_changed.send_modify(|n| *n += 1);
         }
     }
 
-    /// The response with the pending nonce was rejected.
-    pub(crate) fn nacked(&self, stream: u64, type_url: &str, nack: Nack) {
+    /// The response with the pending nonce was rejected. True when this
+    /// rejection is news: the node did not report the same message for this
+    /// type since it last accepted it (so it is logged once).
+    pub(crate) fn nacked(&self, stream: u64, type_url: &str, nack: Nack) -> bool {
         self.count(type_url, |c| c.nacks += 1);
-        self.with_type(stream, type_url, |t| {
-            t.pending_nonce = None;
-            t.last_nack = Some(nack);
-            t.rejecting = true;
-        });
+        let mut news = true;
+        {
+            let mut inner = self.lock();
+            if let Some(s) = inner.streams.get_mut(&stream) {
+                let key = (s.node.clone(), type_url.to_string());
+                let t = s.types.entry(type_url.to_string()).or_default();
+                t.pending_nonce = None;
+                let message = nack.message.clone();
+                t.last_nack = Some(nack);
+                t.rejecting = true;
+                news = inner.logged.get(&key) != Some(&message);
+                if news {
+                    if inner.logged.len() >= MAX_LOGGED {
+                        inner.logged.pop_first();
+                    }
+                    inner.logged.insert(key, message);
+                }
+            }
+        }
         self.rejections_changed.send_modify(|n| *n += 1);
+        news
     }
 
     /// What the connected Envoys reject now (their last answer for a type
     /// was a NACK): by source object (`Kind/namespace/name`), Envoy's
     /// message.
     pub fn rejections(&self) -> BTreeMap<String, String> {
-        let inner = self.lock();
-        let mut out = BTreeMap::new();
-        for s in inner.streams.values().filter(|s| s.connected) {
-            for t in s.types.values().filter(|t| t.rejecting) {
-                if let Some(n) = &t.last_nack {
-                    for src in &n.sources {
-                        out.entry(src.clone()).or_insert_with(|| n.message.clone());
-                    }
-                }
-            }
-        }
-        out
+        rejections(&self.lock())
     }
 
     /// Changes when [`AdsStats::rejections`] may have changed.
@@ -342,4 +389,20 @@ impl AdsStats {
     pub(crate) fn set_ready(&self) {
         self.ready.store(true, Ordering::Release);
     }
+}
+
+/// What the connected Envoys reject now, by source object: see
+/// [`AdsStats::rejections`].
+fn rejections(inner: &Inner) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for s in inner.streams.values().filter(|s| s.connected) {
+        for t in s.types.values().filter(|t| t.rejecting) {
+            if let Some(n) = &t.last_nack {
+                for src in &n.sources {
+                    out.entry(src.clone()).or_insert_with(|| n.message.clone());
+                }
+            }
+        }
+    }
+    out
 }

@@ -58,16 +58,27 @@ impl Peer {
         self.stats.set_pending(self.id, type_url, nonce);
     }
 
-    /// The response was accepted.
-    pub(super) fn acked(&self, type_url: &str, version: &str) {
-        self.stats.acked(self.id, type_url, version);
+    /// The response was accepted; `clears`: whatever this Envoy rejected of
+    /// this type before is now fixed or gone.
+    pub(super) fn acked(&self, type_url: &str, version: &str, clears: bool) {
+        self.stats.acked(self.id, type_url, version, clears);
     }
 
-    /// The response was rejected: logged with everything needed to find
-    /// the bad object, counted and recorded.
+    /// The response was rejected: counted and recorded, and logged with
+    /// everything needed to find the bad object unless this node reported
+    /// the same rejection already (then only at debug level).
     pub(super) fn nacked(&self, type_url: &str, nack: Nack) {
-        log_nack(&self.node, type_url, &nack);
-        self.stats.nacked(self.id, type_url, nack);
+        let again = nack.clone();
+        if self.stats.nacked(self.id, type_url, nack) {
+            log_nack(&self.node, type_url, &again);
+        } else {
+            tracing::debug!(
+                node = self.node,
+                type_url,
+                version = %again.version,
+                "Envoy rejected the configuration again (same error)"
+            );
+        }
     }
 
     /// The Envoy runs a snapshot.
@@ -100,8 +111,19 @@ pub(super) async fn run<P: Protocol>(
     loop {
         if let Some(s) = &snapshot {
             let responses = stream.respond(s);
-            if !io.send(responses).await {
-                break;
+            match io.send(responses).await {
+                Sent::All => {}
+                Sent::Over => break,
+                Sent::Stalled => {
+                    tracing::warn!(
+                        node = stream.peer().node,
+                        stream = id,
+                        timeout = ?io.stall_timeout,
+                        "Envoy does not read its ADS stream: cut off ({protocol} ADS)"
+                    );
+                    stats.cut();
+                    break;
+                }
             }
         }
         match io.next(&mut inbound).await {
@@ -125,6 +147,18 @@ pub(super) struct StreamIo<T> {
     pub(super) stop: watch::Receiver<bool>,
     /// The snapshots' sender still exists.
     pub(super) publishing: bool,
+    /// How long a response may wait for room in `tx`.
+    pub(super) stall_timeout: std::time::Duration,
+}
+
+/// How sending a stream's responses went.
+enum Sent {
+    /// All were handed over.
+    All,
+    /// The stream is over (client gone, server stopping).
+    Over,
+    /// One could not be handed over within the stall timeout.
+    Stalled,
 }
 
 /// Something that happened to a stream.
@@ -182,16 +216,21 @@ impl<T> StreamIo<T> {
         self.snapshots.borrow_and_update().clone()
     }
 
-    /// Sends responses in order; false when the stream is over.
-    async fn send(&mut self, responses: Vec<T>) -> bool {
+    /// Sends responses in order, each waiting at most the stall timeout
+    /// for room in the buffer.
+    async fn send(&mut self, responses: Vec<T>) -> Sent {
         for r in responses {
             tokio::select! {
                 biased;
-                _ = self.stop.wait_for(|s| *s) => return false,
-                sent = self.tx.send(r) => if sent.is_err() { return false },
+                _ = self.stop.wait_for(|s| *s) => return Sent::Over,
+                sent = tokio::time::timeout(self.stall_timeout, self.tx.send(r)) => match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Sent::Over,
+                    Err(_) => return Sent::Stalled,
+                },
             }
         }
-        true
+        Sent::All
     }
 }
 

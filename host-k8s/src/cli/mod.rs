@@ -425,6 +425,10 @@ pub struct ServeArgs {
     /// ADS variant the supervised Envoy asks for.
     #[arg(long, env = "EMISSARY_XDS_PROTOCOL", value_enum, default_value_t = XdsProtocol::Sotw)]
     xds_protocol: XdsProtocol,
+    /// Seconds an ADS stream may fail to hand a response to its Envoy (the
+    /// Envoy stopped reading) before the stream is cut off.
+    #[arg(long, env = "EMISSARY_XDS_STALL_TIMEOUT", value_parser = parse_seconds, default_value = "30")]
+    xds_stall_timeout: std::time::Duration,
     /// Hot-restart base id of the supervised Envoy (default: hot restart disabled).
     #[arg(long, env = "EMISSARY_ENVOY_BASE_ID")]
     envoy_base_id: Option<u32>,
@@ -451,6 +455,15 @@ pub struct ServeArgs {
     overload: overload::OverloadArgs,
     #[command(flatten)]
     env: Env,
+}
+
+/// A positive number of seconds (fractions allowed).
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    std::time::Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
 
 impl From<XdsProtocol> for AdsProtocol {
@@ -551,6 +564,7 @@ impl ServeArgs {
             with_example_backends: self.with_example_backends,
             options: options(&self.env),
             ui_dir: self.ui_dir.clone(),
+            xds_stall_timeout: self.xds_stall_timeout,
         }
     }
 }
