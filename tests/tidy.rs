@@ -34,6 +34,8 @@ fn every_module_has_a_doc_comment() {
         "core/src",
         "core/benches",
         "core/tests",
+        "fuzz/src",
+        "fuzz/tests",
         "host-k8s/src",
         "host-wasm/src",
         "host-wasm/tests",
