@@ -38,7 +38,6 @@ use prost::Message as _;
 use support::*;
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 
 /// N Mappings, each with its own cluster (a `cluster_tag` per Mapping);
