@@ -189,15 +189,17 @@ fn nothing_is_served_before_the_api_answers_and_every_list_is_complete() {
         "one line per attempt: {log}"
     );
 
-    let api = Emulator::start(w.path(), api_port);
-    api.create(&listener(listen));
-    api.create(&host());
-    for i in 0..50 {
-        api.create(&mapping(
-            &format!("m{i}"),
-            route_spec(&format!("/m{i}/"), 1),
-        ));
-    }
+    // The API comes up holding every object at once (they are in its state
+    // file before it starts), so whenever the daemon's lists reach it they
+    // hold all of them: a first snapshot without one was served early.
+    let mut objects = vec![listener(listen), host()];
+    objects.extend((0..50).map(|i| mapping(&format!("m{i}"), route_spec(&format!("/m{i}/"), 1))));
+    std::fs::write(
+        w.path().join("state.json"),
+        Value::Array(objects).to_string(),
+    )
+    .unwrap();
+    let _api = Emulator::start(w.path(), api_port);
     let config = wait_for("the first snapshot", LONG, || {
         let r = plane.admin_get("/debug/config");
         (r.status == 200).then_some(r.body)
