@@ -40,22 +40,13 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt as _;
 use tonic::transport::{Channel, Endpoint};
 
-/// N Mappings, each with its own cluster (a `cluster_tag` per Mapping);
-/// change `i` gives Mapping `i % n` a new prefix and a new cluster.
-fn mappings(n: usize, change: Option<usize>) -> String {
-    let mut s = String::with_capacity(n * 220);
-    for k in 0..n {
-        let (prefix, tag) = match change {
-            Some(i) if i % n == k => (format!("/changed-{i}/"), format!("c{i}")),
-            _ => (format!("/svc-{k}/"), format!("t{k}")),
-        };
-        s.push_str(&format!(
-            "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
-             metadata: {{name: m-{k}, namespace: default}}\n\
-             spec: {{hostname: \"*\", prefix: {prefix}, service: \"127.0.0.1:9\", cluster_tag: {tag}}}\n"
-        ));
+/// The manifests after change `i` (if any): Mapping `i % n` gets the
+/// prefix `/changed-<i>/` and a cluster of its own.
+fn manifests(n: usize, change: Option<usize>) -> String {
+    match change {
+        Some(i) => mappings(n, 9, Some((i % n, &format!("/changed-{i}/")))),
+        None => mappings(n, 9, None),
     }
-    s
 }
 
 /// The first field of every xDS resource type is its name.
@@ -393,14 +384,6 @@ fn cpu_seconds(pid: i32, ticks: f64) -> f64 {
     (t(11) + t(12)) / ticks
 }
 
-fn vm_hwm_kb(pid: i32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
@@ -480,7 +463,7 @@ fn run(n: usize, clients: usize, changes: usize) {
     let w = Workdir::new();
     let listen = free_ports(1)[0];
     w.write("listener.yaml", &listener_yaml(listen));
-    w.write("mappings.yaml", &mappings(n, None));
+    w.write("mappings.yaml", &manifests(n, None));
     let plane = Plane::new();
     let serve = plane.start(w.path(), &w.config(), &[]);
     let pid = serve.pid();
@@ -532,7 +515,7 @@ fn run(n: usize, clients: usize, changes: usize) {
         let wall = Instant::now();
         for i in 0..changes {
             let before = global.max_version.load(Ordering::Relaxed);
-            let text = mappings(n, Some(i));
+            let text = manifests(n, Some(i));
             let t0 = Instant::now();
             w.write("mappings.yaml", &text);
             settle(&shared, &global, before, pid, &mut peak).await;

@@ -2,44 +2,13 @@
 //! change to Envoy serving the new route (p50/p99), the control plane's RSS
 //! with four connected Envoys, and how many resources one Mapping change
 //! sends on a delta stream. `cargo bench -p emissary-k8s --bench propagation
-//! [-- N...]` (default 1000 10000); figures in BENCHMARKS.md.
+//! [-- N...]` (default 1000 10000 50000); figures in BENCHMARKS.md.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 use support::*;
-
-/// N Mappings on `127.0.0.1:backend`, each with its own cluster (a
-/// `cluster_tag` per Mapping), as N Services would give; the changed one, if
-/// any, gets a new prefix and a new cluster tag.
-fn mappings(n: usize, backend: u16, changed: Option<(usize, &str)>) -> String {
-    let mut s = String::with_capacity(n * 220);
-    for k in 0..n {
-        let (prefix, tag) = match changed {
-            Some((c, p)) if c == k => (p.to_string(), format!("c{}", p.trim_matches('/'))),
-            _ => (format!("/svc-{k}/"), format!("t{k}")),
-        };
-        s.push_str(&format!(
-            "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
-             metadata: {{name: m-{k}, namespace: default}}\n\
-             spec: {{hostname: \"*\", prefix: {prefix}, service: \"127.0.0.1:{backend}\", cluster_tag: {tag}}}\n"
-        ));
-    }
-    s
-}
-
-/// The ADS streams still connected, as `/debug/diagnostics` shows them.
-fn connected_streams(plane: &Plane) -> Vec<serde_json::Value> {
-    let mut d = plane.admin_json("/debug/diagnostics");
-    match d["ads"]["nodes"].take() {
-        serde_json::Value::Array(nodes) => nodes
-            .into_iter()
-            .filter(|n| n["connected"] == true)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
 
 /// Per ADS stream (in stream order): resources sent so far, summed over types.
 fn sent_per_stream(plane: &Plane) -> Vec<(String, u64)> {
@@ -53,22 +22,6 @@ fn sent_per_stream(plane: &Plane) -> Vec<(String, u64)> {
                 .filter_map(|(_, t)| t["resources_sent"].as_u64())
                 .sum();
             (n["protocol"].as_str().unwrap_or("").to_string(), sent)
-        })
-        .collect()
-}
-
-/// Per connected stream: the RouteConfiguration version it has ACKed, or
-/// `None` while a response is pending.
-fn route_versions(plane: &Plane) -> Vec<Option<String>> {
-    const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
-    connected_streams(plane)
-        .iter()
-        .map(|n| {
-            let t = &n["types"][ROUTE];
-            t["pending_nonce"]
-                .is_null()
-                .then(|| t["acked_version"].as_str().map(str::to_string))
-                .flatten()
         })
         .collect()
 }
@@ -213,22 +166,36 @@ fn run(n: usize, envoy_count: usize, rounds: usize) {
     // Steady state: give the allocator a moment to return freed pages.
     std::thread::sleep(Duration::from_secs(3));
     println!(
-        "         daemon RSS 3 s after the last change {:.1} MB",
-        rss_kb(serve.pid()) as f64 / 1024.0
+        "         daemon RSS 3 s after the last change {:.1} MB, peak {:.1} MB",
+        rss_kb(serve.pid()) as f64 / 1024.0,
+        vm_hwm_kb(serve.pid()) as f64 / 1024.0
     );
 }
 
-/// `propagation [N...]`: for each N (default 1,000 and 10,000), one run
-/// with a single Delta Envoy, then one with four (one Delta, three SotW).
+/// `propagation [N...]`: for each N (default 1,000, 10,000 and 50,000), one
+/// run with a single Delta Envoy, then, up to 10,000 Mappings, one with four
+/// (one Delta, three SotW). 50,000 Mappings run with one Envoy only: four
+/// Envoys holding 50,000 clusters each do not fit the machine beside the
+/// daemon.
 fn main() {
     let ns: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let ns = if ns.is_empty() { vec![1000, 10000] } else { ns };
+    let ns = if ns.is_empty() {
+        vec![1000, 10000, 50000]
+    } else {
+        ns
+    };
     for n in ns {
-        let rounds = if n > 5000 { 60 } else { 150 };
+        let rounds = match n {
+            0..=5000 => 150,
+            5001..=20000 => 60,
+            _ => 20,
+        };
         run(n, 1, rounds);
-        run(n, 4, rounds / 3);
+        if n <= 20000 {
+            run(n, 4, rounds / 3);
+        }
     }
 }

@@ -19,25 +19,6 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 
-/// N Mappings on `127.0.0.1:backend`, each with its own cluster (a
-/// `cluster_tag` per Mapping), as in the propagation bench; Mapping
-/// `changed.0` gets the prefix `changed.1` and a cluster of its own.
-fn mappings(n: usize, backend: u16, changed: Option<(usize, &str)>) -> String {
-    let mut s = String::with_capacity(n * 220);
-    for k in 0..n {
-        let (prefix, tag) = match changed {
-            Some((c, p)) if c == k => (p.to_string(), format!("c{}", p.trim_matches('/'))),
-            _ => (format!("/svc-{k}/"), format!("t{k}")),
-        };
-        s.push_str(&format!(
-            "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
-             metadata: {{name: m-{k}, namespace: default}}\n\
-             spec: {{hostname: \"*\", prefix: {prefix}, service: \"127.0.0.1:{backend}\", cluster_tag: {tag}}}\n"
-        ));
-    }
-    s
-}
-
 /// What the soak watches in a process: resident memory, open file
 /// descriptors and threads.
 #[derive(Debug, Clone, Copy)]
@@ -69,27 +50,6 @@ fn load() -> String {
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_string))
         .unwrap_or_default()
-}
-
-/// The RouteConfiguration version each connected stream has ACKed, or
-/// `None` while a response is pending.
-fn route_versions(plane: &Plane) -> Vec<Option<String>> {
-    const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
-    let mut d = plane.admin_json("/debug/diagnostics");
-    let serde_json::Value::Array(nodes) = d["ads"]["nodes"].take() else {
-        return Vec::new();
-    };
-    nodes
-        .iter()
-        .filter(|n| n["connected"] == true)
-        .map(|n| {
-            let t = &n["types"][ROUTE];
-            t["pending_nonce"]
-                .is_null()
-                .then(|| t["acked_version"].as_str().map(str::to_string))
-                .flatten()
-        })
-        .collect()
 }
 
 /// Polls until `done` holds, failing the run after a minute.

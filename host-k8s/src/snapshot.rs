@@ -10,7 +10,8 @@
 //! push of that type. [`Threads`] lends core's encoder (one-shot, or the
 //! pipeline's incremental one) this process's threads.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use emissary_core::Translation;
 use emissary_core::ir::Ir;
@@ -21,8 +22,11 @@ use serde_json::{Value, json};
 
 pub use emissary_core::xds::{
     CLUSTER, ENDPOINT, LISTENER, ROUTE, Resource, SECRET, TYPE_ORDER, TypeResources, TypeStats,
-    is_wildcard_type, type_short_name,
+    content_digest, is_wildcard_type, type_short_name,
 };
+
+/// Name → per-resource version of some resources of one type.
+pub type Versions = BTreeMap<String, String>;
 
 /// One complete, immutable configuration with a version.
 #[derive(Debug, Clone)]
@@ -33,6 +37,10 @@ pub struct Snapshot {
     /// The IR the resources were encoded from, when kept (for the live page,
     /// whose route table names the Mapping of every route).
     ir: Option<Arc<Ir>>,
+    /// Per type (indexed like [`TYPE_ORDER`]), every resource's version by
+    /// name: built once, on first use, and shared by every stream that
+    /// subscribes to the whole type, instead of each stream building its own.
+    versions: Arc<[OnceLock<Arc<Versions>>; TYPE_ORDER.len()]>,
 }
 
 /// Version and resources: the IR comes with the resources it was encoded
@@ -50,6 +58,7 @@ impl Snapshot {
             version,
             encoded,
             ir: None,
+            versions: Arc::default(),
         }
     }
 
@@ -94,6 +103,27 @@ impl Snapshot {
     /// whatever their versions.
     pub fn same_content(&self, other: &Snapshot) -> bool {
         self.encoded.same_content(&other.encoded)
+    }
+
+    /// Every resource of a type, name → version (empty for a type outside
+    /// [`TYPE_ORDER`]); computed once per snapshot and shared.
+    pub fn versions(&self, type_url: &str) -> Arc<Versions> {
+        let (Some(i), Some(all)) = (
+            TYPE_ORDER.iter().position(|t| *t == type_url),
+            self.resources(type_url),
+        ) else {
+            return Arc::default();
+        };
+        self.versions[i]
+            .get_or_init(|| {
+                Arc::new(
+                    all.resources
+                        .iter()
+                        .map(|(n, r)| (n.clone(), r.version.clone()))
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     /// One resource by type URL and name.

@@ -196,6 +196,18 @@ impl Parallel for Serial {
     }
 }
 
+/// The digest of a set of resources given as (name, version) in name
+/// order: [`TypeResources::digest`] when they are all of a type's resources.
+/// Equal iff the names and versions are.
+pub fn content_digest<'a>(resources: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for (name, version) in resources {
+        parts.push(name.as_bytes());
+        parts.push(version.as_bytes());
+    }
+    hex_hash(&parts)
+}
+
 /// Lower-case hex of the first 16 bytes of a SHA-256.
 fn hex_hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
@@ -672,13 +684,13 @@ impl Builder {
 
     fn finish(self) -> Encoded {
         let types = self.types.map(|resources| {
-            let mut parts: Vec<&[u8]> = Vec::with_capacity(resources.len() * 2);
-            for r in resources.values() {
-                parts.push(r.name.as_bytes());
-                parts.push(r.version.as_bytes());
-            }
+            let digest = content_digest(
+                resources
+                    .values()
+                    .map(|r| (r.name.as_str(), r.version.as_str())),
+            );
             Arc::new(TypeResources {
-                digest: hex_hash(&parts),
+                digest,
                 bytes: resources.values().map(|r| r.any.value.len()).sum(),
                 resources,
             })

@@ -30,7 +30,7 @@ use crate::ir::Ir;
 
 pub use encode::{
     CLUSTER, ENDPOINT, Encoded, Encoder, LISTENER, Parallel, ROUTE, Resource, SECRET, Serial,
-    TYPE_ORDER, TypeResources, TypeStats, is_wildcard_type, type_short_name,
+    TYPE_ORDER, TypeResources, TypeStats, content_digest, is_wildcard_type, type_short_name,
 };
 
 /// How resources refer to each other.

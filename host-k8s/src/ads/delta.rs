@@ -308,29 +308,111 @@ fn updates<'a>(
     let Some(all) = snapshot.resources(type_url) else {
         return Vec::new();
     };
-    let differs = |r: &&snapshot::Resource| sub.has.get(&r.name) != Some(&r.version);
     if sub.wildcard {
+        // Both maps are sorted by name: one merge walk instead of a lookup
+        // per resource (this runs for every stream on every snapshot).
+        let mut has = sub.has.iter().peekable();
         all.resources
-            .values()
-            .map(|r| &**r)
-            .filter(differs)
+            .iter()
+            .filter(|(name, r)| {
+                while has.next_if(|(n, _)| n.as_str() < name.as_str()).is_some() {}
+                has.peek()
+                    .is_none_or(|(n, v)| n.as_str() != name.as_str() || **v != r.version)
+            })
+            .map(|(_, r)| &**r)
             .collect()
     } else {
         sub.names
             .iter()
             .filter_map(|n| all.resources.get(n))
             .map(|r| &**r)
-            .filter(differs)
+            .filter(|r| sub.has.get(&r.name) != Some(&r.version))
             .collect()
     }
 }
 
 /// Names the client has that the snapshot no longer holds.
 fn removals(sub: &Subscription, type_url: &str, snapshot: &Snapshot) -> Vec<String> {
-    let all = snapshot.resources(type_url);
+    let Some(all) = snapshot.resources(type_url) else {
+        return sub.has.keys().cloned().collect();
+    };
+    // A merge walk over the two name-sorted maps, as in `updates`.
+    let mut present = all.resources.keys().peekable();
     sub.has
         .keys()
-        .filter(|n| all.is_none_or(|a| !a.resources.contains_key(*n)))
+        .filter(|n| {
+            while present.next_if(|p| p.as_str() < n.as_str()).is_some() {}
+            present.peek().is_none_or(|p| p.as_str() != n.as_str())
+        })
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Subscription, removals, updates};
+    use crate::snapshot::{CLUSTER, Snapshot};
+    use emissary_core::pb::Any;
+
+    fn any(bytes: &[u8]) -> Any {
+        Any {
+            type_url: CLUSTER.to_string(),
+            value: bytes.to_vec(),
+        }
+    }
+
+    /// The merge walks agree with a lookup per name, whatever the overlap
+    /// between what the client has and what the snapshot holds (names
+    /// chosen so that `-` and `.` orders and prefixes are exercised).
+    #[test]
+    fn merge_walks_agree_with_lookups() {
+        let names = ["a", "a-b", "a.b", "ab", "b", "b0", "c", "cc", "d"];
+        let snapshot = Snapshot::from_resources(
+            1,
+            names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 3 != 1)
+                .map(|(i, n)| (CLUSTER, n.to_string(), any(&[i as u8]), Vec::new())),
+        );
+        let all = snapshot.resources(CLUSTER).unwrap();
+        for mask in 0u32..(1 << names.len()) {
+            let mut sub = Subscription {
+                wildcard: true,
+                ..Default::default()
+            };
+            for (i, n) in names.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    // Every other one the client has is out of date.
+                    let version = match all.resources.get(*n) {
+                        Some(r) if i % 2 == 0 => r.version.clone(),
+                        _ => "old".to_string(),
+                    };
+                    sub.has.insert(n.to_string(), version);
+                }
+            }
+            let want_updates: Vec<&str> = all
+                .resources
+                .values()
+                .filter(|r| sub.has.get(&r.name) != Some(&r.version))
+                .map(|r| r.name.as_str())
+                .collect();
+            let got: Vec<&str> = updates(&sub, CLUSTER, &snapshot)
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect();
+            assert_eq!(got, want_updates, "updates, mask {mask:b}");
+            let want_removals: Vec<String> = sub
+                .has
+                .keys()
+                .filter(|n| !all.resources.contains_key(*n))
+                .cloned()
+                .collect();
+            assert_eq!(
+                removals(&sub, CLUSTER, &snapshot),
+                want_removals,
+                "removals, mask {mask:b}"
+            );
+        }
+    }
 }

@@ -7,11 +7,57 @@ use std::sync::Arc;
 use super::stats::Protocol as Kind;
 use super::stream::{Peer, Protocol};
 use super::{DiscoveryRequest, DiscoveryResponse};
-use crate::snapshot::{self, CLUSTER, LISTENER, ROUTE, Resource, Snapshot, TYPE_ORDER};
+use crate::snapshot::{
+    self, CLUSTER, LISTENER, ROUTE, Resource, Snapshot, TYPE_ORDER, Versions, content_digest,
+};
 use emissary_core::pb::envoy::config::core::v3::Node;
 
-/// Name → per-resource version: what a response held.
-type Content = BTreeMap<String, String>;
+/// What a response held: name → per-resource version, and a digest of
+/// them. Comparisons use the digest (equal iff the names and versions are)
+/// and copies share the map: every stream compares what it sent with every
+/// new snapshot, so neither may cost a map's worth of strings.
+#[derive(Clone, Debug)]
+struct Content {
+    digest: String,
+    versions: Arc<Versions>,
+}
+
+impl PartialEq for Content {
+    fn eq(&self, other: &Content) -> bool {
+        self.digest == other.digest
+    }
+}
+
+impl Content {
+    /// Some resources of one type, sorted by name.
+    fn of(resources: &[&Resource]) -> Content {
+        Content {
+            digest: content_digest(
+                resources
+                    .iter()
+                    .map(|r| (r.name.as_str(), r.version.as_str())),
+            ),
+            versions: Arc::new(
+                resources
+                    .iter()
+                    .map(|r| (r.name.clone(), r.version.clone()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.versions.keys()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.versions.iter()
+    }
+
+    fn get(&self, name: &str) -> Option<&String> {
+        self.versions.get(name)
+    }
+}
 
 /// The last response of one type.
 struct Sent {
@@ -133,7 +179,7 @@ impl Stream {
                     let changed: Vec<String> = sent
                         .content
                         .iter()
-                        .filter(|(n, v)| sub.acked.as_ref().is_none_or(|a| a.get(*n) != Some(*v)))
+                        .filter(|(n, v)| sub.acked.as_ref().is_none_or(|a| a.get(n) != Some(*v)))
                         .map(|(n, _)| n.clone())
                         .collect();
                     let nack = super::nack_report(
@@ -187,7 +233,7 @@ impl Stream {
                     && sub
                         .sent
                         .as_ref()
-                        .is_some_and(|s| s.content == content(&select(sub, t, snapshot)))
+                        .is_some_and(|s| s.content == desired(sub, t, snapshot, None))
             }
         })
     }
@@ -204,12 +250,9 @@ impl Stream {
                 self.update_retained(settled, snapshot);
             }
             let sub = &self.subs[type_url];
-            let mut resources = select(sub, type_url, snapshot);
-            if type_url == CLUSTER && !self.retained.is_empty() {
-                resources.extend(self.retained.values());
-                resources.sort_by(|a, b| a.name.cmp(&b.name));
-            }
-            let desired = content(&resources);
+            let retained =
+                (type_url == CLUSTER && !self.retained.is_empty()).then_some(&self.retained);
+            let desired = desired(sub, type_url, snapshot, retained);
             let changed = sub.sent.as_ref().is_none_or(|s| s.content != desired);
             if !sub.respond && (!changed || sub.nacked.as_ref() == Some(&desired)) {
                 if !changed {
@@ -221,6 +264,7 @@ impl Stream {
                 }
                 continue;
             }
+            let resources = resources(sub, type_url, snapshot, retained);
             let nonce = super::nonce();
             let version = snapshot.version_info();
             out.push(DiscoveryResponse {
@@ -275,12 +319,18 @@ impl Stream {
     }
 }
 
-/// The resources of `type_url` in `snapshot` that `sub` asks for.
-fn select<'a>(sub: &Subscription, type_url: &str, snapshot: &'a Snapshot) -> Vec<&'a Resource> {
+/// The resources of `type_url` in `snapshot` that `sub` asks for, with the
+/// clusters `retained` (if any), sorted by name.
+fn resources<'a>(
+    sub: &Subscription,
+    type_url: &str,
+    snapshot: &'a Snapshot,
+    retained: Option<&'a BTreeMap<String, Resource>>,
+) -> Vec<&'a Resource> {
     let Some(all) = snapshot.resources(type_url) else {
         return Vec::new();
     };
-    if sub.wildcard {
+    let mut out: Vec<&Resource> = if sub.wildcard {
         all.resources.values().map(|r| &**r).collect()
     } else {
         sub.names
@@ -288,12 +338,77 @@ fn select<'a>(sub: &Subscription, type_url: &str, snapshot: &'a Snapshot) -> Vec
             .filter_map(|n| all.resources.get(n))
             .map(|r| &**r)
             .collect()
+    };
+    if let Some(retained) = retained {
+        out.extend(retained.values());
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    out
+}
+
+/// The content a response of `type_url` for `sub` would hold now. A
+/// wildcard subscription (without retained clusters) holds the whole type:
+/// the snapshot's own digest and shared versions, nothing built per stream.
+fn desired(
+    sub: &Subscription,
+    type_url: &str,
+    snapshot: &Snapshot,
+    retained: Option<&BTreeMap<String, Resource>>,
+) -> Content {
+    match snapshot.resources(type_url) {
+        Some(all) if sub.wildcard && retained.is_none() => Content {
+            digest: all.digest.clone(),
+            versions: snapshot.versions(type_url),
+        },
+        _ => Content::of(&resources(sub, type_url, snapshot, retained)),
     }
 }
 
-fn content(resources: &[&Resource]) -> Content {
-    resources
-        .iter()
-        .map(|r| (r.name.clone(), r.version.clone()))
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::{Subscription, desired};
+    use crate::snapshot::{CLUSTER, Snapshot};
+    use emissary_core::pb::Any;
+
+    /// A wildcard subscription's content (the snapshot's digest and shared
+    /// versions) equals the content built from the same resources listed
+    /// by name, and differs as soon as one version does.
+    #[test]
+    fn whole_type_and_listed_contents_compare_by_what_they_hold() {
+        let snap = |second: &[u8]| {
+            Snapshot::from_resources(
+                1,
+                [("a", &b"1"[..]), ("b", second), ("c", b"3")].map(|(n, v)| {
+                    let any = Any {
+                        type_url: CLUSTER.to_string(),
+                        value: v.to_vec(),
+                    };
+                    (CLUSTER, n.to_string(), any, Vec::new())
+                }),
+            )
+        };
+        let (one, other) = (snap(b"2"), snap(b"x"));
+        let wildcard = Subscription {
+            wildcard: true,
+            ..Default::default()
+        };
+        let named = Subscription {
+            names: ["a", "b", "c"].map(String::from).into(),
+            ..Default::default()
+        };
+        let whole = desired(&wildcard, CLUSTER, &one, None);
+        let listed = desired(&named, CLUSTER, &one, None);
+        assert_eq!(whole, listed);
+        assert_eq!(*whole.versions, *listed.versions);
+        assert_ne!(whole, desired(&named, CLUSTER, &other, None));
+        assert_ne!(whole, desired(&wildcard, CLUSTER, &other, None));
+        let fewer = Subscription {
+            names: ["a", "b"].map(String::from).into(),
+            ..Default::default()
+        };
+        assert_ne!(whole, desired(&fewer, CLUSTER, &one, None));
+        // The whole type's versions are built once and shared.
+        let again = desired(&wildcard, CLUSTER, &one, None);
+        assert!(std::sync::Arc::ptr_eq(&whole.versions, &again.versions));
+    }
 }

@@ -490,9 +490,19 @@ fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<Response> {
 
 /// The resident set size of process `pid`, in kB (0 when unknown).
 pub fn rss_kb(pid: i32) -> u64 {
+    status_kb(pid, "VmRSS:")
+}
+
+/// Peak resident memory of `pid` so far (VmHWM), in kB.
+pub fn vm_hwm_kb(pid: i32) -> u64 {
+    status_kb(pid, "VmHWM:")
+}
+
+/// A `kB` field of `/proc/<pid>/status`; 0 when absent.
+fn status_kb(pid: i32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -629,4 +639,51 @@ impl Emulator {
         .unwrap();
         assert_eq!(r.status, 200, "delete: {r:?}");
     }
+}
+
+/// The benches' workload: N Mappings on `127.0.0.1:backend`, each with its
+/// own cluster (a `cluster_tag` per Mapping), as N Services would give; the
+/// changed one, if any, gets a new prefix and a new cluster tag.
+pub fn mappings(n: usize, backend: u16, changed: Option<(usize, &str)>) -> String {
+    let mut s = String::with_capacity(n * 220);
+    for k in 0..n {
+        let (prefix, tag) = match changed {
+            Some((c, p)) if c == k => (p.to_string(), format!("c{}", p.trim_matches('/'))),
+            _ => (format!("/svc-{k}/"), format!("t{k}")),
+        };
+        s.push_str(&format!(
+            "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n\
+             metadata: {{name: m-{k}, namespace: default}}\n\
+             spec: {{hostname: \"*\", prefix: {prefix}, service: \"127.0.0.1:{backend}\", cluster_tag: {tag}}}\n"
+        ));
+    }
+    s
+}
+
+/// The ADS streams still connected, as `/debug/diagnostics` shows them.
+pub fn connected_streams(plane: &Plane) -> Vec<Value> {
+    let mut d = plane.admin_json("/debug/diagnostics");
+    match d["ads"]["nodes"].take() {
+        Value::Array(nodes) => nodes
+            .into_iter()
+            .filter(|n| n["connected"] == true)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Per connected stream: the RouteConfiguration version it has ACKed, or
+/// `None` while a response is pending.
+pub fn route_versions(plane: &Plane) -> Vec<Option<String>> {
+    const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+    connected_streams(plane)
+        .iter()
+        .map(|n| {
+            let t = &n["types"][ROUTE];
+            t["pending_nonce"]
+                .is_null()
+                .then(|| t["acked_version"].as_str().map(str::to_string))
+                .flatten()
+        })
+        .collect()
 }
