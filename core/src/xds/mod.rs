@@ -138,6 +138,9 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
             kind: Some(Kind::NumberValue(ir.http.regex_max_size as f64)),
         },
     );
+    for f in &ir.bootstrap.runtime_flags {
+        fields.insert(f.name.clone(), runtime_value(f.value));
+    }
     bs::Bootstrap {
         node: Some(core::Node {
             id: "emissary".into(),
@@ -150,7 +153,10 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
             secrets: res.secrets,
         }),
         admin: Some(bs::Admin {
-            address: Some(socket_address("127.0.0.1", ADMIN_PORT)),
+            address: Some(socket_address(
+                "127.0.0.1",
+                ir.bootstrap.admin_port.unwrap_or(ADMIN_PORT),
+            )),
             ignore_global_conn_limit: true,
             ..Default::default()
         }),
@@ -165,6 +171,17 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
             }],
         }),
         ..Default::default()
+    }
+}
+
+/// A runtime layer value of the Module's `runtime_flags`.
+pub(crate) fn runtime_value(v: crate::ir::RuntimeValue) -> pb::google::protobuf::Value {
+    use pb::google::protobuf::{Value, value::Kind};
+    Value {
+        kind: Some(match v {
+            crate::ir::RuntimeValue::Int(i) => Kind::NumberValue(i as f64),
+            crate::ir::RuntimeValue::Bool(b) => Kind::BoolValue(b),
+        }),
     }
 }
 
