@@ -299,7 +299,11 @@ mod tests {
             true
         );
         // Invalid and unknown flags are left out; the fixed entry stays.
-        assert!(layer.get("overload.premature_reset_total_stream_count").is_none());
+        assert!(
+            layer
+                .get("overload.premature_reset_total_stream_count")
+                .is_none()
+        );
         assert!(layer.get("other.flag").is_none());
         assert_eq!(layer["re2.max_program_size.error_level"], 200.0);
     }
