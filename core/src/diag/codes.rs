@@ -101,17 +101,6 @@ spec: {auth_service: auth:3000, proto: grpc}
 "#,
     },
     Code {
-        code: "authservice-field-not-translated",
-        severity: Warning,
-        also: &[],
-        summary: "An AuthService field that this version does not translate (`add_linkerd_headers`); it is ignored.",
-        example: r#"apiVersion: getambassador.io/v3alpha1
-kind: AuthService
-metadata: {name: auth}
-spec: {auth_service: auth:3000, add_linkerd_headers: true}
-"#,
-    },
-    Code {
         code: "authservice-proto",
         severity: Error,
         also: &[],
@@ -717,6 +706,28 @@ spec: {prefix: /q/, service: quote}
 "#,
     },
     Code {
+        code: "module-bootstrap-only",
+        severity: Info,
+        also: &[],
+        summary: "The Module's `admin_port` or `runtime_flags`: written to a static bootstrap built from the configuration, not to the bootstrap of an Envoy fed over ADS (set the daemon's `--envoy-admin-port` instead).",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador}
+spec: {config: {admin_port: 9901}}
+"#,
+    },
+    Code {
+        code: "module-circuit-breakers-invalid",
+        severity: Error,
+        also: &[],
+        summary: "The Module's `circuit_breakers` are invalid and ignored (Emissary 4 would reject every Mapping without breakers of its own).",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador}
+spec: {config: {circuit_breakers: [{priority: urgent}]}}
+"#,
+    },
+    Code {
         code: "module-default-labels",
         severity: Warning,
         also: &[],
@@ -744,14 +755,47 @@ spec: {config: {}}
 "#,
     },
     Code {
-        code: "module-field-not-translated",
-        severity: Warning,
+        code: "module-error-response-overrides",
+        severity: Error,
         also: &[],
-        summary: "A Module field this version does not translate yet (e.g. `use_proxy_proto`, `statsd`), or `buffer.max_request_time`, which Envoy dropped; it is ignored.",
+        summary: "The Module's `error_response_overrides`, which Emissary 4 does not support; it is ignored and the rest of the Module applies.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador}
+spec: {config: {error_response_overrides: [{on_status_code: 404, body: {text_format: gone}}]}}
+"#,
+    },
+    Code {
+        code: "module-field-inert",
+        severity: Info,
+        also: &[Error],
+        summary: "A Module key that Emissary 4 accepts without any effect on Envoy's configuration (`use_proxy_proto`, `xff_num_trusted_hops`, `statsd`, …); the message says what configures it instead. `tls` is an error, as in Emissary.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Module
 metadata: {name: ambassador}
 spec: {config: {use_proxy_proto: true}}
+"#,
+    },
+    Code {
+        code: "module-field-not-translated",
+        severity: Warning,
+        also: &[],
+        summary: "The Module's `buffer.max_request_time`, which Envoy (and so Emissary) no longer supports; it is ignored.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador}
+spec: {config: {buffer: {max_request_bytes: 1024, max_request_time: 5000}}}
+"#,
+    },
+    Code {
+        code: "module-header-case-overrides",
+        severity: Error,
+        also: &[],
+        summary: "The Module's `header_case_overrides`: Emissary's own checks (not a list, non-string entries, set with `proper_case`), or valid entries, which need Emissary's Envoy build (`header_key_format.custom`) and are ignored.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador}
+spec: {config: {header_case_overrides: [X-My-Header]}}
 "#,
     },
     Code {
@@ -796,6 +840,17 @@ spec: {config: {}}
 kind: Module
 metadata: {name: ambassador}
 spec: {config: {readiness_probe: {rewrite: /ready}}}
+"#,
+    },
+    Code {
+        code: "module-runtime-flag",
+        severity: Warning,
+        also: &[],
+        summary: "A Module `runtime_flags` entry that Emissary does not pass to Envoy, or whose value is invalid; it is ignored.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Module
+metadata: {name: ambassador}
+spec: {config: {runtime_flags: {http.max_requests_per_io_cycle: 0}}}
 "#,
     },
     Code {

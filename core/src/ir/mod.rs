@@ -38,6 +38,8 @@ pub struct Ir {
     pub access_logs: Vec<AccessLog>,
     /// The tracer of every HTTP connection manager.
     pub tracing: Option<Tracing>,
+    /// What the Module sets in a bootstrap (see `xds::bootstrap`).
+    pub bootstrap: BootstrapSettings,
     /// Every Secret (`namespace`, `name`) the configuration refers to,
     /// whether it exists, holds what was asked, or not: what a host needs
     /// to hold to translate this configuration again (see
@@ -72,6 +74,8 @@ pub struct HttpSettings {
     pub http2: Http2Limits,
     /// `stream_idle_timeout` of every HCM (`None`: Envoy's default).
     pub stream_idle_timeout_ms: Option<u64>,
+    /// `http_protocol_options.allow_chunked_length` (the Module's, when written).
+    pub allow_chunked_length: Option<bool>,
 }
 
 /// The edge defaults of Envoy's best practices for an edge proxy, where the

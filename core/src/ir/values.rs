@@ -86,6 +86,28 @@ pub struct CircuitBreaker {
     pub max_retries: Option<u64>,
 }
 
+/// One entry of the bootstrap's static runtime layer, from the Module's
+/// `runtime_flags`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuntimeFlag {
+    pub name: String,
+    pub value: RuntimeValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum RuntimeValue {
+    Int(u64),
+    Bool(bool),
+}
+
+/// What the Module sets in Envoy's bootstrap (read only when Envoy starts).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct BootstrapSettings {
+    /// `admin_port` (`None`: 8001).
+    pub admin_port: Option<u16>,
+    pub runtime_flags: Vec<RuntimeFlag>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Keepalive {
     pub time: Option<u64>,

@@ -155,9 +155,14 @@ impl Lower<'_> {
         } else {
             None
         };
+        // The Module's `defaults` apply to HTTP Mappings only.
+        let default_stats_name = (m.meta.kind == "Mapping")
+            .then(|| self.module.defaults.stats_name.clone())
+            .flatten();
         let stats_name = m
             .stats_name
             .clone()
+            .or(default_stats_name)
             .unwrap_or_else(|| sanitize(&m.service.value));
         let mut c = Cluster {
             name: String::new(),
@@ -173,14 +178,25 @@ impl Lower<'_> {
             connect_timeout_ms: m.connect_timeout_ms.unwrap_or(3000),
             dns_family,
             http2: m.grpc,
-            circuit_breakers: if m.circuit_breakers.is_empty() {
-                self.module.circuit_breakers.clone()
-            } else {
-                m.circuit_breakers.clone()
-            },
-            keepalive: m.keepalive.clone(),
-            idle_timeout_ms: m.cluster_idle_timeout_ms,
-            max_connection_lifetime_ms: m.cluster_max_connection_lifetime_ms,
+            // Written (even empty) wins; otherwise the Module's. Clusters
+            // that never take the Module's (rate limit, collectors) say `Some([])`.
+            circuit_breakers: m
+                .circuit_breakers
+                .as_ref()
+                .or(self.module.circuit_breakers.as_ref())
+                .cloned()
+                .unwrap_or_default(),
+            // Every cluster takes the Module's keepalive and connection
+            // timeouts unless it has its own (0 counts as not set, as in Emissary).
+            keepalive: m.keepalive.clone().or(self.module.keepalive.clone()),
+            idle_timeout_ms: m
+                .cluster_idle_timeout_ms
+                .filter(|v| *v != 0)
+                .or(self.module.cluster_idle_timeout_ms),
+            max_connection_lifetime_ms: m
+                .cluster_max_connection_lifetime_ms
+                .filter(|v| *v != 0)
+                .or(self.module.cluster_max_connection_lifetime_ms),
             respect_dns_ttl: m.respect_dns_ttl,
             stats_name,
             eds,

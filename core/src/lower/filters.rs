@@ -13,6 +13,9 @@ use crate::ir::{ExtAuthz, HttpFilter, Ir, RateLimit};
 use crate::model::{AuthService, Mapping, RateLimitService};
 
 /// Request headers Emissary always sends to an HTTP auth service.
+/// The header `add_linkerd_headers` adds: the upstream's `host:port`.
+pub(crate) const LINKERD_HEADER: &str = "l5d-dst-override";
+
 const AUTH_REQUEST_HEADERS: &[&str] = &[
     "authorization",
     "cookie",
@@ -151,6 +154,14 @@ fn auth(lw: &mut Lower<'_>) -> Option<HttpFilter> {
         c.host,
         c.port
     );
+    let mut add_auth_headers = a.add_auth_headers.clone();
+    if a.add_linkerd_headers
+        .unwrap_or(lw.module.add_linkerd_headers)
+    {
+        // As Emissary: the AuthService's own service, host:port.
+        add_auth_headers.retain(|(k, _)| !k.eq_ignore_ascii_case(LINKERD_HEADER));
+        add_auth_headers.push((LINKERD_HEADER.into(), format!("{}:{}", c.host, c.port)));
+    }
     let merged = |extra: &[String], defaults: &[&str]| {
         let mut v: Vec<String> = defaults
             .iter()
@@ -173,7 +184,7 @@ fn auth(lw: &mut Lower<'_>) -> Option<HttpFilter> {
             &a.allowed_authorization_headers,
             AUTH_RESPONSE_HEADERS,
         ),
-        add_auth_headers: a.add_auth_headers.clone(),
+        add_auth_headers,
         include_body: a.include_body.clone(),
         failure_mode_allow: a.failure_mode_allow,
         status_on_error: a.status_on_error,
@@ -233,6 +244,8 @@ fn rate_limit(lw: &mut Lower<'_>) -> Option<RateLimit> {
         tls_plain: r.tls_plain,
         grpc: true,
         stats_name: r.stats_name.clone(),
+        // Emissary gives the Module's breakers to Mappings and the AuthService only.
+        circuit_breakers: Some(Vec::new()),
         ..Mapping::default()
     };
     let cluster = upstream_cluster(lw, &upstream, "spec.service")?;

@@ -136,7 +136,8 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         let settings: TlsSettings = match (ctx, &h.tls) {
             (Some(c), _) => {
                 if let Some(cs) = &c.secret {
-                    let (n, cns) = split_secret(&cs.value, c, &c.meta.namespace);
+                    let (n, cns) =
+                        split_secret(&cs.value, lw.secret_namespacing(c), &c.meta.namespace);
                     if n != secret_name.value || cns != ns {
                         lw.diags.push(
                             Diagnostic::error(
@@ -177,10 +178,7 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
             (None, None) => TlsSettings::default(),
         };
         let (ctx_ns, namespacing) = match ctx {
-            Some(c) => (
-                c.meta.namespace.clone(),
-                c.secret_namespacing != Some(false),
-            ),
+            Some(c) => (c.meta.namespace.clone(), lw.secret_namespacing(c)),
             None => (h.meta.namespace.clone(), true),
         };
         let path = if ctx.is_some() {
@@ -201,7 +199,8 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         match lw.tls_context(&name.value) {
             Some(c) => {
                 if let Some(cs) = &c.secret {
-                    let (n, ns) = split_secret(&cs.value, c, &c.meta.namespace);
+                    let (n, ns) =
+                        split_secret(&cs.value, lw.secret_namespacing(c), &c.meta.namespace);
                     if let Some(secret) =
                         lw.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(cs.span))
                     {
@@ -209,7 +208,7 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
                             c.meta.name.clone(),
                             secret,
                             &c.settings,
-                            (&c.meta.namespace, c.secret_namespacing != Some(false)),
+                            (&c.meta.namespace, lw.secret_namespacing(c)),
                             &obj,
                             "spec.tlsContext.",
                         )?);
@@ -252,12 +251,20 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
     })
 }
 
+/// Whether a TLSContext's secret names are `name.namespace`: its own
+/// `secret_namespacing`, else the Module's `defaults.tls_secret_namespacing`.
+impl Lower<'_> {
+    pub(crate) fn secret_namespacing(&self, ctx: &TlsContext) -> bool {
+        ctx.secret_namespacing
+            .or(self.module.tls_secret_namespacing)
+            .unwrap_or(true)
+    }
+}
+
 /// `name.namespace` secret references: Emissary splits on the last dot unless
-/// `secret_namespacing: false`.
-pub(crate) fn split_secret(s: &str, ctx: &TlsContext, default_ns: &str) -> (String, String) {
-    if ctx.secret_namespacing != Some(false)
-        && let Some((n, ns)) = s.rsplit_once('.')
-    {
+/// `secret_namespacing` is off.
+pub(crate) fn split_secret(s: &str, namespacing: bool, default_ns: &str) -> (String, String) {
+    if namespacing && let Some((n, ns)) = s.rsplit_once('.') {
         return (n.to_string(), ns.to_string());
     }
     (s.to_string(), default_ns.to_string())

@@ -427,14 +427,17 @@ fn tcp_chains(lw: &mut Lower<'_>, listener: &mut Listener, hosts: &[HostIr<'_>])
                         .iter()
                         .find(|c| c.hosts.iter().any(|x| x == s))?;
                     let secret = ctx.secret.as_ref()?;
-                    let (n, ns) =
-                        super::hosts::split_secret(&secret.value, ctx, &ctx.meta.namespace);
+                    let (n, ns) = super::hosts::split_secret(
+                        &secret.value,
+                        lw.secret_namespacing(ctx),
+                        &ctx.meta.namespace,
+                    );
                     let sec = lw.resolve_secret(&n, &ns, &t.meta.obj_ref(), "spec.host", None)?;
                     lw.downstream_tls(
                         ctx.meta.name.clone(),
                         sec,
                         &ctx.settings,
-                        (&ctx.meta.namespace, ctx.secret_namespacing != Some(false)),
+                        (&ctx.meta.namespace, lw.secret_namespacing(ctx)),
                         &ctx.meta.obj_ref(),
                         "spec.",
                     )

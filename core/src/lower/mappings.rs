@@ -383,7 +383,7 @@ fn core_mismatch(first: &Mapping, new: &Mapping) -> Vec<&'static str> {
     if new.bypass_auth && new.bypass_auth != first.bypass_auth {
         out.push("bypass_auth");
     }
-    if !new.circuit_breakers.is_empty() && new.circuit_breakers != first.circuit_breakers {
+    if new.circuit_breakers.is_some() && new.circuit_breakers != first.circuit_breakers {
         out.push("circuit_breakers");
     }
     if new.connect_timeout_ms.is_some() && new.connect_timeout_ms != first.connect_timeout_ms {
@@ -591,10 +591,38 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
         .collect();
     let mut add_req: Vec<HeaderAdd> = Vec::new();
     let mut add_resp: Vec<HeaderAdd> = Vec::new();
+    let defaults = &lw.module.defaults;
     for p in &g.members {
-        merge_adds(&mut add_req, &p.m.add_request_headers);
-        merge_adds(&mut add_resp, &p.m.add_response_headers);
+        // A Mapping that writes a header key (even empty) keeps its own;
+        // the others take the Module's `defaults`.
+        let own = p.m.headers_written;
+        merge_adds(
+            &mut add_req,
+            if own[0] {
+                &p.m.add_request_headers
+            } else {
+                &defaults.add_request_headers
+            },
+        );
+        merge_adds(
+            &mut add_resp,
+            if own[1] {
+                &p.m.add_response_headers
+            } else {
+                &defaults.add_response_headers
+            },
+        );
     }
+    let remove_req = if lead.m.headers_written[2] {
+        lead.m.remove_request_headers.clone()
+    } else {
+        defaults.remove_request_headers.clone()
+    };
+    let remove_resp = if lead.m.headers_written[3] {
+        lead.m.remove_response_headers.clone()
+    } else {
+        defaults.remove_response_headers.clone()
+    };
 
     if let Some(r) = &g.redirect {
         let m = r.m;
@@ -697,10 +725,10 @@ fn emit_group(lw: &mut Lower<'_>, g: Group<'_>, hosts: &[HostIr<'_>], joins: &mu
             runtime_fraction: (numerator < 100)
                 .then(|| (numerator, format!("routing.traffic_shift.{cluster}"))),
             action: RouteAction::Forward(Box::new(fwd)),
-            request_headers_to_add: add_req.clone(),
+            request_headers_to_add: linkerd_header(lw, m, &cluster, &add_req),
             response_headers_to_add: add_resp.clone(),
-            request_headers_to_remove: lm.remove_request_headers.clone(),
-            response_headers_to_remove: lm.remove_response_headers.clone(),
+            request_headers_to_remove: remove_req.clone(),
+            response_headers_to_remove: remove_resp.clone(),
             bypass_auth: m.bypass_auth,
             auth_context: if m.bypass_auth {
                 Vec::new()
@@ -802,6 +830,35 @@ fn canary_weights<'p, 'a>(
             .with_path("spec.weight"),
         );
     }
+    out
+}
+
+/// The route's request headers, with `l5d-dst-override: host:port` of its
+/// cluster when `add_linkerd_headers` (the Mapping's, else the Module's) is
+/// on; as in Emissary it replaces a header of that name the Mapping adds.
+fn linkerd_header(
+    lw: &Lower<'_>,
+    m: &Mapping,
+    cluster: &str,
+    adds: &[HeaderAdd],
+) -> Vec<HeaderAdd> {
+    let mut out = adds.to_vec();
+    if !m
+        .add_linkerd_headers
+        .unwrap_or(lw.module.add_linkerd_headers)
+    {
+        return out;
+    }
+    let Some(c) = lw.ir.clusters.get(cluster) else {
+        return out;
+    };
+    let name = super::filters::LINKERD_HEADER;
+    out.retain(|h| !h.name.eq_ignore_ascii_case(name));
+    out.push(HeaderAdd {
+        name: name.to_string(),
+        value: format!("{}:{}", c.host, c.port),
+        append: true,
+    });
     out
 }
 

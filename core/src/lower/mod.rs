@@ -126,6 +126,11 @@ pub(crate) fn lower_with<'a>(
                 .stream_idle_timeout_ms
                 .unwrap_or(edge::STREAM_IDLE_TIMEOUT_MS),
         ),
+        allow_chunked_length: module.allow_chunked_length,
+    };
+    let bootstrap = crate::ir::BootstrapSettings {
+        admin_port: module.admin_port,
+        runtime_flags: module.runtime_flags.clone(),
     };
     let internal = internal_mappings(&module, opts);
     let mut lw = Lower {
@@ -134,6 +139,7 @@ pub(crate) fn lower_with<'a>(
         module,
         ir: Ir {
             http,
+            bootstrap,
             ..Ir::default()
         },
         diags,

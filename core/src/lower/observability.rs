@@ -178,6 +178,8 @@ fn collector_cluster(
         service: service.clone(),
         stats_name,
         grpc,
+        // Emissary gives the Module's breakers to Mappings and the AuthService only.
+        circuit_breakers: Some(Vec::new()),
         ..Mapping::default()
     };
     let name = lw.cluster_for(&probe)?;

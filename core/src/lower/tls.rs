@@ -152,10 +152,10 @@ impl Lower<'_> {
             return Some(UpstreamTls::default());
         };
         let s = &c.settings;
-        let namespacing = c.secret_namespacing != Some(false);
+        let namespacing = self.secret_namespacing(c);
         // A missing client certificate is reported; TLS is still originated without one.
         let client_secret = c.secret.as_ref().and_then(|sec| {
-            let (n, ns) = super::hosts::split_secret(&sec.value, c, &c.meta.namespace);
+            let (n, ns) = super::hosts::split_secret(&sec.value, namespacing, &c.meta.namespace);
             self.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(sec.span))
         });
         let ca_secret = self

@@ -56,13 +56,20 @@ pub struct Mapping {
     pub add_response_headers: Vec<HeaderAdd>,
     pub remove_request_headers: Vec<String>,
     pub remove_response_headers: Vec<String>,
+    /// Which of `add_request_headers`, `add_response_headers`,
+    /// `remove_request_headers`, `remove_response_headers` the Mapping
+    /// writes (even empty): the others take the Module's `defaults`.
+    pub headers_written: [bool; 4],
+    /// `add_linkerd_headers` (`None`: the Module's value).
+    pub add_linkerd_headers: Option<bool>,
     pub host_redirect: bool,
     pub redirect: Redirect,
     pub allow_upgrade: Vec<String>,
     pub grpc: bool,
     pub host_rewrite: Option<String>,
     pub auto_host_rewrite: Option<bool>,
-    pub circuit_breakers: Vec<CircuitBreaker>,
+    /// `None`: not written, the Module's apply; `Some([])`: none.
+    pub circuit_breakers: Option<Vec<CircuitBreaker>>,
     pub keepalive: Option<Keepalive>,
     pub enable_ipv4: Option<bool>,
     pub enable_ipv6: Option<bool>,
@@ -106,7 +113,6 @@ const IGNORED: &[&str] = &[
     "docs",
     "envoy_override",
     "bypass_error_response_overrides",
-    "add_linkerd_headers",
     "v3StatsName",
     "use_websocket",
     "rate_limits",
@@ -206,6 +212,13 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         .map(|r| read_retry_policy(cx, r));
     let cors = f.object(cx, "cors").map(|c| read_cors(cx, c));
 
+    let headers_written = [
+        "add_request_headers",
+        "add_response_headers",
+        "remove_request_headers",
+        "remove_response_headers",
+    ]
+    .map(|k| f.has(k));
     let add_request_headers = header_adds(cx, f, "add_request_headers");
     let add_response_headers = header_adds(cx, f, "add_response_headers");
     let remove_request_headers = f
@@ -289,16 +302,8 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         allow_upgrade.push("websocket".into());
     }
 
-    let circuit_breakers = circuit_breakers(cx, f);
-    let keepalive = f.object(cx, "keepalive").map(|mut k| {
-        let ka = Keepalive {
-            time: k.uint(cx, "time", u32::MAX as u64).map(|s| s.value),
-            interval: k.uint(cx, "interval", u32::MAX as u64).map(|s| s.value),
-            probes: k.uint(cx, "probes", u32::MAX as u64).map(|s| s.value),
-        };
-        k.finish(cx, "keepalive");
-        ka
-    });
+    let circuit_breakers = circuit_breakers(cx, f).0;
+    let keepalive = keepalive(cx, f);
 
     let dns_type = f.str(cx, "dns_type").and_then(|d| {
         let v = d.value.to_ascii_lowercase();
@@ -393,6 +398,8 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         add_response_headers,
         remove_request_headers,
         remove_response_headers,
+        headers_written,
+        add_linkerd_headers: f.bool(cx, "add_linkerd_headers"),
         host_redirect,
         redirect,
         allow_upgrade,
@@ -487,7 +494,7 @@ fn key_matches(
     out
 }
 
-fn header_adds(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Vec<HeaderAdd> {
+pub(crate) fn header_adds(cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str) -> Vec<HeaderAdd> {
     let Some(entries) = f.entries(cx, key) else {
         return Vec::new();
     };
@@ -571,10 +578,30 @@ pub(crate) fn read_cors(cx: &mut Cx<'_>, mut c: Fields<'_>) -> Cors {
     cors
 }
 
-pub(crate) fn circuit_breakers(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<CircuitBreaker> {
+/// `keepalive: {time, interval, probes}` (Mapping and Module).
+pub(crate) fn keepalive(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Option<Keepalive> {
+    f.object(cx, "keepalive").map(|mut k| {
+        let ka = Keepalive {
+            time: k.uint(cx, "time", u32::MAX as u64).map(|s| s.value),
+            interval: k.uint(cx, "interval", u32::MAX as u64).map(|s| s.value),
+            probes: k.uint(cx, "probes", u32::MAX as u64).map(|s| s.value),
+        };
+        k.finish(cx, "keepalive");
+        ka
+    })
+}
+
+/// `circuit_breakers`: `None` when not written; `Some([])` when written
+/// empty (no breakers, as in Emissary). The flag is false when the value
+/// has errors (Emissary rejects such breakers).
+pub(crate) fn circuit_breakers(
+    cx: &mut Cx<'_>,
+    f: &mut Fields<'_>,
+) -> (Option<Vec<CircuitBreaker>>, bool) {
     let Some(n) = f.node("circuit_breakers") else {
-        return Vec::new();
+        return (None, true);
     };
+    let errors_before = cx.diags.len();
     let Some(items) = n.as_seq() else {
         cx.error(
             "wrong-type",
@@ -586,7 +613,7 @@ pub(crate) fn circuit_breakers(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<Circu
                 n.type_name()
             ),
         );
-        return Vec::new();
+        return (None, false);
     };
     let mut out = Vec::new();
     for (i, it) in items.iter().enumerate() {
@@ -621,5 +648,8 @@ pub(crate) fn circuit_breakers(cx: &mut Cx<'_>, f: &mut Fields<'_>) -> Vec<Circu
         b.finish(cx, "circuit_breakers");
         out.push(cb);
     }
-    out
+    let valid = !cx.diags[errors_before..]
+        .iter()
+        .any(|d| d.severity == crate::diag::Severity::Error);
+    (Some(out), valid)
 }

@@ -1,13 +1,18 @@
 //! The `ambassador` Module's `spec.config`: connection-manager and cluster
 //! options, the built-in probe Mappings, retry and CORS defaults, the HTTP
 //! filters it configures (gRPC, Lua, gzip, buffer, IP allow/deny), client
-//! certificate forwarding and rate-limit label defaults; fields known but not
-//! translated yet are reported.
+//! certificate forwarding, rate-limit label defaults, cluster defaults
+//! (timeouts, keepalive, circuit breakers), Mapping `defaults` and bootstrap
+//! settings (`admin_port`, `runtime_flags`). Keys Emissary accepts without
+//! effect, and those stock Envoy cannot express, are reported.
 
 use super::Meta;
-use super::mapping::{circuit_breakers, read_cors, read_retry_policy};
+use super::mapping::{circuit_breakers, keepalive, read_cors, read_retry_policy};
 use super::read::{Cx, Fields, Spanned};
-use crate::ir::{CircuitBreaker, Cors, GrpcStats, Gzip, IpPrincipal, LabelAction, RetryPolicy};
+use crate::ir::{
+    CircuitBreaker, Cors, GrpcStats, Gzip, HeaderAdd, IpPrincipal, Keepalive, LabelAction,
+    RetryPolicy, RuntimeFlag, RuntimeValue,
+};
 use crate::source::Value;
 
 /// The `ambassador` Module's `spec.config`, the fields this version translates.
@@ -33,7 +38,27 @@ pub struct Module {
     pub enable_ipv6: Option<bool>,
     pub use_ambassador_namespace_for_service_resolution: bool,
     pub proper_case: bool,
-    pub circuit_breakers: Vec<CircuitBreaker>,
+    /// Breakers of every Mapping, TCPMapping and AuthService cluster that has
+    /// no `circuit_breakers` of its own (`None`: not written, or invalid).
+    pub circuit_breakers: Option<Vec<CircuitBreaker>>,
+    /// `cluster_idle_timeout_ms` of every cluster without its own (0: unset).
+    pub cluster_idle_timeout_ms: Option<u64>,
+    /// `cluster_max_connection_lifetime_ms` of every cluster without its own.
+    pub cluster_max_connection_lifetime_ms: Option<u64>,
+    /// `keepalive` of every cluster without its own.
+    pub keepalive: Option<Keepalive>,
+    /// `allow_chunked_length` of every HTTP connection manager.
+    pub allow_chunked_length: Option<bool>,
+    /// `add_linkerd_headers`: the default of Mappings and the AuthService.
+    pub add_linkerd_headers: bool,
+    /// `defaults`: what Mappings without their own use.
+    pub defaults: MappingDefaults,
+    /// `defaults.tls_secret_namespacing`: TLSContexts' `secret_namespacing` default.
+    pub tls_secret_namespacing: Option<bool>,
+    /// `runtime_flags`: the valid ones, for the bootstrap's static runtime layer.
+    pub runtime_flags: Vec<RuntimeFlag>,
+    /// `admin_port`: Envoy's admin port in a static bootstrap.
+    pub admin_port: Option<u16>,
     /// Emissary's built-in Mappings: liveness, readiness, diagnostics.
     pub probes: [Probe; 3],
     pub filters: ModuleFilters,
@@ -107,6 +132,17 @@ fn limits(cx: &mut Cx<'_>, c: &mut Fields<'_>) -> ModuleLimits {
     }
 }
 
+/// The Module's `defaults` for HTTP Mappings (`defaults.httpmapping.<key>`,
+/// else `defaults.<key>`): a Mapping that writes the key, even empty, keeps its own.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MappingDefaults {
+    pub add_request_headers: Vec<HeaderAdd>,
+    pub add_response_headers: Vec<HeaderAdd>,
+    pub remove_request_headers: Vec<String>,
+    pub remove_response_headers: Vec<String>,
+    pub stats_name: Option<String>,
+}
+
 /// One of the Module's built-in Mappings (`liveness_probe`, `readiness_probe`, `diagnostics`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
@@ -140,26 +176,84 @@ pub struct ModuleFilters {
     pub ip_rules: Option<(bool, Vec<IpPrincipal>)>,
 }
 
-/// Known `ambassador` Module fields that this version accepts without translating.
-pub(super) const MODULE_NOT_YET: &[&str] = &[
+/// Module keys Emissary reads (or keeps) without any effect on Envoy's
+/// configuration, with what to use instead (reported as `module-field-inert`).
+pub(super) const MODULE_INERT: &[(&str, &str)] = &[
+    (
+        "ambassador_id",
+        "`ambassador_id` belongs in the Module's `spec`, not in `spec.config`",
+    ),
+    ("auth_enabled", "Emissary keeps it without reading it"),
+    (
+        "auth_service",
+        "the ambassador Module does not configure authentication; use an AuthService",
+    ),
+    ("debug_mode", "Emissary keeps it without reading it"),
+    (
+        "diag_port",
+        "the diagnostics service is served by this control plane's admin endpoint",
+    ),
+    (
+        "envoy_validation_timeout",
+        "it only bounds Emissary's own `envoy --mode validate` run",
+    ),
+    (
+        "prune_unreachable_routes",
+        "Emissary 4 keeps it without reading it",
+    ),
+    (
+        "regex_type",
+        "it did something in Emissary 1.x/2.x only; every regex is RE2",
+    ),
+    (
+        "service_port",
+        "the Listeners decide which ports Envoy listens on",
+    ),
+    (
+        "statsd",
+        "StatsD is configured with the STATSD_* environment variables, not the Module",
+    ),
+    (
+        "tls",
+        "Emissary reports it as deprecated and ignores it; use a TLSContext",
+    ),
+    (
+        "use_proxy_proto",
+        "PROXY protocol is a Listener's `protocol: HTTPPROXY`/`HTTPSPROXY` (or `protocolStack`)",
+    ),
+    (
+        "x_forwarded_proto_redirect",
+        "use a Listener `securityModel: XFP` and the Host's `requestPolicy.insecure.action: Redirect`",
+    ),
+    (
+        "xff_num_trusted_hops",
+        "the number of trusted X-Forwarded-For hops is a Listener's `l7Depth`",
+    ),
+];
+
+/// Errors Emissary reports on the Module while the rest of it stays in
+/// effect: they do not leave the Module out (unlike other errors in an object).
+pub(crate) const ERRORS_KEEPING_MODULE: &[&str] = &[
+    "module-circuit-breakers-invalid",
+    "module-error-response-overrides",
+    "module-field-inert",
+    "module-header-case-overrides",
+];
+
+/// The Module keys the schema keeps as written whatever their type: their
+/// reader names every problem.
+pub(super) const MODULE_ANY: &[&str] = &[
     "add_linkerd_headers",
     "admin_port",
     "allow_chunked_length",
-    "auth_service",
     "circuit_breakers",
     "cluster_idle_timeout_ms",
     "cluster_max_connection_lifetime_ms",
     "defaults",
-    "envoy_validation_timeout",
     "error_response_overrides",
     "header_case_overrides",
     "keepalive",
-    "statsd",
-    "use_proxy_proto",
-    "x_forwarded_proto_redirect",
-    "xff_num_trusted_hops",
-    "envoy_access_log",
-    "ambassador_id",
+    "runtime_flags",
 ];
 
 pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<Module> {
@@ -229,7 +323,6 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
             .bool(cx, "use_ambassador_namespace_for_service_resolution")
             .unwrap_or(false),
         proper_case: c.bool(cx, "proper_case").unwrap_or(false),
-        circuit_breakers: Vec::new(),
         access_log: super::observability::access_log_options(cx, &mut c),
         resolver: c.str(cx, "resolver"),
         load_balancer: super::resolvers::load_balancer(cx, &mut c),
@@ -264,18 +357,11 @@ pub(crate) fn module(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option<
         }
     }
     m.diagnostics_enabled = m.probes[2].enabled;
-    m.circuit_breakers = circuit_breakers(cx, &mut c);
     module_filters(cx, &mut c, &mut m);
-    for key in MODULE_NOT_YET {
-        if let Some(n) = c.node(key) {
-            cx.warning(
-                "module-field-not-translated",
-                &c.path(key),
-                Some(n.span),
-                format!("Module field `{key}` is not translated by this version; it is ignored"),
-            );
-        }
-    }
+    module_clusters(cx, &mut c, &mut m);
+    module_defaults(cx, &mut c, &mut m);
+    module_bootstrap(cx, &mut c, &mut m);
+    module_unsupported(cx, &mut c, m.proper_case);
     c.finish(cx, "Module config");
     m.meta = Some(meta);
     Some(m)
@@ -468,6 +554,271 @@ fn module_filters(cx: &mut Cx<'_>, c: &mut Fields<'_>, m: &mut Module) {
             m.default_labels.push((domain, actions));
         }
     }
+}
+
+/// Cluster defaults: every cluster without its own value takes the Module's.
+fn module_clusters(cx: &mut Cx<'_>, c: &mut Fields<'_>, m: &mut Module) {
+    // Emissary tests these for truth: 0 is the same as not set.
+    let mut nonzero = |cx: &mut Cx<'_>, key: &str| {
+        c.uint(cx, key, u32::MAX as u64)
+            .map(|s| s.value)
+            .filter(|v| *v != 0)
+    };
+    m.cluster_idle_timeout_ms = nonzero(cx, "cluster_idle_timeout_ms");
+    m.cluster_max_connection_lifetime_ms = nonzero(cx, "cluster_max_connection_lifetime_ms");
+    m.keepalive = keepalive(cx, c);
+    let before = cx.diags.len();
+    let (breakers, valid) = circuit_breakers(cx, c);
+    if valid {
+        m.circuit_breakers = breakers;
+    } else {
+        // One error, with the details folded in: it keeps the Module (see
+        // `ERRORS_KEEPING_MODULE`), the details' own codes would not.
+        let details: Vec<_> = cx.diags.drain(before..).collect();
+        let mut why = Vec::new();
+        for d in details {
+            if d.severity == crate::diag::Severity::Error {
+                why.push(d.message);
+            } else {
+                cx.diags.push(d);
+            }
+        }
+        cx.error(
+            "module-circuit-breakers-invalid",
+            &c.path("circuit_breakers"),
+            c.node("circuit_breakers").map(|n| n.span),
+            format!(
+                "the Module's `circuit_breakers` are invalid ({}), so they are ignored: clusters keep Envoy's default thresholds. Emissary 4 would instead reject every Mapping and TCPMapping without `circuit_breakers` of its own (its built-in probe Mappings too)",
+                why.join("; ")
+            ),
+        );
+    }
+    m.allow_chunked_length = c.bool(cx, "allow_chunked_length");
+    m.add_linkerd_headers = c.bool(cx, "add_linkerd_headers").unwrap_or(false);
+}
+
+/// `defaults`: for HTTP Mappings `defaults.httpmapping.<key>`, else
+/// `defaults.<key>` (Emissary's `lookup_default`); for TLSContexts
+/// `defaults.tls_secret_namespacing`.
+fn module_defaults(cx: &mut Cx<'_>, c: &mut Fields<'_>, m: &mut Module) {
+    let Some(mut d) = c.object(cx, "defaults") else {
+        return;
+    };
+    m.tls_secret_namespacing = d.bool(cx, "tls_secret_namespacing");
+    let mut hm = d.object(cx, "httpmapping");
+    // The Fields that holds `key`: the class's own block first.
+    fn holder<'a, 'n>(
+        hm: &'a mut Option<Fields<'n>>,
+        d: &'a mut Fields<'n>,
+        key: &str,
+    ) -> &'a mut Fields<'n> {
+        match hm {
+            Some(h) if h.has(key) => {
+                // Emissary never looks at the top-level value then.
+                d.ignore(&[key]);
+                h
+            }
+            _ => d,
+        }
+    }
+    let list = |cx: &mut Cx<'_>, f: &mut Fields<'_>, key: &str| -> Vec<String> {
+        f.str_list(cx, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.value)
+            .collect()
+    };
+    let defaults = &mut m.defaults;
+    let f = holder(&mut hm, &mut d, "add_request_headers");
+    defaults.add_request_headers = super::mapping::header_adds(cx, f, "add_request_headers");
+    let f = holder(&mut hm, &mut d, "add_response_headers");
+    defaults.add_response_headers = super::mapping::header_adds(cx, f, "add_response_headers");
+    let f = holder(&mut hm, &mut d, "remove_request_headers");
+    defaults.remove_request_headers = list(cx, f, "remove_request_headers");
+    let f = holder(&mut hm, &mut d, "remove_response_headers");
+    defaults.remove_response_headers = list(cx, f, "remove_response_headers");
+    let f = holder(&mut hm, &mut d, "stats_name");
+    defaults.stats_name = f.str(cx, "stats_name").map(|s| s.value);
+    if let Some(h) = hm {
+        h.finish(cx, "the Module's HTTP Mapping defaults");
+    }
+    d.finish(cx, "the Module's defaults");
+}
+
+/// The runtime keys Emissary passes from `runtime_flags` to Envoy: integers
+/// greater than zero.
+const RUNTIME_INT_FLAGS: &[&str] = &[
+    "http.max_requests_per_io_cycle",
+    "overload.premature_reset_min_stream_lifetime_seconds",
+    "overload.premature_reset_total_stream_count",
+];
+/// The boolean runtime key Emissary means to pass (its check reads the wrong
+/// value, so it rarely does; we pass it).
+const RUNTIME_GOAWAY_FLAG: &str = "envoy.restart_features.send_goaway_for_premature_rst_streams";
+
+/// `admin_port` and `runtime_flags`: Envoy reads them from its bootstrap,
+/// that is when it starts.
+fn module_bootstrap(cx: &mut Cx<'_>, c: &mut Fields<'_>, m: &mut Module) {
+    m.admin_port = c.uint(cx, "admin_port", 65535).and_then(|p| {
+        if p.value == 0 {
+            cx.error(
+                "module-value",
+                "spec.config.admin_port",
+                Some(p.span),
+                "`admin_port` must be a port between 1 and 65535",
+            );
+            None
+        } else {
+            Some(p.value as u16)
+        }
+    });
+    if m.admin_port.is_some() {
+        cx.info(
+            "module-bootstrap-only",
+            "spec.config.admin_port",
+            c.node("admin_port").map(|n| n.span),
+            "`admin_port` is written to bootstraps built from this configuration (`emissary translate --output bootstrap`); the Envoy that `emissary serve` supervises takes its admin port from `--envoy-admin-port` (EMISSARY_ENVOY_ADMIN_PORT), and any Envoy reads it only when it starts",
+        );
+    }
+    let Some(entries) = c.entries(cx, "runtime_flags") else {
+        return;
+    };
+    if !entries.is_empty() {
+        cx.info(
+            "module-bootstrap-only",
+            "spec.config.runtime_flags",
+            c.node("runtime_flags").map(|n| n.span),
+            "`runtime_flags` are written to bootstraps built from this configuration (`emissary translate --output bootstrap`), which Envoy reads when it starts; the bootstrap of an Envoy that takes its configuration over ADS (`emissary serve`, `emissary ads-bootstrap`) does not have them",
+        );
+    }
+    for (k, v) in entries {
+        let name = k.scalar_text();
+        let path = format!("spec.config.runtime_flags.{name}");
+        let value = if RUNTIME_INT_FLAGS.contains(&name.as_str()) {
+            match v.value {
+                Value::Int(i) if i > 0 => Ok(RuntimeValue::Int(i as u64)),
+                _ => Err("must be an integer greater than zero"),
+            }
+        } else if name == RUNTIME_GOAWAY_FLAG {
+            match v.value {
+                Value::Bool(b) => Ok(RuntimeValue::Bool(b)),
+                _ => Err("must be a boolean"),
+            }
+        } else {
+            cx.warning(
+                "module-runtime-flag",
+                &path,
+                Some(k.span),
+                format!(
+                    "runtime flag `{name}` is ignored: Emissary passes only {}, {} to Envoy",
+                    RUNTIME_INT_FLAGS.join(", "),
+                    RUNTIME_GOAWAY_FLAG
+                ),
+            );
+            continue;
+        };
+        match value {
+            Ok(value) => m.runtime_flags.push(RuntimeFlag { name, value }),
+            Err(why) => cx.warning(
+                "module-runtime-flag",
+                &path,
+                Some(v.span),
+                format!("runtime flag `{name}` {why}; it is ignored (as in Emissary)"),
+            ),
+        }
+    }
+}
+
+/// Keys with no effect on Envoy's configuration, in Emissary or here.
+fn module_unsupported(cx: &mut Cx<'_>, c: &mut Fields<'_>, proper_case: bool) {
+    if let Some(n) = c.node("error_response_overrides") {
+        cx.error(
+            "module-error-response-overrides",
+            "spec.config.error_response_overrides",
+            Some(n.span),
+            "error_response_overrides is not supported in Emissary 4 and will be ignored; the rest of the Module applies",
+        );
+    }
+    header_case_overrides(cx, c, proper_case);
+    for (key, hint) in MODULE_INERT {
+        if let Some(n) = c.node(key) {
+            let mut msg = format!(
+                "Module field `{key}` has no effect on Envoy's configuration (nor in Emissary 4): {hint}"
+            );
+            if *key == "envoy_validation_timeout"
+                && !matches!(n.value, Value::Int(_))
+                && n.scalar_text().trim().parse::<i64>().is_err()
+            {
+                msg.push_str("; Emissary also reports that the value is not an integer");
+            }
+            if *key == "tls" {
+                cx.error("module-field-inert", &c.path(key), Some(n.span), msg);
+            } else {
+                cx.info("module-field-inert", &c.path(key), Some(n.span), msg);
+            }
+        }
+    }
+}
+
+/// `header_case_overrides`: Emissary's checks, then the reason it cannot
+/// apply (stock Envoy has no `header_key_format.custom`).
+fn header_case_overrides(cx: &mut Cx<'_>, c: &mut Fields<'_>, proper_case: bool) {
+    let Some(n) = c.node("header_case_overrides") else {
+        return;
+    };
+    let path = c.path("header_case_overrides");
+    let Value::Seq(items) = &n.value else {
+        cx.error(
+            "module-header-case-overrides",
+            &path,
+            Some(n.span),
+            "Ambassador module config 'header_case_overrides' must be an array; it is ignored",
+        );
+        return;
+    };
+    if items.is_empty() {
+        return;
+    }
+    if proper_case {
+        cx.error(
+            "module-header-case-overrides",
+            &path,
+            Some(n.span),
+            "Only one of 'proper_case' or 'header_case_overrides' fields may be set on the Ambassador module. Honoring proper_case and ignoring header_case_overrides.",
+        );
+        return;
+    }
+    let mut valid = 0;
+    for it in items {
+        if matches!(it.value, Value::Str(_)) {
+            valid += 1;
+        } else {
+            cx.error(
+                "module-header-case-overrides",
+                &path,
+                Some(it.span),
+                format!(
+                    "Skipping non-string header in 'header_case_overrides': {}",
+                    it.scalar_text()
+                ),
+            );
+        }
+    }
+    if valid == 0 {
+        cx.error(
+            "module-header-case-overrides",
+            &path,
+            Some(n.span),
+            "Could not parse any valid string headers in 'header_case_overrides'",
+        );
+        return;
+    }
+    cx.error(
+        "module-header-case-overrides",
+        &path,
+        Some(n.span),
+        "`header_case_overrides` needs Emissary's own Envoy build (header_key_format `custom` rules), which stock Envoy does not have; it is ignored",
+    );
 }
 
 fn enum_name(

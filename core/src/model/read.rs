@@ -44,6 +44,20 @@ impl Cx<'_> {
                 .with_span(span),
         );
     }
+    pub(crate) fn info(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        span: Option<Span>,
+        msg: impl Into<String>,
+    ) {
+        self.diags.push(
+            Diagnostic::info(code, msg)
+                .with_object(self.obj.clone())
+                .with_path(path)
+                .with_span(span),
+        );
+    }
 }
 
 /// A value with the span it came from.

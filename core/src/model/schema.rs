@@ -664,11 +664,16 @@ fn module_config() -> Vec<Field> {
         "envoy_log_format",
     ]
     .into_iter()
-    // The options accepted and not translated, which the reader names.
-    .chain(super::module::MODULE_NOT_YET.iter().copied())
+    // Options whose reader names every problem, and those with no effect.
+    .chain(super::module::MODULE_ANY.iter().copied())
+    .chain(super::module::MODULE_INERT.iter().map(|(k, _)| *k))
     {
         let sample = match key {
             "circuit_breakers" => "[]",
+            "admin_port" => "8001",
+            "cluster_idle_timeout_ms" | "cluster_max_connection_lifetime_ms" => "60000",
+            "add_linkerd_headers" | "allow_chunked_length" => "true",
+            "header_case_overrides" => "[]",
             "ip_allow" => r#"[{"remote": "10.0.0.0/8"}]"#,
             "ip_deny" => "null",
             "envoy_log_format" => r#""%START_TIME%""#,

@@ -32,7 +32,7 @@ pub struct AuthService {
     pub tls: Option<Spanned<String>>,
     pub tls_plain: bool,
     pub stats_name: Option<String>,
-    pub circuit_breakers: Vec<CircuitBreaker>,
+    pub circuit_breakers: Option<Vec<CircuitBreaker>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -228,18 +228,11 @@ pub(crate) fn auth_service(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> O
         include_body,
         failure_mode_allow: f.bool(cx, "failure_mode_allow").unwrap_or(false),
         status_on_error,
-        add_linkerd_headers: f.bool(cx, "add_linkerd_headers").inspect(|_| {
-            cx.warning(
-                "authservice-field-not-translated",
-                "spec.add_linkerd_headers",
-                None,
-                "`add_linkerd_headers` is not translated by this version; it is ignored",
-            )
-        }),
+        add_linkerd_headers: f.bool(cx, "add_linkerd_headers"),
         tls,
         tls_plain,
         stats_name: f.str(cx, "stats_name").map(|s| s.value),
-        circuit_breakers: circuit_breakers(cx, f),
+        circuit_breakers: circuit_breakers(cx, f).0,
         auth_service: auth_service?,
         meta,
     };

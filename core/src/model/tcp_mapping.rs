@@ -22,7 +22,7 @@ pub struct TcpMapping {
     pub idle_timeout_ms: Option<u64>,
     pub enable_ipv4: Option<bool>,
     pub enable_ipv6: Option<bool>,
-    pub circuit_breakers: Vec<CircuitBreaker>,
+    pub circuit_breakers: Option<Vec<CircuitBreaker>>,
     pub resolver: Option<Spanned<String>>,
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn tcp_mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Op
             .map(|s| s.value),
         enable_ipv4: f.bool(cx, "enable_ipv4"),
         enable_ipv6: f.bool(cx, "enable_ipv6"),
-        circuit_breakers: circuit_breakers(cx, f),
+        circuit_breakers: circuit_breakers(cx, f).0,
         resolver: f.str(cx, "resolver"),
         port: port.as_ref().map(|p| p.value as u16).unwrap_or(0),
         port_span: port.as_ref().map(|p| p.span).unwrap_or(span),

@@ -334,6 +334,8 @@ fn same_but_endpoints(a: &Ir, b: &Ir) -> bool {
         access_logs,
         tracing,
         referenced_secrets: _,
+        // Only a static bootstrap holds it, never an ADS resource.
+        bootstrap: _,
     } = a;
     *http == b.http
         && *filters == b.filters

@@ -230,8 +230,9 @@ fn http_connection_manager(
             0
         },
         preserve_external_request_id: s.preserve_external_request_id,
-        http_protocol_options: (s.accept_http_10 || s.proper_case).then(|| core::Http1ProtocolOptions {
+        http_protocol_options: (s.accept_http_10 || s.proper_case || s.allow_chunked_length.is_some()).then(|| core::Http1ProtocolOptions {
             accept_http_10: s.accept_http_10,
+            allow_chunked_length: s.allow_chunked_length.unwrap_or(false),
             header_key_format: s.proper_case.then(|| core::http1_protocol_options::HeaderKeyFormat {
                 header_format: Some(core::http1_protocol_options::header_key_format::HeaderFormat::ProperCaseWords(Default::default())),
             }),

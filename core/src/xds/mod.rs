@@ -138,6 +138,9 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
             kind: Some(Kind::NumberValue(ir.http.regex_max_size as f64)),
         },
     );
+    for f in &ir.bootstrap.runtime_flags {
+        fields.insert(f.name.clone(), runtime_value(f.value));
+    }
     bs::Bootstrap {
         node: Some(core::Node {
             id: "emissary".into(),
@@ -150,7 +153,10 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
             secrets: res.secrets,
         }),
         admin: Some(bs::Admin {
-            address: Some(socket_address("127.0.0.1", ADMIN_PORT)),
+            address: Some(socket_address(
+                "127.0.0.1",
+                ir.bootstrap.admin_port.unwrap_or(ADMIN_PORT),
+            )),
             ignore_global_conn_limit: true,
             ..Default::default()
         }),
@@ -165,6 +171,17 @@ pub fn bootstrap(ir: &Ir, res: Resources) -> bs::Bootstrap {
             }],
         }),
         ..Default::default()
+    }
+}
+
+/// A runtime layer value of the Module's `runtime_flags`.
+pub(crate) fn runtime_value(v: crate::ir::RuntimeValue) -> pb::google::protobuf::Value {
+    use pb::google::protobuf::{Value, value::Kind};
+    Value {
+        kind: Some(match v {
+            crate::ir::RuntimeValue::Int(i) => Kind::NumberValue(i as f64),
+            crate::ir::RuntimeValue::Bool(b) => Kind::BoolValue(b),
+        }),
     }
 }
 
@@ -239,4 +256,66 @@ pub(crate) fn tls_params(
         ecdh_curves: curves.to_vec(),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Inputs, Options, SourceFile};
+
+    fn bootstrap(module_config: &str) -> serde_json::Value {
+        let text = format!(
+            "apiVersion: getambassador.io/v3alpha1\nkind: Module\nmetadata: {{name: ambassador, namespace: default}}\nspec: {{config: {module_config}}}\n"
+        );
+        let t = crate::translate(&Inputs {
+            files: vec![SourceFile {
+                name: "m.yaml".into(),
+                text,
+            }],
+            options: Options::default(),
+        });
+        serde_json::to_value(t.bootstrap()).unwrap()
+    }
+
+    fn admin_port(b: &serde_json::Value) -> &serde_json::Value {
+        &b["admin"]["address"]["socket_address"]["port_value"]
+    }
+
+    fn static_layer(b: &serde_json::Value) -> &serde_json::Value {
+        &b["layered_runtime"]["layers"][0]["static_layer"]
+    }
+
+    #[test]
+    fn module_admin_port_and_runtime_flags_reach_the_static_bootstrap() {
+        let b = bootstrap(
+            "{admin_port: 9901, runtime_flags: {http.max_requests_per_io_cycle: 5, \
+             envoy.restart_features.send_goaway_for_premature_rst_streams: true, \
+             overload.premature_reset_total_stream_count: 0, other.flag: 1}}",
+        );
+        assert_eq!(*admin_port(&b), 9901);
+        let layer = static_layer(&b);
+        assert_eq!(layer["http.max_requests_per_io_cycle"], 5.0);
+        assert_eq!(
+            layer["envoy.restart_features.send_goaway_for_premature_rst_streams"],
+            true
+        );
+        // Invalid and unknown flags are left out; the fixed entry stays.
+        assert!(
+            layer
+                .get("overload.premature_reset_total_stream_count")
+                .is_none()
+        );
+        assert!(layer.get("other.flag").is_none());
+        assert_eq!(layer["re2.max_program_size.error_level"], 200.0);
+    }
+
+    #[test]
+    fn without_module_settings_the_bootstrap_keeps_its_defaults() {
+        let b = bootstrap("{server_name: x}");
+        assert_eq!(*admin_port(&b), super::ADMIN_PORT);
+        let layer = static_layer(&b).as_object().unwrap();
+        assert_eq!(
+            layer.keys().collect::<Vec<_>>(),
+            ["re2.max_program_size.error_level"]
+        );
+    }
 }
