@@ -108,7 +108,15 @@ impl Lower<'_> {
             }
         };
         let qualified = host.contains('.') || host.contains(':') || host == "localhost";
-        let host = if m.meta.namespace != self.opts.ambassador_namespace
+        // As Emissary: only the Kubernetes resolvers qualify a bare name
+        // with the Mapping's namespace; a Consul service name is global.
+        let kubernetes = matches!(
+            resolution.kind,
+            crate::model::ResolverKind::KubernetesService
+                | crate::model::ResolverKind::KubernetesEndpoint
+        );
+        let host = if kubernetes
+            && m.meta.namespace != self.opts.ambassador_namespace
             && !qualified
             && !self.module.use_ambassador_namespace_for_service_resolution
         {
@@ -233,6 +241,11 @@ impl Lower<'_> {
 }
 
 /// Splits `host[:port]` (IPv6 in brackets); rejects paths and bad ports.
+/// As Emissary (which parses the service as a URL): the host is lower-cased
+/// (DNS names are case-insensitive, Kubernetes names are lower case) and
+/// port 0 means no port. A named or out-of-range port is rejected, where
+/// Emissary reports it and sends the traffic to port 80 (443 with TLS),
+/// which is never what a named port means: the message says so.
 pub(crate) fn parse_host_port(s: &str) -> Result<(String, Option<u16>), String> {
     let s = s.split(['/', '?', '#']).next().unwrap_or("");
     if s.is_empty() {
@@ -263,13 +276,14 @@ pub(crate) fn parse_host_port(s: &str) -> Result<(String, Option<u16>), String> 
         return Err(format!("`{host}` is not a valid hostname"));
     }
     let port = match port {
-        Some(p) => Some(
-            p.parse::<u16>()
-                .map_err(|_| format!("port `{p}` is not a number between 0 and 65535"))?,
-        ),
+        Some(p) => Some(p.parse::<u16>().map_err(|_| {
+            format!(
+                "port `{p}` is not a number between 0 and 65535 (Emissary 4 would send this traffic to port 80, or 443 with TLS)"
+            )
+        })?),
         None => None,
     };
-    Ok((host, port))
+    Ok((host.to_ascii_lowercase(), port.filter(|p| *p != 0)))
 }
 
 pub(crate) fn sanitize(s: &str) -> String {
