@@ -360,11 +360,22 @@ spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: 
         code: "listener-host-binding",
         severity: Error,
         also: &[],
-        summary: "A Listener's `hostBinding` has neither `namespace` nor `selector`, or its `namespace.from` is not ALL or SELF; the Listener is ignored.",
+        summary: "A Listener's `hostBinding` has neither `namespace` nor `selector`, or its `namespace.from` is not ALL, SELF or SELECTOR; the Listener is ignored.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Listener
 metadata: {name: http}
 spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: OTHERS}}}
+"#,
+    },
+    Code {
+        code: "listener-host-binding-selector",
+        severity: Warning,
+        also: &[],
+        summary: "A Listener's `hostBinding.namespace.from` is SELECTOR, which Emissary's CRD allows but neither Emissary 4 nor this control plane implements; the Listener binds the Hosts of its own namespace, as with SELF (Emissary does the same).",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: http}
+spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: SELECTOR}}}
 "#,
     },
     Code {

@@ -150,13 +150,26 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
                     Some(from) => match from.value.to_ascii_lowercase().as_str() {
                         "all" => namespace = None,
                         "self" => namespace = Some(meta.namespace.clone()),
+                        // Allowed by Emissary's CRD but not implemented by
+                        // it: Emissary reports it and binds as SELF. Kept
+                        // (a warning, not an error) so the Listener serves
+                        // the same Hosts as under Emissary.
+                        "selector" => {
+                            cx.warning(
+                                "listener-host-binding-selector",
+                                "spec.hostBinding.namespace.from",
+                                Some(from.span),
+                                "hostBinding.namespace.from SELECTOR is not supported (nor by Emissary 4); the Listener binds the Hosts of its own namespace, as with SELF",
+                            );
+                            namespace = Some(meta.namespace.clone());
+                        }
                         _ => {
                             cx.error(
                                 "listener-host-binding",
                                 "spec.hostBinding.namespace.from",
                                 Some(from.span),
                                 format!(
-                                    "hostBinding.namespace.from `{}` must be ALL or SELF",
+                                    "hostBinding.namespace.from `{}` must be ALL or SELF (or SELECTOR, read as SELF)",
                                     from.value
                                 ),
                             );
