@@ -301,6 +301,28 @@ spec: {hostname: web.example.com, tlsSecret: {name: cert-b}}
 "#,
     },
     Code {
+        code: "host-tls-without-secret",
+        severity: Warning,
+        also: &[],
+        summary: "A Host names a TLSContext but has no `tlsSecret`: TLS is terminated with the context's secret, where Emissary 4 serves such a Host cleartext only (a deliberate difference: the configuration asks for TLS).",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web}
+spec: {hostname: web.example.com, tlsContext: {name: web-ctx}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: TLSContext
+metadata: {name: web-ctx}
+spec: {hosts: [web.example.com], secret: web-cert}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-cert}
+type: kubernetes.io/tls
+data: {tls.crt: "", tls.key: ""}
+"#,
+    },
+    Code {
         code: "ingress-backend",
         severity: Warning,
         also: &[],

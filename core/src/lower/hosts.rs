@@ -196,9 +196,25 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         )?);
     } else if let Some(name) = &h.tls_context {
         // A Host naming only a TLSContext takes that context's secret.
+        // Emissary terminates TLS only for Hosts with `tlsSecret` and serves
+        // this one cleartext (redirecting to an https that is not served):
+        // a deliberate difference, announced.
         match lw.tls_context(&name.value) {
             Some(c) => {
                 if let Some(cs) = &c.secret {
+                    lw.diags.push(
+                        Diagnostic::warning(
+                            "host-tls-without-secret",
+                            format!(
+                                "Host has `tlsContext` but no `tlsSecret`: TLS is terminated with TLSContext `{}`'s secret, where Emissary 4 terminates no TLS for this Host and serves it cleartext only",
+                                c.meta.name
+                            ),
+                        )
+                        .with_object(obj.clone())
+                        .with_path("spec.tlsContext")
+                        .with_span(Some(name.span))
+                        .with_help("add `tlsSecret` naming the TLSContext's secret: both then agree"),
+                    );
                     let (n, ns) =
                         split_secret(&cs.value, lw.secret_namespacing(c), &c.meta.namespace);
                     if let Some(secret) =
