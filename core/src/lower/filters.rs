@@ -12,10 +12,10 @@ use crate::ir::{AuthProto, LabelAction};
 use crate::ir::{ExtAuthz, HttpFilter, Ir, RateLimit};
 use crate::model::{AuthService, Mapping, RateLimitService};
 
-/// Request headers Emissary always sends to an HTTP auth service.
 /// The header `add_linkerd_headers` adds: the upstream's `host:port`.
 pub(crate) const LINKERD_HEADER: &str = "l5d-dst-override";
 
+/// Request headers Emissary always sends to an HTTP auth service.
 const AUTH_REQUEST_HEADERS: &[&str] = &[
     "authorization",
     "cookie",

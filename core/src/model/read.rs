@@ -16,6 +16,14 @@ pub(crate) struct Cx<'d> {
 }
 
 impl Cx<'_> {
+    /// Records `d` on this object, at `path` and `span`.
+    fn push(&mut self, d: Diagnostic, path: &str, span: Option<Span>) {
+        self.diags.push(
+            d.with_object(self.obj.clone())
+                .with_path(path)
+                .with_span(span),
+        );
+    }
     pub(crate) fn error(
         &mut self,
         code: &'static str,
@@ -23,12 +31,7 @@ impl Cx<'_> {
         span: Option<Span>,
         msg: impl Into<String>,
     ) {
-        self.diags.push(
-            Diagnostic::error(code, msg)
-                .with_object(self.obj.clone())
-                .with_path(path)
-                .with_span(span),
-        );
+        self.push(Diagnostic::error(code, msg), path, span);
     }
     pub(crate) fn warning(
         &mut self,
@@ -37,12 +40,7 @@ impl Cx<'_> {
         span: Option<Span>,
         msg: impl Into<String>,
     ) {
-        self.diags.push(
-            Diagnostic::warning(code, msg)
-                .with_object(self.obj.clone())
-                .with_path(path)
-                .with_span(span),
-        );
+        self.push(Diagnostic::warning(code, msg), path, span);
     }
     pub(crate) fn info(
         &mut self,
@@ -51,12 +49,7 @@ impl Cx<'_> {
         span: Option<Span>,
         msg: impl Into<String>,
     ) {
-        self.diags.push(
-            Diagnostic::info(code, msg)
-                .with_object(self.obj.clone())
-                .with_path(path)
-                .with_span(span),
-        );
+        self.push(Diagnostic::info(code, msg), path, span);
     }
 }
 
