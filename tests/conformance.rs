@@ -173,7 +173,12 @@ fn run(shared: &Path) -> Result<(), Failed> {
     if !kit.is_file() {
         return Err(format!("conformance kit not found at {}", kit.display()).into());
     }
-    let out = std::env::temp_dir().join(format!("emissary-conformance-{}", std::process::id()));
+    // `EMISSARY_CONFORMANCE_KEEP=DIR` keeps our outputs, the materialized
+    // cases and the kit's report in DIR, to compare one case by hand.
+    let keep = std::env::var_os("EMISSARY_CONFORMANCE_KEEP").map(PathBuf::from);
+    let out = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("emissary-conformance-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let mut cases = cases(&root);
     cases.extend(oracle_cases(&out)?);
@@ -249,7 +254,9 @@ fn run(shared: &Path) -> Result<(), Failed> {
         now.insert(c.label.clone(), (agree, r["probes"].as_u64().unwrap_or(0)));
         core_agree.insert(c.label.clone(), r["core_agree"].as_u64().unwrap_or(agree));
     }
-    let _ = std::fs::remove_dir_all(&out);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&out);
+    }
 
     // Per-feature summary: probes agreeing at level full and core, cases fully agreeing.
     let mut by_feature: BTreeMap<String, [u64; 5]> = BTreeMap::new();
