@@ -169,12 +169,14 @@ fn key(label: &str) -> String {
 
 fn run(shared: &Path) -> Result<(), Failed> {
     let root = shared.join("conformance/emissary-unit");
-    let kit = shared.join("conformance/kit/run_corpus.py");
-    if !kit.is_file() {
+    let kit = shared.join("conformance/kit");
+    if !kit.join("compare.py").is_file() {
         return Err(format!("conformance kit not found at {}", kit.display()).into());
     }
     // `EMISSARY_CONFORMANCE_KEEP=DIR` keeps our outputs, the materialized
-    // cases and the kit's report in DIR, to compare one case by hand.
+    // cases, the case list and the report in DIR, to compare one case by hand:
+    // `python3 KIT/compare.py CASE/ads.json DIR/KEY.json --manifests
+    // CASE/input.yaml` (KEY from DIR/cases.json).
     let keep = std::env::var_os("EMISSARY_CONFORMANCE_KEEP").map(PathBuf::from);
     let out = keep.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("emissary-conformance-{}", std::process::id()))
@@ -182,10 +184,10 @@ fn run(shared: &Path) -> Result<(), Failed> {
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let mut cases = cases(&root);
     cases.extend(oracle_cases(&out)?);
-    // Our outputs, keyed so that a shell one-liner can find them from the input path.
-    let mut index = String::new();
+    let mut list = Vec::new();
     for c in &cases {
-        let text = std::fs::read_to_string(c.dir.join("input.yaml")).map_err(|e| e.to_string())?;
+        let input = c.dir.join("input.yaml");
+        let text = std::fs::read_to_string(&input).map_err(|e| e.to_string())?;
         let t = emissary_core::translate(&Inputs {
             files: vec![SourceFile {
                 name: "input.yaml".into(),
@@ -201,29 +203,40 @@ fn run(shared: &Path) -> Result<(), Failed> {
         if let (Some(v), Some(rt)) = (view.as_object_mut(), boot.get("layered_runtime")) {
             v.insert("layered_runtime".into(), rt.clone());
         }
+        let output = out.join(format!("{}.json", key(&c.label)));
         let json = serde_json::to_string(&view).map_err(|e| e.to_string())?;
-        std::fs::write(out.join(format!("{}.json", key(&c.label))), json)
-            .map_err(|e| e.to_string())?;
-        index.push_str(&format!(
-            "{}\t{}\n",
-            c.dir.join("input.yaml").display(),
-            key(&c.label)
-        ));
+        std::fs::write(&output, json).map_err(|e| e.to_string())?;
+        let expected = ["expected.json", "expected.json.gz", "ads.json"]
+            .iter()
+            .map(|n| c.dir.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("{}: no Emissary output", c.dir.display()))?;
+        // With placeholder secrets both sides serve a certificate of their
+        // own invention: which one says nothing about agreement.
+        let ignore: &[&str] = if c.options.placeholder_secrets {
+            &["tls_cert"]
+        } else {
+            &[]
+        };
+        list.push(serde_json::json!({
+            "label": c.label,
+            "input": input,
+            "expected": expected,
+            "output": output,
+            "ignore_extras": ignore,
+        }));
     }
-    std::fs::write(out.join("index.tsv"), &index).map_err(|e| e.to_string())?;
-    let translator = format!(
-        "cp {}/\"$(grep -F -- {{input}} {}/index.tsv | head -1 | cut -f2)\".json {{output}}",
-        out.display(),
-        out.display()
-    );
+    let list_path = out.join("cases.json");
+    std::fs::write(
+        &list_path,
+        serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let report = out.join("report.json");
-    let roots: Vec<String> = cases.iter().map(|c| c.dir.display().to_string()).collect();
     let status = Command::new("python3")
+        .arg(repo_root().join("tests/conformance/compare_cases.py"))
         .arg(&kit)
-        .args(&roots)
-        .arg("--translator")
-        .arg(&translator)
-        .arg("--json")
+        .arg(&list_path)
         .arg(&report)
         .output()
         .map_err(|e| format!("running the kit: {e}"))?;
@@ -233,12 +246,7 @@ fn run(shared: &Path) -> Result<(), Failed> {
             String::from_utf8_lossy(&status.stderr)
         )
     })?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let recs = v
-        .as_array()
-        .cloned()
-        .or_else(|| v["cases"].as_array().cloned())
-        .ok_or("unexpected report shape")?;
+    let recs: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     if recs.len() != cases.len() {
         return Err(format!(
             "kit reported {} cases, expected {}",
@@ -249,10 +257,27 @@ fn run(shared: &Path) -> Result<(), Failed> {
     }
     let mut now: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut core_agree: BTreeMap<String, u64> = BTreeMap::new();
+    // Cases that differ somewhere, with the outcome fields that differ and
+    // how many probes each; and why a case could not be compared.
+    let mut differing = String::new();
     for (c, r) in cases.iter().zip(&recs) {
         let agree = r["agree"].as_u64().unwrap_or(0);
-        now.insert(c.label.clone(), (agree, r["probes"].as_u64().unwrap_or(0)));
+        let probes = r["probes"].as_u64().unwrap_or(0);
+        now.insert(c.label.clone(), (agree, probes));
         core_agree.insert(c.label.clone(), r["core_agree"].as_u64().unwrap_or(agree));
+        if let Some(e) = r["error"].as_str() {
+            differing.push_str(&format!("  {}: {e}\n", c.label));
+        } else if agree != probes {
+            let fields: Vec<String> = r["differing_fields"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| format!("{k}×{v}")).collect())
+                .unwrap_or_default();
+            differing.push_str(&format!(
+                "  {}: {agree}/{probes} ({})\n",
+                c.label,
+                fields.join(", ")
+            ));
+        }
     }
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&out);
@@ -288,6 +313,10 @@ fn run(shared: &Path) -> Result<(), Failed> {
         pct(tc, tp),
         now.len()
     ));
+    if !differing.is_empty() {
+        summary.push_str("cases that differ at level full (differing outcome fields × probes):\n");
+        summary.push_str(&differing);
+    }
     print!("{summary}");
     let _ = std::fs::write(repo_root().join("target/conformance-report.txt"), &summary);
 
