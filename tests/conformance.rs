@@ -16,27 +16,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The shared material: `$EMISSARY_SHARED` when set (it must then hold the
-/// corpus), else `../shared` beside the repository. `Err` says why neither
-/// holds it.
-fn shared() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("EMISSARY_SHARED").map(PathBuf::from) {
-        return Ok(p);
-    }
-    let beside = repo_root().join("../shared");
-    if beside.join("conformance/kit").is_dir() {
-        Ok(beside)
-    } else {
-        Err(format!(
-            "EMISSARY_SHARED is not set and {} holds no conformance/kit",
-            beside.display()
-        ))
-    }
-}
-
 fn main() {
     let args = Arguments::from_args();
-    let trial = match shared() {
+    let trial = match emissary_tests::shared() {
         Ok(shared) => Trial::test("conformance::emissary_unit", move || run(&shared)),
         Err(why) => {
             // Without Emissary's outputs there is nothing to compare with.

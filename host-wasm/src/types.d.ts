@@ -188,7 +188,23 @@ upstreamPath?: string,
 /**
  * Whether the upstream connection uses TLS.
  */
-upstreamTls: boolean, };
+upstreamTls: boolean, 
+/**
+ * Redirects: the status Envoy answers with.
+ */
+status?: number, 
+/**
+ * Forward: the `Host` header the upstream sees, when the route rewrites it.
+ */
+hostRewrite?: string, 
+/**
+ * Forward: request headers the route removes, then those it sets.
+ */
+requestHeadersRemoved: Array<string>, requestHeadersAdded: Array<HeaderEdit>, 
+/**
+ * Forward: response headers the route removes, then those it sets.
+ */
+responseHeadersRemoved: Array<string>, responseHeadersAdded: Array<HeaderEdit>, };
 
 export type RouteCheck = { index: number, mapping: ObjectRef, 
 /**

@@ -136,3 +136,21 @@ pub fn free_ports(n: usize) -> Vec<u16> {
     assert_eq!(out.len(), n, "free ports below the ephemeral range");
     out
 }
+
+/// The shared material: `$EMISSARY_SHARED` when set (it must then hold the
+/// corpus), else `../shared` beside the repository. `Err` says why neither
+/// holds it.
+pub fn shared() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("EMISSARY_SHARED").map(PathBuf::from) {
+        return Ok(p);
+    }
+    let beside = repo_root().join("../shared");
+    if beside.join("conformance/kit").is_dir() {
+        Ok(beside)
+    } else {
+        Err(format!(
+            "EMISSARY_SHARED is not set and {} holds no conformance/kit",
+            beside.display()
+        ))
+    }
+}

@@ -524,7 +524,9 @@ function renderExplanation(e: any, error?: string) {
   const verdicts: Record<string, string> = {
     forwarded: "Forwarded", redirected: "Redirected", tcp: "Proxied over TCP",
     partial: "Only part of these requests is routed", "no-listener": "No listener on that port",
-    "no-filter-chain": "No filter chain takes the connection", "no-virtual-host": "No virtual host for that host name",
+    "no-filter-chain": "No filter chain takes the connection",
+    "tls-not-terminated": "The TLS handshake fails: that filter chain terminates no TLS",
+    "no-virtual-host": "No virtual host for that host name",
     "no-route": "No route matches: Envoy answers 404", "bad-request": "The request cannot be parsed",
   };
   const ok = ["forwarded", "redirected", "tcp"].includes(e.outcome);

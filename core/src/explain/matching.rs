@@ -4,7 +4,7 @@
 //! too), and where a matched route sends the request (redirects and
 //! rewrites).
 
-use super::{Seen, Target};
+use super::{HeaderEdit, Seen, Target};
 use crate::ir::{self, Action, ChainKind, Matcher, PathMatch, RouteAction, StringMatch};
 use std::fmt::Write as _;
 
@@ -370,11 +370,11 @@ pub(super) fn target(
         action: String::new(),
         cluster: None,
         target: String::new(),
-        upstream_path: None,
-        upstream_tls: false,
+        ..Target::default()
     };
     if r.action == Action::HttpsRedirect {
         t.action = "https-redirect".into();
+        t.status = Some(301);
         let h = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
         t.target = format!("https://{h}{}", with_query(req.path.clone()));
         return t;
@@ -392,6 +392,11 @@ pub(super) fn target(
                 req.path.clone()
             };
             t.target = format!("{}://{}{}", req.scheme, hr.host, with_query(path));
+            // As the route builder: 302, 303, 307 and 308 are kept, anything else is 301.
+            t.status = Some(match hr.response_code {
+                Some(c @ (302 | 303 | 307 | 308)) => c,
+                _ => 301,
+            });
         }
         RouteAction::Forward(f) => {
             t.action = "forward".into();
@@ -408,6 +413,20 @@ pub(super) fn target(
                 req.path.clone()
             };
             t.upstream_path = Some(with_query(path));
+            t.host_rewrite = f.host_rewrite.clone();
+            let edits = |adds: &[ir::HeaderAdd]| {
+                adds.iter()
+                    .map(|h| HeaderEdit {
+                        name: h.name.to_ascii_lowercase(),
+                        value: h.value.clone(),
+                        append: h.append,
+                    })
+                    .collect()
+            };
+            t.request_headers_removed = route.request_headers_to_remove.clone();
+            t.request_headers_added = edits(&route.request_headers_to_add);
+            t.response_headers_removed = route.response_headers_to_remove.clone();
+            t.response_headers_added = edits(&route.response_headers_to_add);
         }
     }
     t

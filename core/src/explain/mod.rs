@@ -87,6 +87,9 @@ pub enum Outcome {
     Partial,
     NoListener,
     NoFilterChain,
+    /// A TLS client reaches a cleartext HTTP chain: its handshake fails
+    /// (Envoy answers the ClientHello with a cleartext 400).
+    TlsNotTerminated,
     NoVirtualHost,
     /// Envoy answers 404.
     NoRoute,
@@ -142,7 +145,7 @@ pub struct Explanation {
 }
 
 /// One place the request can go.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
@@ -167,6 +170,34 @@ pub struct Target {
     pub upstream_path: Option<String>,
     /// Whether the upstream connection uses TLS.
     pub upstream_tls: bool,
+    /// Redirects: the status Envoy answers with.
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u32>,
+    /// Forward: the `Host` header the upstream sees, when the route rewrites it.
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_rewrite: Option<String>,
+    /// Forward: request headers the route removes, then those it sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_headers_removed: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_headers_added: Vec<HeaderEdit>,
+    /// Forward: response headers the route removes, then those it sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_removed: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_added: Vec<HeaderEdit>,
+}
+
+/// A header a route sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HeaderEdit {
+    pub name: String,
+    pub value: String,
+    /// Added beside a value already there (else it replaces it).
+    pub append: bool,
 }
 
 /// One route checked against the request.
@@ -268,6 +299,7 @@ pub fn explain(ir: &ir::Ir, req: &Request) -> Explanation {
                         .unwrap_or_default(),
                     upstream_path: None,
                     upstream_tls: c.is_some_and(|c| c.tls.is_some()),
+                    ..Target::default()
                 });
             }
             if let Some(src) = listener.sources.iter().find(|s| {
@@ -280,6 +312,17 @@ pub fn explain(ir: &ir::Ir, req: &Request) -> Explanation {
             why.push("the chain proxies TCP: no HTTP routing happens".into());
             out.why = why;
             summarize(&mut out);
+            return out;
+        }
+        ChainKind::Http { .. } if tls && chain.tls.is_none() => {
+            out.outcome = Outcome::TlsNotTerminated;
+            why.push(format!(
+                "the chain terminates no TLS: its HTTP codec reads the TLS handshake as a malformed request and Envoy answers 400 in cleartext, so the client's handshake fails{}",
+                sni.as_deref()
+                    .map(|s| format!(" (no chain terminates TLS for SNI {s})"))
+                    .unwrap_or_default()
+            ));
+            out.why = why;
             return out;
         }
         ChainKind::Http { vhosts, .. } => vhosts,

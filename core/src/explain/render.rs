@@ -45,6 +45,30 @@ pub fn render(e: &Explanation) -> String {
                         _ => format!("tcp {}", t.target),
                     }
                 );
+                if let Some(h) = &t.host_rewrite {
+                    let _ = write!(s, "\n        Host: {h}");
+                }
+                for (what, removed, added) in [
+                    (
+                        "request",
+                        &t.request_headers_removed,
+                        &t.request_headers_added,
+                    ),
+                    (
+                        "response",
+                        &t.response_headers_removed,
+                        &t.response_headers_added,
+                    ),
+                ] {
+                    for name in removed {
+                        let _ = write!(s, "\n        {what} header {name} removed");
+                    }
+                    for h in added {
+                        let how = if h.append { "added" } else { "set" };
+                        let _ =
+                            write!(s, "\n        {what} header {}: {} ({how})", h.name, h.value);
+                    }
+                }
             }
             if e.outcome == Outcome::Partial {
                 let rest = 100 - e.targets.iter().map(|t| t.weight).sum::<u32>();
@@ -54,6 +78,7 @@ pub fn render(e: &Explanation) -> String {
         }
         Outcome::NoListener => "no listener takes it".into(),
         Outcome::NoFilterChain => "no filter chain takes the connection".into(),
+        Outcome::TlsNotTerminated => "the TLS handshake fails: the chain terminates no TLS".into(),
         Outcome::NoVirtualHost => "no virtual host matches (404)".into(),
         Outcome::NoRoute => "no route matches (404)".into(),
         Outcome::BadRequest => "the request cannot be read".into(),
