@@ -9,6 +9,7 @@ use crate::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy
 use crate::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
 use crate::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
 use crate::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp;
+use crate::pb::envoy::extensions::transport_sockets::quic::v3 as quic;
 use crate::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use std::collections::BTreeMap;
 
@@ -93,17 +94,31 @@ pub(crate) fn build(
                     }
                 }
             };
-            let transport_socket = c.tls.as_ref().map(|t| core::TransportSocket {
-                name: "envoy.transport_sockets.tls".into(),
-                config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
-                    &downstream_tls(t, mode),
-                ))),
+            let transport_socket = c.tls.as_ref().map(|t| {
+                if l.udp {
+                    core::TransportSocket {
+                        name: "envoy.transport_sockets.quic".into(),
+                        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
+                            &quic::QuicDownstreamTransport {
+                                downstream_tls_context: Some(downstream_tls(t, mode)),
+                                ..Default::default()
+                            },
+                        ))),
+                    }
+                } else {
+                    core::TransportSocket {
+                        name: "envoy.transport_sockets.tls".into(),
+                        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
+                            &downstream_tls(t, mode),
+                        ))),
+                    }
+                }
             });
             let filter_chain_match =
                 (c.tls.is_some() || !c.server_names.is_empty()).then(|| ls::FilterChainMatch {
                     server_names: c.server_names.clone(),
                     transport_protocol: if c.tls.is_some() {
-                        "tls".into()
+                        if l.udp { "quic" } else { "tls" }.into()
                     } else {
                         String::new()
                     },
@@ -118,9 +133,24 @@ pub(crate) fn build(
             }
         })
         .collect();
+    let mut address = socket_address(&l.address, l.port);
+    if l.udp
+        && let Some(core::address::Address::SocketAddress(sa)) = &mut address.address
+    {
+        sa.protocol = core::socket_address::Protocol::Udp as i32;
+    }
     ls::Listener {
         name: l.name.clone(),
-        address: Some(socket_address(&l.address, l.port)),
+        address: Some(address),
+        // Emissary's QUIC listener settings.
+        udp_listener_config: l.udp.then(|| ls::UdpListenerConfig {
+            quic_options: Some(Default::default()),
+            downstream_socket_config: Some(core::UdpSocketConfig {
+                prefer_gro: Some(pbjson_types::BoolValue { value: true }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         listener_filters,
         filter_chains,
         traffic_direction: if ir.tracing.is_some() {
@@ -240,6 +270,14 @@ fn http_connection_manager(
         }),
         common_http_protocol_options: common,
         http2_protocol_options,
+        // Emissary writes HTTP/3 options on the UDP listener and on its TCP
+        // companion (where, with the automatic codec, they change nothing).
+        http3_protocol_options: (l.udp || l.http3_alt_svc).then(Default::default),
+        codec_type: if l.udp {
+            hcm::http_connection_manager::CodecType::Http3 as i32
+        } else {
+            0
+        },
         stream_idle_timeout: s.stream_idle_timeout_ms.map(duration_ms),
         max_request_headers_kb: s.max_request_headers_kb.map(super::u32_value),
         forward_client_cert_details: s
