@@ -339,8 +339,10 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 let mut h = super::Fnv(0xcbf2_9ce4_8422_2325);
                 l.security_model.hash(&mut h);
                 // Never shared between a listener advertising HTTP/3 and one
-                // that does not.
-                alt_svc.hash(&mut h);
+                // that does not (hashed only when set: other names stay).
+                if alt_svc {
+                    "alt-svc".hash(&mut h);
+                }
                 for vh in vhosts.iter() {
                     (&vh.name, &vh.host).hash(&mut h);
                 }
