@@ -451,4 +451,97 @@ spec:
             65536
         );
     }
+
+    /// HTTP/3 on 8443 (TCP and UDP) and plain HTTPS on 9443, one Host: the
+    /// same Hosts and security model on both TCP listeners, yet only 8443
+    /// advertises HTTP/3, so they must not share a route configuration.
+    #[test]
+    fn alt_svc_route_configurations_are_not_shared() {
+        let text = r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: https, namespace: default}
+spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: other, namespace: default}
+spec: {port: 9443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic, namespace: default}
+spec: {port: 8443, protocolStack: [TLS, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web, namespace: default}
+spec: {hostname: web.example.com, tlsSecret: {name: cert}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: m, namespace: default}
+spec: {hostname: "*", prefix: /, service: backend:80}
+"#;
+        let t = crate::translate(&Inputs {
+            files: vec![SourceFile {
+                name: "m.yaml".into(),
+                text: text.into(),
+            }],
+            options: Options {
+                placeholder_secrets: true,
+                ..Options::default()
+            },
+        });
+        assert!(!t.has_errors(), "{}", t.render_diagnostics());
+        let r = t.resources(super::Mode::Ads);
+        let ls = json(&r.listeners);
+        let rds = |l: &serde_json::Value| -> Vec<String> {
+            l["filter_chains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    c["filters"][0]["typed_config"]["rds"]["route_config_name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let named = |n: &str| ls.iter().find(|l| l["name"] == n).unwrap();
+        let (h3, plain, udp) = (
+            rds(named("listener-8443")),
+            rds(named("listener-9443")),
+            rds(named("listener-udp-8443")),
+        );
+        assert_eq!(h3.len(), 2);
+        for name in &h3 {
+            assert!(!plain.contains(name) && !udp.contains(name), "{name}");
+        }
+        let rcs = json(&r.routes);
+        for rc in &rcs {
+            let name = rc["name"].as_str().unwrap().to_string();
+            for vh in rc["virtual_hosts"].as_array().unwrap() {
+                let alt = &vh["response_headers_to_add"][0]["header"];
+                if h3.contains(&name) {
+                    assert_eq!(alt["key"], "alt-svc", "{rc}");
+                    assert_eq!(alt["value"], super::super::route::ALT_SVC);
+                } else {
+                    assert!(vh.get("response_headers_to_add").is_none(), "{rc}");
+                }
+            }
+        }
+        // The QUIC listener: UDP socket, QUIC options, QUIC transport, HTTP/3 codec.
+        let q = named("listener-udp-8443");
+        assert_eq!(q["address"]["socket_address"]["protocol"], "UDP");
+        assert!(q["udp_listener_config"]["quic_options"].is_object(), "{q}");
+        let c = &q["filter_chains"][0];
+        assert_eq!(c["filter_chain_match"]["transport_protocol"], "quic");
+        assert_eq!(
+            c["transport_socket"]["name"],
+            "envoy.transport_sockets.quic"
+        );
+        assert_eq!(c["filters"][0]["typed_config"]["codec_type"], "HTTP3");
+        assert!(q.get("listener_filters").is_none(), "{q}");
+    }
 }
