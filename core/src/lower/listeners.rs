@@ -181,10 +181,9 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 }
             }
             // HTTP/3 is TLS only: a UDP listener has no cleartext chain.
-            if !udp
-                && !(l.security_model == SecurityModel::Insecure
-                    && h.insecure_action == InsecureAction::Reject)
-            {
+            let rejected = l.security_model == SecurityModel::Insecure
+                && h.insecure_action == InsecureAction::Reject;
+            if !udp && !rejected {
                 let key = format!("cleartext-{}", h.hostname);
                 let pos = chains
                     .iter()
