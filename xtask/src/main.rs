@@ -52,6 +52,7 @@ const ROOTS: &[&str] = &[
     "envoy/extensions/transport_sockets/tls/v3/tls.proto",
     "envoy/extensions/transport_sockets/tls/v3/cert.proto",
     "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+    "envoy/extensions/transport_sockets/quic/v3/quic_transport.proto",
     "envoy/extensions/access_loggers/file/v3/file.proto",
     "envoy/extensions/access_loggers/stream/v3/stream.proto",
     "envoy/extensions/access_loggers/grpc/v3/als.proto",

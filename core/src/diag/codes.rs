@@ -323,6 +323,49 @@ data: {tls.crt: "", tls.key: ""}
 "#,
     },
     Code {
+        code: "http3-alt-svc-port",
+        severity: Info,
+        also: &[],
+        summary: "A UDP (HTTP/3) Listener with a TCP companion is not on port 443 or 8443, yet the companion advertises HTTP/3 on port 443 (`alt-svc: h3=\":443\"`, fixed, as in Emissary): clients find it only if port 443 leads to it.",
+        example: r#"# options: placeholder_secrets
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: https}
+spec: {port: 9443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic}
+spec: {port: 9443, protocolStack: [TLS, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web}
+spec: {hostname: web.example.com, tlsSecret: {name: web-cert}}
+"#,
+    },
+    Code {
+        code: "http3-alt-svc-without-quic",
+        severity: Warning,
+        also: &[],
+        summary: "A UDP (HTTP/3) Listener serves no TLS Host, yet the TCP Listener on its address and port still advertises HTTP/3 with `alt-svc` (as Emissary does); clients try QUIC and fall back.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: https}
+spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic}
+spec: {port: 8443, protocolStack: [TLS, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web}
+spec: {hostname: web.example.com}
+"#,
+    },
+    Code {
         code: "ingress-backend",
         severity: Warning,
         also: &[],
@@ -420,7 +463,7 @@ spec: {hostname: web.example.com}
         code: "listener-protocol",
         severity: Error,
         also: &[],
-        summary: "A Listener's `protocol` or `protocolStack` names an unknown protocol, or the stack does not end in TCP or UDP; the Listener is ignored.",
+        summary: "A Listener's `protocol` or `protocolStack` names an unknown protocol (or `protocol: UDP`, which Emissary does not accept either: HTTP/3 needs `protocolStack`), or the stack does not end in TCP or UDP; the Listener is ignored.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Listener
 metadata: {name: http}
@@ -453,11 +496,33 @@ spec: {port: 8080, protocol: HTTP, securityModel: STRICT, hostBinding: {namespac
         code: "listener-udp",
         severity: Error,
         also: &[],
-        summary: "A Listener whose protocol stack ends in UDP (HTTP/3); this version does not support UDP listeners, so it is ignored.",
+        summary: "A Listener's protocol stack ends in UDP but has no HTTP: UDP is only supported for HTTP/3 (`[TLS, HTTP, UDP]`); the Listener is ignored.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Listener
 metadata: {name: quic}
-spec: {port: 8443, protocolStack: [TLS, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+spec: {port: 8443, protocolStack: [TLS, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+"#,
+    },
+    Code {
+        code: "listener-udp-no-tls",
+        severity: Warning,
+        also: &[],
+        summary: "A UDP (HTTP/3) Listener without TLS in its stack: QUIC always uses TLS, so it serves nothing (a TCP Listener on its address and port still advertises HTTP/3).",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic}
+spec: {port: 8443, protocolStack: [HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+"#,
+    },
+    Code {
+        code: "listener-udp-proxy",
+        severity: Error,
+        also: &[],
+        summary: "A UDP (HTTP/3) Listener's stack has PROXY: the PROXY protocol is TCP only and Envoy rejects it on a QUIC listener (Emissary writes it anyway); the Listener is ignored.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic}
+spec: {port: 8443, protocolStack: [TLS, PROXY, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
 "#,
     },
     Code {
@@ -950,6 +1015,28 @@ spec: {hostname: "*", prefix: /q/, service: quote, timeout_ms: soon}
 kind: RateLimitService
 metadata: {name: ratelimit}
 spec: {service: ratelimit:8081}
+"#,
+    },
+    Code {
+        code: "quic-alpn-ignored",
+        severity: Info,
+        also: &[],
+        summary: "A Host served by a UDP (HTTP/3) Listener has TLS `alpn_protocols`: they are written into the QUIC context (as Emissary does) but have no effect, QUIC always negotiates h3.",
+        example: r#"# options: placeholder_secrets
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: https}
+spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic}
+spec: {port: 8443, protocolStack: [TLS, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web}
+spec: {hostname: web.example.com, tlsSecret: {name: web-cert}, tls: {alpn_protocols: "h2,http/1.1"}}
 "#,
     },
     Code {

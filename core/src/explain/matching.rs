@@ -17,14 +17,16 @@ pub(super) fn pick_listener(
         return ir
             .listeners
             .iter()
-            .find(|l| l.port == p)
+            // Requests are replayed over TCP, not HTTP/3.
+            .find(|l| l.port == p && !l.udp)
             .map(|l| (l, format!("port {p}")));
     }
     let fits = |l: &ir::Listener| {
-        l.chains.iter().any(|c| match &c.kind {
-            ChainKind::Http { .. } => c.tls.is_some() == tls,
-            ChainKind::Tcp { .. } => false,
-        })
+        !l.udp
+            && l.chains.iter().any(|c| match &c.kind {
+                ChainKind::Http { .. } => c.tls.is_some() == tls,
+                ChainKind::Tcp { .. } => false,
+            })
     };
     let preferred: &[u16] = if tls { &[443, 8443] } else { &[80, 8080] };
     let kind = if tls { "TLS" } else { "cleartext" };

@@ -105,6 +105,13 @@ pub struct Listener {
     pub address: String,
     pub port: u16,
     pub sources: Vec<ObjectRef>,
+    /// A UDP (HTTP/3 over QUIC) listener: its TLS chains use QUIC, its HTTP
+    /// connection managers the HTTP/3 codec.
+    pub udp: bool,
+    /// A TCP listener with a UDP (HTTP/3) listener on the same address and
+    /// port: its connection managers carry HTTP/3 options and its virtual
+    /// hosts the `alt-svc` header, as Emissary writes them.
+    pub http3_alt_svc: bool,
     pub tls_inspector: bool,
     pub proxy_protocol: bool,
     /// HCM stat prefix when the listener speaks HTTP.
@@ -161,6 +168,9 @@ pub struct VirtualHost {
     pub host: ObjectRef,
     pub domains: Vec<String>,
     pub routes: Vec<RouteRef>,
+    /// Responses carry Emissary's `alt-svc` header advertising HTTP/3 on
+    /// port 443 (the virtual host is on a listener with `http3_alt_svc`).
+    pub alt_svc: bool,
 }
 
 /// One route of a virtual host: a shared route with a matcher and an action.

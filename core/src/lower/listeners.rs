@@ -8,8 +8,8 @@ use crate::diag::Diagnostic;
 use crate::ir::{
     Action, ChainKind, DownstreamTls, FilterChain, Listener, Matcher, RouteRef, VirtualHost,
 };
-use crate::model::{InsecureAction, SecurityModel, TcpMapping};
-use std::collections::BTreeMap;
+use crate::model::{InsecureAction, SecurityModel, Socket, TcpMapping};
+use std::collections::{BTreeMap, BTreeSet};
 
 struct Chain {
     tls: Option<DownstreamTls>,
@@ -22,7 +22,19 @@ struct Chain {
 
 pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<usize>]) {
     let objs = lw.objs;
-    let mut seen: BTreeMap<(String, u16), String> = BTreeMap::new();
+    // A TCP and a UDP Listener on one address and port do not collide.
+    let mut seen: BTreeMap<(Socket, String, u16), String> = BTreeMap::new();
+    // Where a UDP (HTTP/3) Listener is: the TCP Listener on the very same
+    // address string and port advertises it (Emissary pairs them so, before
+    // knowing whether the UDP listener serves anything).
+    let quic: BTreeSet<(&str, u16)> = objs
+        .listeners
+        .iter()
+        .filter(|l| l.socket == Socket::Udp)
+        .map(|l| (l.bind_address.as_str(), l.port))
+        .collect();
+    // UDP listeners left without chains, for the warning below.
+    let mut empty_quic: Vec<&crate::model::Listener> = Vec::new();
     // The routes each Host takes, in route order.
     let mut by_host: Vec<Vec<u32>> = vec![Vec::new(); hosts.len()];
     for (ri, joined) in joins.iter().enumerate() {
@@ -34,13 +46,15 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
     order.sort_by(|a, b| hosts[*a].hostname.cmp(&hosts[*b].hostname));
 
     for l in &objs.listeners {
-        let key = (l.bind_address.clone(), l.port);
+        let udp = l.socket == Socket::Udp;
+        let key = (l.socket, l.bind_address.clone(), l.port);
         if let Some(other) = seen.get(&key) {
             lw.diags.push(
                 Diagnostic::error(
                     "listener-duplicate-port",
                     format!(
-                        "port {} is already taken by Listener {other}; this Listener is ignored",
+                        "{}port {} is already taken by Listener {other}; this Listener is ignored",
+                        if udp { "UDP " } else { "" },
                         l.port
                     ),
                 )
@@ -53,11 +67,14 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
         seen.insert(key, format!("{}/{}", l.meta.namespace, l.meta.name));
         let has = |p: &str| l.protocol_stack.iter().any(|x| x == p);
         let (tls_ok, http) = (has("TLS"), has("HTTP"));
+        // A UDP listener's name differs from the TCP one's on the same port.
+        let kind = if udp { "listener-udp" } else { "listener" };
         let name = if l.bind_address == "0.0.0.0" {
-            format!("listener-{}", l.port)
+            format!("{kind}-{}", l.port)
         } else {
-            format!("listener-{}-{}", l.bind_address, l.port)
+            format!("{kind}-{}-{}", l.bind_address, l.port)
         };
+        let alt_svc = !udp && http && quic.contains(&(l.bind_address.as_str(), l.port));
         let stats_prefix = l
             .stats_prefix
             .clone()
@@ -65,14 +82,17 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 (true, true) => "ingress_https".into(),
                 (true, false) => "ingress_http".into(),
                 (false, true) => format!("ingress_tls_{}", l.port),
-                (false, false) => format!("ingress_tcp_{}", l.port),
+                (false, false) => format!("ingress_{}_{}", if udp { "udp" } else { "tcp" }, l.port),
             });
         let mut listener = Listener {
             name: name.clone(),
             address: l.bind_address.clone(),
             port: l.port,
             sources: vec![l.meta.obj_ref()],
-            tls_inspector: tls_ok,
+            udp,
+            http3_alt_svc: alt_svc,
+            // QUIC negotiates TLS itself; the inspector is for TCP.
+            tls_inspector: tls_ok && !udp,
             proxy_protocol: has("PROXY"),
             stats_prefix,
             xff_num_trusted_hops: l.l7_depth,
@@ -98,7 +118,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             }
             continue;
         }
-        if objs.tcp_mappings.iter().any(|t| t.port == l.port) {
+        if !udp && objs.tcp_mappings.iter().any(|t| t.port == l.port) {
             for t in objs.tcp_mappings.iter().filter(|t| t.port == l.port) {
                 lw.diags.push(
                     Diagnostic::error(
@@ -160,9 +180,10 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     add_host(chain, &h.hostname, hi);
                 }
             }
-            if !(l.security_model == SecurityModel::Insecure
-                && h.insecure_action == InsecureAction::Reject)
-            {
+            // HTTP/3 is TLS only: a UDP listener has no cleartext chain.
+            let rejected = l.security_model == SecurityModel::Insecure
+                && h.insecure_action == InsecureAction::Reject;
+            if !udp && !rejected {
                 let key = format!("cleartext-{}", h.hostname);
                 let pos = chains
                     .iter()
@@ -262,6 +283,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     host: hosts[*hi].obj.clone(),
                     domains: vec![hostname.clone()],
                     routes: chain.routes.get(hostname).cloned().unwrap_or_default(),
+                    alt_svc,
                 })
                 .collect();
             match chain.tls {
@@ -315,6 +337,11 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 use std::hash::{Hash, Hasher};
                 let mut h = super::Fnv(0xcbf2_9ce4_8422_2325);
                 l.security_model.hash(&mut h);
+                // Never shared between a listener advertising HTTP/3 and one
+                // that does not (hashed only when set: other names stay).
+                if alt_svc {
+                    "alt-svc".hash(&mut h);
+                }
                 for vh in vhosts.iter() {
                     (&vh.name, &vh.host).hash(&mut h);
                 }
@@ -322,6 +349,11 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             }
         }
         if listener.chains.is_empty() {
+            if udp {
+                // Told below, once the TCP listeners are known.
+                empty_quic.push(l);
+                continue;
+            }
             lw.diags.push(
                 Diagnostic::warning(
                     "listener-no-hosts",
@@ -335,15 +367,19 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             );
             continue;
         }
+        if udp {
+            quic_notes(lw, l, &listener, hosts);
+        }
         lw.ir.listeners.push(listener);
     }
+    http3_advertised(lw, &empty_quic);
 
     // TCPMappings on ports without a Listener get a TCP listener of their own.
     let mut ports: Vec<u16> = objs
         .tcp_mappings
         .iter()
         .map(|t| t.port)
-        .filter(|p| !seen.keys().any(|(_, lp)| lp == p))
+        .filter(|p| !seen.keys().any(|(s, _, lp)| *s == Socket::Tcp && lp == p))
         .collect();
     ports.sort_unstable();
     ports.dedup();
@@ -353,6 +389,8 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             address: "0.0.0.0".into(),
             port,
             sources: Vec::new(),
+            udp: false,
+            http3_alt_svc: false,
             tls_inspector: false,
             proxy_protocol: false,
             stats_prefix: format!("ingress_tcp_{port}"),
@@ -368,6 +406,106 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 .any(|c| !c.server_names.is_empty() || c.tls.is_some());
             lw.ir.listeners.push(listener);
         }
+    }
+}
+
+/// Emissary's `alt-svc` always names port 443; `port` is where the UDP
+/// listener really is.
+fn advertised_port_ok(port: u16) -> bool {
+    matches!(port, 443 | 8443)
+}
+
+/// What a UDP listener with chains should know: the advertised port and
+/// the ALPN protocols QUIC ignores.
+fn quic_notes(
+    lw: &mut Lower<'_>,
+    l: &crate::model::Listener,
+    listener: &Listener,
+    hosts: &[HostIr<'_>],
+) {
+    let paired = lw.objs.listeners.iter().any(|t| {
+        t.socket == Socket::Tcp
+            && t.protocol_stack.iter().any(|p| p == "HTTP")
+            && t.bind_address == l.bind_address
+            && t.port == l.port
+    });
+    if paired && !advertised_port_ok(l.port) {
+        lw.diags.push(
+            Diagnostic::info(
+                "http3-alt-svc-port",
+                format!(
+                    "the TCP Listener on port {} advertises HTTP/3 on port 443 (`alt-svc: h3=\":443\"`, as Emissary writes it), not on {}: clients reach this UDP listener only if port 443 leads to it",
+                    l.port, l.port
+                ),
+            )
+            .with_object(l.meta.obj_ref())
+            .with_path("spec.port")
+            .with_span(Some(l.port_span)),
+        );
+    }
+    let mut told = BTreeSet::new();
+    for c in &listener.chains {
+        let (Some(t), ChainKind::Http { vhosts, .. }) = (&c.tls, &c.kind) else {
+            continue;
+        };
+        if t.alpn_protocols.is_empty() || !told.insert(t.context.clone()) {
+            continue;
+        }
+        let host = vhosts
+            .first()
+            .map(|vh| vh.host.clone())
+            .or_else(|| hosts.first().map(|h| h.obj.clone()));
+        let mut d = Diagnostic::info(
+            "quic-alpn-ignored",
+            format!(
+                "alpn_protocols {:?} of TLS context `{}` have no effect on the UDP (HTTP/3) Listener {}: QUIC always negotiates h3",
+                t.alpn_protocols, t.context, l.meta.name
+            ),
+        );
+        if let Some(h) = host {
+            d = d.with_object(h);
+        }
+        lw.diags.push(d);
+    }
+}
+
+/// UDP listeners that serve nothing (no Host with TLS), possibly while the
+/// TCP listener on their address and port still advertises HTTP/3
+/// (Emissary's behaviour, kept).
+fn http3_advertised(lw: &mut Lower<'_>, empty: &[&crate::model::Listener]) {
+    for l in empty {
+        let tcp = lw
+            .ir
+            .listeners
+            .iter()
+            .find(|t| t.http3_alt_svc && t.address == l.bind_address && t.port == l.port);
+        let Some(t) = tcp else {
+            // Without TLS, `listener-udp-no-tls` has said it.
+            if l.protocol_stack.iter().any(|p| p == "TLS") {
+                lw.diags.push(
+                    Diagnostic::warning(
+                        "listener-no-hosts",
+                        format!(
+                            "no Host with TLS binds to the UDP (HTTP/3) Listener on port {}; it serves nothing and is left out",
+                            l.port
+                        ),
+                    )
+                    .with_object(l.meta.obj_ref())
+                    .with_path("spec.hostBinding"),
+                );
+            }
+            continue;
+        };
+        let d = Diagnostic::warning(
+            "http3-alt-svc-without-quic",
+            format!(
+                "TCP listener {} advertises HTTP/3 (alt-svc) but this UDP Listener serves no TLS Host, so it is left out; clients try QUIC, fail and fall back (Emissary advertises it all the same)",
+                t.name
+            ),
+        )
+        .with_object(l.meta.obj_ref())
+        .with_path("spec.protocolStack");
+        lw.diags.push(d);
     }
 }
 

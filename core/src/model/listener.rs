@@ -13,6 +13,14 @@ pub enum SecurityModel {
     Insecure,
 }
 
+/// The socket a Listener opens: the last element of its protocol stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Socket {
+    Tcp,
+    /// HTTP/3 over QUIC (`[TLS, HTTP, UDP]`).
+    Udp,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listener {
     pub meta: Meta,
@@ -21,6 +29,7 @@ pub struct Listener {
     pub bind_address: String,
     /// Upper-case protocol stack, e.g. `[TLS, HTTP, TCP]`.
     pub protocol_stack: Vec<String>,
+    pub socket: Socket,
     pub security_model: SecurityModel,
     pub stats_prefix: Option<String>,
     pub l7_depth: u32,
@@ -59,7 +68,17 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
                 "HTTPSPROXY" => &["TLS", "PROXY", "HTTP", "TCP"],
                 "TCP" => &["TCP"],
                 "TLS" => &["TLS", "TCP"],
-                "UDP" => &["UDP"],
+                // Emissary's CRD allows `UDP` but its reader has no such
+                // shorthand: HTTP/3 is only reachable through protocolStack.
+                "UDP" => {
+                    cx.error(
+                        "listener-protocol",
+                        "spec.protocol",
+                        Some(p.span),
+                        "protocol UDP is not valid (use protocolStack [TLS, HTTP, UDP] for HTTP/3)",
+                    );
+                    return None;
+                }
                 _ => {
                     cx.error(
                         "listener-protocol",
@@ -93,16 +112,42 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
             return None;
         }
     }
-    match protocol_stack.last().map(String::as_str) {
-        Some("TCP") => {}
-        Some("UDP") => {
+    let in_stack = |p: &str| protocol_stack.iter().any(|x| x == p);
+    let socket = match protocol_stack.last().map(String::as_str) {
+        Some("TCP") => Socket::Tcp,
+        Some("UDP") if !in_stack("HTTP") => {
             cx.error(
                 "listener-udp",
                 "spec.protocolStack",
                 None,
-                "UDP (HTTP/3) listeners are not supported by this version",
+                "UDP is only supported with HTTP (HTTP/3: protocolStack [TLS, HTTP, UDP])",
             );
             return None;
+        }
+        Some("UDP") if in_stack("PROXY") => {
+            // Emissary writes the PROXY protocol listener filter on the QUIC
+            // listener, which Envoy rejects: leave the Listener out instead.
+            cx.error(
+                "listener-udp-proxy",
+                "spec.protocolStack",
+                None,
+                "the PROXY protocol cannot be used with UDP (HTTP/3); the Listener is ignored",
+            );
+            return None;
+        }
+        Some("UDP") => {
+            if !in_stack("TLS") {
+                // Kept (as Emissary keeps it): it serves nothing, yet a TCP
+                // Listener on the same address and port still advertises
+                // HTTP/3.
+                cx.warning(
+                    "listener-udp-no-tls",
+                    "spec.protocolStack",
+                    None,
+                    "a UDP (HTTP/3) Listener without TLS serves nothing: QUIC always uses TLS; add TLS to protocolStack",
+                );
+            }
+            Socket::Udp
         }
         _ => {
             cx.error(
@@ -113,7 +158,7 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
             );
             return None;
         }
-    }
+    };
     let security_model = match f.str(cx, "securityModel") {
         Some(s) => match s.value.as_str() {
             "XFP" => SecurityModel::Xfp,
@@ -233,6 +278,7 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
         port_span: port.span,
         bind_address,
         protocol_stack,
+        socket,
         security_model,
         stats_prefix,
         l7_depth,

@@ -9,6 +9,7 @@ use crate::pb::envoy::extensions::filters::listener::proxy_protocol::v3 as proxy
 use crate::pb::envoy::extensions::filters::listener::tls_inspector::v3 as tls_inspector;
 use crate::pb::envoy::extensions::filters::network::http_connection_manager::v3 as hcm;
 use crate::pb::envoy::extensions::filters::network::tcp_proxy::v3 as tcp;
+use crate::pb::envoy::extensions::transport_sockets::quic::v3 as quic;
 use crate::pb::envoy::extensions::transport_sockets::tls::v3 as tls;
 use std::collections::BTreeMap;
 
@@ -93,17 +94,31 @@ pub(crate) fn build(
                     }
                 }
             };
-            let transport_socket = c.tls.as_ref().map(|t| core::TransportSocket {
-                name: "envoy.transport_sockets.tls".into(),
-                config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
-                    &downstream_tls(t, mode),
-                ))),
+            let transport_socket = c.tls.as_ref().map(|t| {
+                if l.udp {
+                    core::TransportSocket {
+                        name: "envoy.transport_sockets.quic".into(),
+                        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
+                            &quic::QuicDownstreamTransport {
+                                downstream_tls_context: Some(downstream_tls(t, mode)),
+                                ..Default::default()
+                            },
+                        ))),
+                    }
+                } else {
+                    core::TransportSocket {
+                        name: "envoy.transport_sockets.tls".into(),
+                        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
+                            &downstream_tls(t, mode),
+                        ))),
+                    }
+                }
             });
             let filter_chain_match =
                 (c.tls.is_some() || !c.server_names.is_empty()).then(|| ls::FilterChainMatch {
                     server_names: c.server_names.clone(),
                     transport_protocol: if c.tls.is_some() {
-                        "tls".into()
+                        if l.udp { "quic" } else { "tls" }.into()
                     } else {
                         String::new()
                     },
@@ -118,9 +133,24 @@ pub(crate) fn build(
             }
         })
         .collect();
+    let mut address = socket_address(&l.address, l.port);
+    if l.udp
+        && let Some(core::address::Address::SocketAddress(sa)) = &mut address.address
+    {
+        sa.protocol = core::socket_address::Protocol::Udp as i32;
+    }
     ls::Listener {
         name: l.name.clone(),
-        address: Some(socket_address(&l.address, l.port)),
+        address: Some(address),
+        // Emissary's QUIC listener settings.
+        udp_listener_config: l.udp.then(|| ls::UdpListenerConfig {
+            quic_options: Some(Default::default()),
+            downstream_socket_config: Some(core::UdpSocketConfig {
+                prefer_gro: Some(pbjson_types::BoolValue { value: true }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         listener_filters,
         filter_chains,
         traffic_direction: if ir.tracing.is_some() {
@@ -240,6 +270,14 @@ fn http_connection_manager(
         }),
         common_http_protocol_options: common,
         http2_protocol_options,
+        // Emissary writes HTTP/3 options on the UDP listener and on its TCP
+        // companion (where, with the automatic codec, they change nothing).
+        http3_protocol_options: (l.udp || l.http3_alt_svc).then(Default::default),
+        codec_type: if l.udp {
+            hcm::http_connection_manager::CodecType::Http3 as i32
+        } else {
+            0
+        },
         stream_idle_timeout: s.stream_idle_timeout_ms.map(duration_ms),
         max_request_headers_kb: s.max_request_headers_kb.map(super::u32_value),
         forward_client_cert_details: s
@@ -412,5 +450,98 @@ spec:
             hcm(&h)["http2_protocol_options"]["initial_stream_window_size"],
             65536
         );
+    }
+
+    /// HTTP/3 on 8443 (TCP and UDP) and plain HTTPS on 9443, one Host: the
+    /// same Hosts and security model on both TCP listeners, yet only 8443
+    /// advertises HTTP/3, so they must not share a route configuration.
+    #[test]
+    fn alt_svc_route_configurations_are_not_shared() {
+        let text = r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: https, namespace: default}
+spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: other, namespace: default}
+spec: {port: 9443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: quic, namespace: default}
+spec: {port: 8443, protocolStack: [TLS, HTTP, UDP], securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web, namespace: default}
+spec: {hostname: web.example.com, tlsSecret: {name: cert}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: m, namespace: default}
+spec: {hostname: "*", prefix: /, service: backend:80}
+"#;
+        let t = crate::translate(&Inputs {
+            files: vec![SourceFile {
+                name: "m.yaml".into(),
+                text: text.into(),
+            }],
+            options: Options {
+                placeholder_secrets: true,
+                ..Options::default()
+            },
+        });
+        assert!(!t.has_errors(), "{}", t.render_diagnostics());
+        let r = t.resources(super::Mode::Ads);
+        let ls = json(&r.listeners);
+        let rds = |l: &serde_json::Value| -> Vec<String> {
+            l["filter_chains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    c["filters"][0]["typed_config"]["rds"]["route_config_name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let named = |n: &str| ls.iter().find(|l| l["name"] == n).unwrap();
+        let (h3, plain, udp) = (
+            rds(named("listener-8443")),
+            rds(named("listener-9443")),
+            rds(named("listener-udp-8443")),
+        );
+        assert_eq!(h3.len(), 2);
+        for name in &h3 {
+            assert!(!plain.contains(name) && !udp.contains(name), "{name}");
+        }
+        let rcs = json(&r.routes);
+        for rc in &rcs {
+            let name = rc["name"].as_str().unwrap().to_string();
+            for vh in rc["virtual_hosts"].as_array().unwrap() {
+                let alt = &vh["response_headers_to_add"][0]["header"];
+                if h3.contains(&name) {
+                    assert_eq!(alt["key"], "alt-svc", "{rc}");
+                    assert_eq!(alt["value"], super::super::route::ALT_SVC);
+                } else {
+                    assert!(vh.get("response_headers_to_add").is_none(), "{rc}");
+                }
+            }
+        }
+        // The QUIC listener: UDP socket, QUIC options, QUIC transport, HTTP/3 codec.
+        let q = named("listener-udp-8443");
+        assert_eq!(q["address"]["socket_address"]["protocol"], "UDP");
+        assert!(q["udp_listener_config"]["quic_options"].is_object(), "{q}");
+        let c = &q["filter_chains"][0];
+        assert_eq!(c["filter_chain_match"]["transport_protocol"], "quic");
+        assert_eq!(
+            c["transport_socket"]["name"],
+            "envoy.transport_sockets.quic"
+        );
+        assert_eq!(c["filters"][0]["typed_config"]["codec_type"], "HTTP3");
+        assert!(q.get("listener_filters").is_none(), "{q}");
     }
 }

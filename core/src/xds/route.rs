@@ -77,12 +77,29 @@ impl<'a> Routes<'a> {
                     } else {
                         vh.routes.iter().map(|r| self.get(r)).collect()
                     },
+                    response_headers_to_add: if vh.alt_svc { alt_svc() } else { Vec::new() },
                     ..Default::default()
                 })
                 .collect(),
             ..Default::default()
         }
     }
+}
+
+/// Emissary's HTTP/3 advertisement: RFC 9114 `h3` and draft 29, on port 443
+/// whatever the listener's port, for a day; no `append_action`, so Envoy's
+/// default (append to an upstream `alt-svc`).
+pub(crate) const ALT_SVC: &str = r#"h3=":443"; ma=86400, h3-29=":443"; ma=86400"#;
+
+fn alt_svc() -> Vec<core::HeaderValueOption> {
+    vec![core::HeaderValueOption {
+        header: Some(core::HeaderValue {
+            key: "alt-svc".into(),
+            value: ALT_SVC.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]
 }
 
 fn string_matcher(m: &StringMatch) -> Option<matcher::StringMatcher> {
