@@ -143,7 +143,7 @@ routes: Array<RouteCheck>,
  */
 why: Array<string>, };
 
-export type Outcome = "forwarded" | "redirected" | "tcp" | "partial" | "no-listener" | "no-filter-chain" | "no-virtual-host" | "no-route" | "bad-request";
+export type Outcome = "forwarded" | "redirected" | "tcp" | "partial" | "no-listener" | "no-filter-chain" | "tls-not-terminated" | "no-virtual-host" | "no-route" | "bad-request";
 
 export type Seen = { method: string, scheme: string, authority: string, 
 /**
