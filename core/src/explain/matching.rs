@@ -395,10 +395,11 @@ pub(super) fn target(
             };
             t.target = format!("{}://{}{}", req.scheme, hr.host, with_query(path));
             // As the route builder: 302, 303, 307 and 308 are kept, anything else is 301.
-            t.status = Some(match hr.response_code {
-                Some(c @ (302 | 303 | 307 | 308)) => c,
-                _ => 301,
-            });
+            t.status = Some(
+                hr.response_code
+                    .filter(|c| matches!(c, 302 | 303 | 307 | 308))
+                    .unwrap_or(301),
+            );
         }
         RouteAction::Forward(f) => {
             t.action = "forward".into();

@@ -417,6 +417,16 @@ pub fn explain(ir: &ir::Ir, req: &Request) -> Explanation {
                 .push(target(ir, route, r, shares[i], i as u32, &out.request));
         }
     }
+    // The virtual host's own response headers follow the route's.
+    if vh.alt_svc {
+        for t in out.targets.iter_mut().filter(|t| t.action == "forward") {
+            t.response_headers_added.push(HeaderEdit {
+                name: "alt-svc".into(),
+                value: ir::ALT_SVC.into(),
+                append: true,
+            });
+        }
+    }
     for c in &out.routes {
         match &c.reason {
             Some(r) => why.push(format!("route {} ({}): {r}", c.index, c.mapping)),

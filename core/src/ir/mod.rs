@@ -173,6 +173,11 @@ pub struct VirtualHost {
     pub alt_svc: bool,
 }
 
+/// Emissary's HTTP/3 advertisement: RFC 9114 `h3` and draft 29, on port 443
+/// whatever the listener's port, for a day; no `append_action`, so Envoy's
+/// default (append to an upstream `alt-svc`).
+pub const ALT_SVC: &str = r#"h3=":443"; ma=86400, h3-29=":443"; ma=86400"#;
+
 /// One route of a virtual host: a shared route with a matcher and an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RouteRef {

@@ -525,7 +525,7 @@ spec: {hostname: "*", prefix: /, service: backend:80}
                 let alt = &vh["response_headers_to_add"][0]["header"];
                 if h3.contains(&name) {
                     assert_eq!(alt["key"], "alt-svc", "{rc}");
-                    assert_eq!(alt["value"], super::super::route::ALT_SVC);
+                    assert_eq!(alt["value"], crate::ir::ALT_SVC);
                 } else {
                     assert!(vh.get("response_headers_to_add").is_none(), "{rc}");
                 }

@@ -1,8 +1,8 @@
 //! IR routes → Envoy `RouteConfiguration`s, one per HTTP filter chain.
 
 use super::{any, duration_ms};
-use crate::ir::HeaderAdd;
 use crate::ir::{self, Action, Matcher, PathMatch, RouteAction, StringMatch};
+use crate::ir::{ALT_SVC, HeaderAdd};
 use crate::pb::envoy::config::core::v3 as core;
 use crate::pb::envoy::config::route::v3 as rt;
 use crate::pb::envoy::r#type::matcher::v3 as matcher;
@@ -85,11 +85,6 @@ impl<'a> Routes<'a> {
         }
     }
 }
-
-/// Emissary's HTTP/3 advertisement: RFC 9114 `h3` and draft 29, on port 443
-/// whatever the listener's port, for a day; no `append_action`, so Envoy's
-/// default (append to an upstream `alt-svc`).
-pub(crate) const ALT_SVC: &str = r#"h3=":443"; ma=86400, h3-29=":443"; ma=86400"#;
 
 fn alt_svc() -> Vec<core::HeaderValueOption> {
     vec![core::HeaderValueOption {
