@@ -42,7 +42,9 @@ fn expected(kind: &KindSchema) -> (String, Vec<&'static str>) {
 
 /// The lines of the section under `## <heading>`, or None.
 fn section<'a>(doc: &'a str, heading: &str) -> Option<Vec<&'a str>> {
-    let mut lines = doc.lines().skip_while(|l| l.trim_end() != format!("## {heading}"));
+    let mut lines = doc
+        .lines()
+        .skip_while(|l| l.trim_end() != format!("## {heading}"));
     lines.next()?;
     Some(lines.take_while(|l| !l.starts_with("## ")).collect())
 }
