@@ -205,6 +205,17 @@ endpoints: [{addresses: [10.0.0.1]}]
 "#,
     },
     Code {
+        code: "field-inert",
+        severity: Info,
+        also: &[],
+        summary: "A field Emissary 4 accepts and does not use (a Mapping's `envoy_override`, `modules`, `rate_limits`; a TLSContext's `redirect_cleartext_from`): it has no effect here either.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: quote}
+spec: {hostname: "*", prefix: /q/, service: quote, envoy_override: {priority: HIGH}}
+"#,
+    },
+    Code {
         code: "health-check-extra",
         severity: Warning,
         also: &[],
@@ -425,7 +436,7 @@ spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: 
         code: "listener-host-binding",
         severity: Error,
         also: &[],
-        summary: "A Listener's `hostBinding` has neither `namespace` nor `selector`, or its `namespace.from` is not ALL, SELF or SELECTOR; the Listener is ignored.",
+        summary: "A Listener's `hostBinding` has neither `namespace` nor `selector`, its `namespace.from` is not ALL, SELF or SELECTOR, or its `selector` has `matchExpressions` without `matchLabels` (Emissary reads only `matchLabels`); the Listener is ignored.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Listener
 metadata: {name: http}
@@ -490,6 +501,17 @@ spec: {port: 8080, protocol: HTTPS, protocolStack: [HTTP, TCP], securityModel: X
 kind: Listener
 metadata: {name: http}
 spec: {port: 8080, protocol: HTTP, securityModel: STRICT, hostBinding: {namespace: {from: ALL}}}
+"#,
+    },
+    Code {
+        code: "listener-selector-expressions",
+        severity: Warning,
+        also: &[],
+        summary: "A Listener's `hostBinding.selector` has `matchExpressions` beside `matchLabels`; only `matchLabels` select Hosts, as in Emissary.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: http}
+spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {selector: {matchLabels: {tier: edge}, matchExpressions: [{key: team, operator: Exists}]}}}
 "#,
     },
     Code {
@@ -1043,7 +1065,7 @@ spec: {hostname: web.example.com, tlsSecret: {name: web-cert}, tls: {alpn_protoc
         code: "ratelimitservice-duplicate",
         severity: Error,
         also: &[],
-        summary: "More than one RateLimitService: the first is used, every other one is ignored.",
+        summary: "More than one RateLimitService: the first is used, every other one is ignored (Emissary 4 then applies no rate limiting at all: a deliberate difference).",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: RateLimitService
 metadata: {name: rl-a}
@@ -1382,6 +1404,17 @@ spec: {hostname: web.example.com, tlsSecret: {name: web-cert}, tls: {crlSecret: 
 kind: TLSContext
 metadata: {name: tls}
 spec: {secret: web-cert, ecdh_curves: [P-192]}
+"#,
+    },
+    Code {
+        code: "tls-file-path",
+        severity: Warning,
+        also: &[],
+        summary: "TLS settings name a file in Emissary's own container (`cert_chain_file`, `private_key_file`, `cacert_chain_file`, `crl_file`); only Secrets are read, so it is ignored.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: TLSContext
+metadata: {name: tls}
+spec: {hosts: [web.example.com], secret: web-cert, cert_chain_file: /etc/certs/tls.crt}
 "#,
     },
     Code {

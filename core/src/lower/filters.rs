@@ -85,6 +85,7 @@ fn duplicates(
     metas: Vec<crate::diag::ObjectRef>,
     kind: &str,
     code: &'static str,
+    note: &str,
 ) {
     let mut it = metas.into_iter();
     let Some(first) = it.next() else { return };
@@ -92,7 +93,9 @@ fn duplicates(
         lw.diags.push(
             Diagnostic::error(
                 code,
-                format!("only one {kind} is supported; {first} is used and this one is ignored"),
+                format!(
+                    "only one {kind} is supported; {first} is used and this one is ignored{note}"
+                ),
             )
             .with_object(other),
         );
@@ -109,6 +112,7 @@ fn auth(lw: &mut Lower<'_>) -> Option<HttpFilter> {
             .collect(),
         "AuthService",
         "authservice-duplicate",
+        "",
     );
     let a: &AuthService = objs.auth_services.first()?;
     let source = a.meta.obj_ref();
@@ -235,6 +239,7 @@ fn rate_limit(lw: &mut Lower<'_>) -> Option<RateLimit> {
             .collect(),
         "RateLimitService",
         "ratelimitservice-duplicate",
+        " (Emissary 4 uses none of them: no rate limiting at all)",
     );
     let r: &RateLimitService = objs.rate_limit_services.first()?;
     let upstream = Mapping {

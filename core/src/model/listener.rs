@@ -235,9 +235,31 @@ pub(crate) fn listener(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Optio
             }
             if let Some(mut sel) = hb.object(cx, "selector") {
                 any = true;
+                let labels = sel.has("matchLabels");
+                let expressions = sel.node("matchExpressions").map(|n| n.span);
                 host_selector = read::labels(cx, &mut sel, "matchLabels");
-                sel.ignore(&["matchExpressions"]);
                 sel.finish(cx, "hostBinding.selector");
+                // Emissary reads `matchLabels` only: without them a
+                // selector that says something is refused (the Listener
+                // left out), beside them `matchExpressions` are not read.
+                match (labels, expressions) {
+                    (false, Some(at)) => {
+                        cx.error(
+                            "listener-host-binding",
+                            "spec.hostBinding.selector.matchExpressions",
+                            Some(at),
+                            "hostBinding.selector supports only matchLabels, as in Emissary 4: a selector of matchExpressions alone would bind Hosts it does not mean, so the Listener is left out",
+                        );
+                        return None;
+                    }
+                    (true, Some(at)) => cx.warning(
+                        "listener-selector-expressions",
+                        "spec.hostBinding.selector.matchExpressions",
+                        Some(at),
+                        "matchExpressions are not read (nor by Emissary 4): only matchLabels select the Hosts this Listener binds",
+                    ),
+                    _ => {}
+                }
             }
             hb.finish(cx, "hostBinding");
             if !any {

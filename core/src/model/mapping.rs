@@ -111,12 +111,9 @@ impl Mapping {
 
 const IGNORED: &[&str] = &[
     "docs",
-    "envoy_override",
     "bypass_error_response_overrides",
     "v3StatsName",
     "use_websocket",
-    "rate_limits",
-    "modules",
     // Written by Emissary's conversion webhook to remember v2 forms; its
     // translator does not read them either.
     "v2BoolHeaders",
@@ -360,6 +357,16 @@ pub(crate) fn mapping(cx: &mut Cx<'_>, f: &mut Fields<'_>, meta: Meta) -> Option
         if let Some(n) = f.node(key) {
             cx.error("mapping-field-unsupported", &f.path(key), Some(n.span), msg);
             return None;
+        }
+    }
+    for key in ["envoy_override", "modules", "rate_limits"] {
+        if let Some(n) = f.node(key) {
+            cx.info(
+                "field-inert",
+                &f.path(key),
+                Some(n.span),
+                format!("`{key}` has no effect: Emissary 4 does not use it either"),
+            );
         }
     }
     f.ignore(IGNORED);

@@ -816,9 +816,18 @@ fn read_spec(
     let mut spec = Fields::new(cx, spec_node, path);
 
     // ambassador_id filtering: absent means "default".
-    let ids = spec
+    let mut ids = spec
         .str_list(cx, "ambassador_id")
         .map(|v| v.into_iter().map(|s| s.value).collect::<Vec<_>>());
+    // A Host's `ambassadorId` counts too, in every apiVersion, as in
+    // Emissary's translator (for getambassador.io/v2 the conversion has
+    // already joined it to `ambassador_id`).
+    if static_kind == "Host"
+        && let Some(more) = spec.str_list(cx, "ambassadorId")
+    {
+        ids.get_or_insert_with(Vec::new)
+            .extend(more.into_iter().map(|s| s.value));
+    }
     let ids = ids.unwrap_or_else(|| vec!["default".to_string()]);
     if !ids.contains(&opts.ambassador_id) {
         return;

@@ -112,14 +112,30 @@ pub(super) fn tls_settings(cx: &mut Cx<'_>, f: &mut Fields<'_>, camel: bool) -> 
         crl_secret: f.str(cx, k_crl_secret).map(|s| s.value),
         sni: f.str(cx, "sni").map(|s| s.value),
     };
-    f.ignore(&[
-        k_redirect_cleartext_from,
-        k_cert_chain_file,
-        k_private_key_file,
-        k_cacert_chain_file,
-        k_crl_file,
-        "v3CRLSecret",
-    ]);
+    if let Some(n) = f.node(k_redirect_cleartext_from) {
+        cx.info(
+            "field-inert",
+            &f.path(k_redirect_cleartext_from),
+            Some(n.span),
+            format!("`{k_redirect_cleartext_from}` has no effect: Emissary 4 does not use it either (cleartext handling is the Host's `requestPolicy.insecure`)"),
+        );
+    }
+    for (key, instead) in [
+        (k_cert_chain_file, "secret"),
+        (k_private_key_file, "secret"),
+        (k_cacert_chain_file, "ca_secret"),
+        (k_crl_file, "crl_secret"),
+    ] {
+        if let Some(n) = f.node(key) {
+            cx.warning(
+                "tls-file-path",
+                &f.path(key),
+                Some(n.span),
+                format!("`{key}` names a file in Emissary's container, which is not read here: it is ignored; name a Secret with `{instead}` instead"),
+            );
+        }
+    }
+    f.ignore(&["v3CRLSecret"]);
     s
 }
 
