@@ -116,7 +116,13 @@ impl Lower<'_> {
         port: u16,
         explicit_port: bool,
     ) -> Option<Discovery> {
-        if res.kind == ResolverKind::KubernetesService || host.parse::<std::net::IpAddr>().is_ok() {
+        if res.kind == ResolverKind::KubernetesService {
+            return Some(Discovery::Dns);
+        }
+        // An address is routed to as it is, except under Consul, which (as
+        // in Emissary) refuses any name with a dot: an IPv4 address is no
+        // Consul service.
+        if res.kind != ResolverKind::Consul && host.parse::<std::net::IpAddr>().is_ok() {
             return Some(Discovery::Dns);
         }
         if res.kind == ResolverKind::Consul {
