@@ -1270,6 +1270,28 @@ spec: {port: 8080, service: db:5432}
 "#,
     },
     Code {
+        code: "tls-ca-from-ca-crt",
+        severity: Info,
+        also: &[],
+        summary: "A `ca_secret` holds both `ca.crt` and `tls.crt`: client certificates are validated against `ca.crt`, where Emissary 4 trusts `tls.crt` (a deliberate difference).",
+        example: r#"# options: placeholder_secrets
+apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: https}
+spec: {port: 8443, protocol: HTTPS, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: web}
+spec: {hostname: web.example.com, tlsSecret: {name: web-cert}, tls: {ca_secret: client-ca}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: client-ca}
+stringData: {tls.crt: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", ca.crt: "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"}
+"#,
+    },
+    Code {
         code: "tls-cert-required-without-ca",
         severity: Warning,
         also: &[],

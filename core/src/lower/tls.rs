@@ -48,6 +48,19 @@ impl Lower<'_> {
             return Ok(None);
         };
         let (n, cns) = split(ca, ns, namespacing);
+        let both = self
+            .secret(&cns, &n)
+            .is_some_and(|s| s.ca_cert.is_some() && s.cert_chain.is_some());
+        if both {
+            self.diags.push(
+                Diagnostic::info(
+                    "tls-ca-from-ca-crt",
+                    format!("CA Secret `{cns}/{n}` holds both `ca.crt` and `tls.crt`: client certificates are validated against `ca.crt` (the issuing CA, as cert-manager writes it), where Emissary 4 trusts `tls.crt`"),
+                )
+                .with_object(by.clone())
+                .with_path(format!("{path}ca_secret")),
+            );
+        }
         let pem = self
             .secret(&cns, &n)
             .and_then(|s| s.ca_cert.clone().or_else(|| s.cert_chain.clone()));
