@@ -66,6 +66,30 @@ impl Meta {
             name: self.name.clone(),
         }
     }
+
+    /// Orders two objects as Emissary loads them: by the string
+    /// `name.namespace.1` (its resource key), in code-point order. Equal keys
+    /// are left to the caller (input order).
+    pub fn load_cmp(&self, other: &Meta) -> std::cmp::Ordering {
+        load_cmp((&self.name, &self.namespace), (&other.name, &other.namespace))
+    }
+}
+
+/// [`Meta::load_cmp`] on `(name, namespace)` pairs.
+pub fn load_cmp(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
+    fn key<'s>((name, ns): (&'s str, &'s str)) -> impl Iterator<Item = u8> + 's {
+        name.bytes().chain(*b".").chain(ns.bytes()).chain(*b".1")
+    }
+    key(a).cmp(key(b))
+}
+
+/// Indexes of `items` in Emissary's load order ([`Meta::load_cmp`], then
+/// input order): the order in which every "first one wins" or "last one
+/// wins" rule of Emissary sees objects of one kind.
+pub fn load_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| meta(&items[a]).load_cmp(meta(&items[b])));
+    order
 }
 
 /// All typed objects of one translation, in input order.
@@ -130,7 +154,79 @@ pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic
         load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
     }
     generated(&mut out, kube, opts, diags);
+    dedup(&mut out, diags);
     out
+}
+
+/// One object defined twice in the input (same kind, namespace and name;
+/// an API server holds one, files and annotations can hold two): as
+/// Emissary, the first definition is used when both have the same
+/// apiVersion (its reader drops the later one), the later one when they
+/// differ (`getambassador.io/v2` and `v3alpha1`: its store overwrites).
+fn dedup(out: &mut Objects, diags: &mut Vec<Diagnostic>) {
+    fn one<T>(items: &mut Vec<T>, meta: impl Fn(&T) -> Option<&Meta>, diags: &mut Vec<Diagnostic>) {
+        let mut seen: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+        let mut drop = vec![false; items.len()];
+        for (i, it) in items.iter().enumerate() {
+            let Some(m) = meta(it) else { continue };
+            let key = (m.kind, m.namespace.as_str(), m.name.as_str());
+            let Some(&k) = seen.get(&key) else {
+                seen.insert(key, i);
+                continue;
+            };
+            let Some(kept) = meta(&items[k]) else { continue };
+            let (dropped, d) = if kept.v2 == m.v2 {
+                let d = Diagnostic::warning(
+                    "object-duplicate",
+                    format!(
+                        "{} is defined twice; the first definition is used, as Emissary does, and this one is ignored",
+                        m.obj_ref()
+                    ),
+                );
+                (i, d)
+            } else {
+                let d = Diagnostic::error(
+                    "object-duplicate",
+                    format!(
+                        "{} is defined twice with different apiVersions; as Emissary, the later definition is used and this one is ignored",
+                        m.obj_ref()
+                    ),
+                );
+                seen.insert(key, i);
+                (k, d)
+            };
+            let gone = meta(&items[dropped]).map(|m| (m.obj_ref(), m.span));
+            if let Some((obj, span)) = gone {
+                diags.push(
+                    d.with_object(obj)
+                        .with_span(Some(Span {
+                            end: span.start,
+                            ..span
+                        }))
+                        .with_help("remove one of the two definitions"),
+                );
+            }
+            drop[dropped] = true;
+        }
+        if drop.iter().any(|d| *d) {
+            let mut i = 0;
+            items.retain(|_| {
+                i += 1;
+                !drop[i - 1]
+            });
+        }
+    }
+    one(&mut out.mappings, |m| Some(&m.meta), diags);
+    one(&mut out.tcp_mappings, |m| Some(&m.meta), diags);
+    one(&mut out.hosts, |m| Some(&m.meta), diags);
+    one(&mut out.listeners, |m| Some(&m.meta), diags);
+    one(&mut out.tls_contexts, |m| Some(&m.meta), diags);
+    one(&mut out.modules, |m| m.meta.as_ref(), diags);
+    one(&mut out.auth_services, |m| Some(&m.meta), diags);
+    one(&mut out.rate_limit_services, |m| Some(&m.meta), diags);
+    one(&mut out.log_services, |m| Some(&m.meta), diags);
+    one(&mut out.tracing_services, |m| Some(&m.meta), diags);
+    one(&mut out.resolvers, |m| Some(&m.meta), diags);
 }
 
 /// Ingresses last: their IngressClasses and Services may come later.
@@ -308,6 +404,7 @@ pub(crate) fn load_units<'u>(
         }
     }
     generated(&mut out, kube, opts, diags);
+    dedup(&mut out, diags);
     Some(out)
 }
 
