@@ -177,10 +177,12 @@ pub(crate) fn or_edge(module: Option<u64>, default: u64) -> Option<u64> {
 /// one namespace are one object defined twice: see `model::dedup`.)
 fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {
     let mut order: Vec<usize> = (0..objs.modules.len()).collect();
-    order.sort_by(|&a, &b| match (&objs.modules[a].meta, &objs.modules[b].meta) {
-        (Some(a), Some(b)) => a.load_cmp(b),
-        _ => std::cmp::Ordering::Equal,
-    });
+    order.sort_by(
+        |&a, &b| match (&objs.modules[a].meta, &objs.modules[b].meta) {
+            (Some(a), Some(b)) => a.load_cmp(b),
+            _ => std::cmp::Ordering::Equal,
+        },
+    );
     let Some((&used, others)) = order.split_first() else {
         return Module {
             diagnostics_enabled: true,
@@ -241,7 +243,12 @@ fn internal_mappings(module: &Module, opts: &Options) -> Vec<Mapping> {
             },
             rewrite: Some(p.rewrite.clone().unwrap_or_else(|| default.to_string())),
             timeout_ms: Some(10_000),
-            precedence: 1_000_000,
+            // As Emissary's: `hostname: "*"`, no precedence (route order by
+            // weight, like any Mapping).
+            hostname: Some(Spanned {
+                value: "*".into(),
+                span: Span::default(),
+            }),
             ..Mapping::default()
         })
         .collect()

@@ -71,7 +71,10 @@ impl Meta {
     /// `name.namespace.1` (its resource key), in code-point order. Equal keys
     /// are left to the caller (input order).
     pub fn load_cmp(&self, other: &Meta) -> std::cmp::Ordering {
-        load_cmp((&self.name, &self.namespace), (&other.name, &other.namespace))
+        load_cmp(
+            (&self.name, &self.namespace),
+            (&other.name, &other.namespace),
+        )
     }
 }
 
@@ -174,7 +177,9 @@ fn dedup(out: &mut Objects, diags: &mut Vec<Diagnostic>) {
                 seen.insert(key, i);
                 continue;
             };
-            let Some(kept) = meta(&items[k]) else { continue };
+            let Some(kept) = meta(&items[k]) else {
+                continue;
+            };
             let (dropped, d) = if kept.v2 == m.v2 {
                 let d = Diagnostic::warning(
                     "object-duplicate",
