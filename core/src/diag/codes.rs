@@ -982,7 +982,7 @@ spec: {hostname: "*", prefix: /q/, service: quote}
         code: "object-duplicate",
         severity: Warning,
         also: &[Error],
-        summary: "One object (kind, namespace, name) is defined twice in the input: as in Emissary the first definition is used; with different apiVersions (an error) the later one.",
+        summary: "One object (kind, namespace, name) is defined twice in the input: as in Emissary the first definition is used; with different apiVersions or from an annotation (an error) the later one in Emissary's load order.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Mapping
 metadata: {name: same, namespace: default}

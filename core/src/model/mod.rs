@@ -56,6 +56,9 @@ pub struct Meta {
     pub v2: bool,
     /// Span of the whole document (or list item).
     pub span: Span,
+    /// For an object from a `getambassador.io/config` annotation: the
+    /// annotated object's name and namespace, which Emissary loads it under.
+    pub annotation_parent: Option<(String, String)>,
 }
 
 impl Meta {
@@ -163,9 +166,10 @@ pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic
 
 /// One object defined twice in the input (same kind, namespace and name;
 /// an API server holds one, files and annotations can hold two): as
-/// Emissary, the first definition is used when both have the same
-/// apiVersion (its reader drops the later one), the later one when they
-/// differ (`getambassador.io/v2` and `v3alpha1`: its store overwrites).
+/// Emissary, the first definition is used when both are objects of the same
+/// apiVersion (its reader drops the later one), the later one in its load
+/// order when they differ (`getambassador.io/v2` and `v3alpha1`) or one
+/// comes from an annotation (its store overwrites).
 fn dedup(out: &mut Objects, diags: &mut Vec<Diagnostic>) {
     fn one<T>(items: &mut Vec<T>, meta: impl Fn(&T) -> Option<&Meta>, diags: &mut Vec<Diagnostic>) {
         let mut seen: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
@@ -180,7 +184,21 @@ fn dedup(out: &mut Objects, diags: &mut Vec<Diagnostic>) {
             let Some(kept) = meta(&items[k]) else {
                 continue;
             };
-            let (dropped, d) = if kept.v2 == m.v2 {
+            let annotated = kept.annotation_parent.is_some() || m.annotation_parent.is_some();
+            let (dropped, d) = if annotated {
+                // Emissary's store: the later in its load order overwrites.
+                let later_is_new = kept.load_cmp(m) != std::cmp::Ordering::Greater;
+                let (dropped, used) = if later_is_new { (k, i) } else { (i, k) };
+                let d = Diagnostic::error(
+                    "object-duplicate",
+                    format!(
+                        "{} is defined twice, at least once in a getambassador.io/config annotation; as Emissary, the later definition in its load order is used and this one is ignored",
+                        m.obj_ref()
+                    ),
+                );
+                seen.insert(key, used);
+                (dropped, d)
+            } else if kept.v2 == m.v2 {
                 let d = Diagnostic::warning(
                     "object-duplicate",
                     format!(
@@ -442,6 +460,65 @@ fn add_unit(
 }
 
 impl Objects {
+    /// The lengths of the lists whose objects an annotation can add.
+    fn lens(&self) -> [usize; 11] {
+        [
+            self.mappings.len(),
+            self.tcp_mappings.len(),
+            self.hosts.len(),
+            self.listeners.len(),
+            self.tls_contexts.len(),
+            self.modules.len(),
+            self.auth_services.len(),
+            self.rate_limit_services.len(),
+            self.log_services.len(),
+            self.tracing_services.len(),
+            self.resolvers.len(),
+        ]
+    }
+
+    /// Marks the objects added since `before` ([`Objects::lens`]) as read
+    /// from the annotation of the object `name`/`namespace`.
+    fn set_parent_since(&mut self, before: [usize; 11], name: &str, namespace: &str) {
+        let parent = Some((name.to_string(), namespace.to_string()));
+        let set = |m: &mut Meta| m.annotation_parent = parent.clone();
+        for m in &mut self.mappings[before[0]..] {
+            set(&mut Arc::make_mut(m).meta);
+        }
+        self.tcp_mappings[before[1]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.hosts[before[2]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.listeners[before[3]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.tls_contexts[before[4]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        for o in &mut self.modules[before[5]..] {
+            if let Some(m) = &mut o.meta {
+                set(m);
+            }
+        }
+        self.auth_services[before[6]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.rate_limit_services[before[7]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.log_services[before[8]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.tracing_services[before[9]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.resolvers[before[10]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+    }
+
     /// The Mapping, when that is all there is.
     fn only_mapping(&self) -> Option<&std::sync::Arc<Mapping>> {
         match self.mappings.as_slice() {
@@ -721,6 +798,7 @@ fn load_node(
         labels,
         v2,
         span: node.span,
+        annotation_parent: None,
     };
 
     if opts.single_namespace && meta.namespace != opts.ambassador_namespace {
@@ -759,9 +837,11 @@ fn load_node(
                 if matches!(static_kind, "Service" | "Ingress") {
                     let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
                     top.finish(&mut cx, static_kind);
+                    let before = out.lens();
                     for d in &docs {
                         load_node(d, opts, cx.diags, out, depth + 1, kube);
                     }
+                    out.set_parent_since(before, &meta.name, &meta.namespace);
                     return;
                 }
             }
@@ -831,6 +911,7 @@ fn load_flat(
         labels,
         v2,
         span: node.span,
+        annotation_parent: None,
     };
     let spec = Node {
         value: Value::Map(entries),
