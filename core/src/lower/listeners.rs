@@ -175,7 +175,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                         chain.server_names.push(h.sni.clone());
                     }
                     let earlier = add_host(chain, &h.hostname, hi);
-                    shadow(lw, hosts, earlier, hi, &mut shadowed);
+                    shadow(lw, hosts, (earlier, hi, true), &mut shadowed);
                 }
             }
             if !(l.security_model == SecurityModel::Insecure
@@ -200,7 +200,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                         chains.len() - 1
                     });
                 let earlier = add_host(&mut chains[pos].1, &h.hostname, hi);
-                shadow(lw, hosts, earlier, hi, &mut shadowed);
+                shadow(lw, hosts, (earlier, hi, false), &mut shadowed);
             }
         }
 
@@ -402,27 +402,28 @@ fn add_host(chain: &mut Chain, hostname: &str, hi: usize) -> Option<usize> {
     }
 }
 
-/// Reports (once per pair) a Host whose virtual host a later one with the
-/// same hostname replaced: as in Emissary, silently there.
+/// Reports (once per pair and kind of chain) a Host whose virtual host a
+/// later one with the same hostname replaced (`(earlier, later, tls)`):
+/// Emissary does the same, silently.
 fn shadow(
     lw: &mut Lower<'_>,
     hosts: &[HostIr<'_>],
-    earlier: Option<usize>,
-    later: usize,
-    seen: &mut std::collections::BTreeSet<(usize, usize)>,
+    (earlier, later, tls): (Option<usize>, usize, bool),
+    seen: &mut std::collections::BTreeSet<(usize, usize, bool)>,
 ) {
     let Some(earlier) = earlier.filter(|e| *e != later) else {
         return;
     };
-    if !seen.insert((earlier, later)) {
+    if !seen.insert((earlier, later, tls)) {
         return;
     }
     let (e, l) = (&hosts[earlier], &hosts[later]);
+    let which = if tls { "TLS" } else { "cleartext" };
     lw.diags.push(
         Diagnostic::warning(
             "host-hostname-shadowed",
             format!(
-                "Host {}/{} also claims hostname `{}` and comes later in Emissary's load order (by `name.namespace`), so its requestPolicy.insecure and mappingSelector decide that virtual host; this Host's are not used there",
+                "Host {}/{} also claims hostname `{}` and comes later in Emissary's load order (by `name.namespace`), so its requestPolicy.insecure and mappingSelector decide the {which} virtual host; this Host's are not used there",
                 l.namespace, l.name, e.hostname
             ),
         )
