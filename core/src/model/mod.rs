@@ -71,18 +71,43 @@ impl Meta {
     }
 
     /// Orders two objects as Emissary loads them: by the string
-    /// `name.namespace.1` (its resource key), in code-point order. Equal keys
-    /// are left to the caller (input order).
+    /// `name.namespace.1` (its resource key), in code-point order; objects
+    /// from an annotation under the annotated object's key. Equal keys are
+    /// left to the caller (input order).
     pub fn load_cmp(&self, other: &Meta) -> std::cmp::Ordering {
-        load_cmp(
-            (&self.name, &self.namespace),
-            (&other.name, &other.namespace),
-        )
+        load_cmp(self.load_name(), other.load_name())
+    }
+
+    /// The `(name, namespace)` of Emissary's resource key.
+    fn load_name(&self) -> (&str, &str) {
+        match &self.annotation_parent {
+            Some((n, ns)) => (n, ns),
+            None => (&self.name, &self.namespace),
+        }
     }
 }
 
 /// [`Meta::load_cmp`] on `(name, namespace)` pairs.
 pub fn load_cmp(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
+    use std::cmp::Ordering::Equal;
+    // Fast paths (byte slices compare with memcmp): names that differ
+    // within the shorter one, or equal names.
+    let (an, bn) = (a.0.as_bytes(), b.0.as_bytes());
+    let n = an.len().min(bn.len());
+    match an[..n].cmp(&bn[..n]) {
+        Equal if an.len() == bn.len() => {
+            let (ans, bns) = (a.1.as_bytes(), b.1.as_bytes());
+            let m = ans.len().min(bns.len());
+            match ans[..m].cmp(&bns[..m]) {
+                Equal if ans.len() == bns.len() => return Equal,
+                Equal => {}
+                o => return o,
+            }
+        }
+        Equal => {}
+        o => return o,
+    }
+    // One is a prefix of the other: compare the whole keys.
     fn key<'s>((name, ns): (&'s str, &'s str)) -> impl Iterator<Item = u8> + 's {
         name.bytes().chain(*b".").chain(ns.bytes()).chain(*b".1")
     }
@@ -93,9 +118,14 @@ pub fn load_cmp(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
 /// input order): the order in which every "first one wins" or "last one
 /// wins" rule of Emissary sees objects of one kind.
 pub fn load_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by(|&a, &b| meta(&items[a]).load_cmp(meta(&items[b])));
-    order
+    let mut keys: Vec<((&str, &str), usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (meta(it).load_name(), i))
+        .collect();
+    // Stable, so equal keys stay in input order.
+    keys.sort_by(|a, b| load_cmp(a.0, b.0));
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// All typed objects of one translation, in input order.
@@ -1047,5 +1077,48 @@ fn read_spec(
     // Unknown fields are only worth reporting on objects that are used.
     if read.is_some() {
         spec.finish(cx, static_kind);
+    }
+}
+
+#[cfg(test)]
+mod load_order_tests {
+    use super::load_cmp;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    #[test]
+    fn name_first_then_namespace_as_one_string() {
+        // `a.b.1` < `b.a.1`: the name decides before the namespace.
+        assert_eq!(load_cmp(("a", "b"), ("b", "a")), Less);
+        assert_eq!(load_cmp(("x", "a"), ("x", "b")), Less);
+        assert_eq!(load_cmp(("x", "a"), ("x", "a")), Equal);
+        // `-` sorts before `.`: `a-b.ns.1` < `a.ns.1`, and namespace `a-b`
+        // before `a` for one name.
+        assert_eq!(load_cmp(("a-b", "ns"), ("a", "ns")), Less);
+        assert_eq!(load_cmp(("x", "a-b"), ("x", "a")), Less);
+        // A name that is a prefix of another: `ab.ns.1` vs `a.ns.1`.
+        assert_eq!(load_cmp(("ab", "ns"), ("a", "ns")), Greater);
+        // A dot in the name meets the separator: `a.b.c.1` vs `a.b.1`
+        // (`c` > `1`).
+        assert_eq!(load_cmp(("a.b", "c"), ("a", "b")), Greater);
+        assert_eq!(load_cmp(("a", "b"), ("a.b", "c")), Less);
+    }
+
+    #[test]
+    fn the_fast_paths_agree_with_the_whole_key() {
+        let parts = ["", "a", "b", "a-b", "a.b", "ab", "a.", ".1", "1", "-"];
+        for an in parts {
+            for ans in parts {
+                for bn in parts {
+                    for bns in parts {
+                        let whole = |n: &str, ns: &str| format!("{n}.{ns}.1");
+                        assert_eq!(
+                            load_cmp((an, ans), (bn, bns)),
+                            whole(an, ans).cmp(&whole(bn, bns)),
+                            "{an}.{ans} vs {bn}.{bns}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
