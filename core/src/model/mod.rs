@@ -202,7 +202,9 @@ pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic
 /// comes from an annotation (its store overwrites).
 fn dedup(out: &mut Objects, diags: &mut Vec<Diagnostic>) {
     fn one<T>(items: &mut Vec<T>, meta: impl Fn(&T) -> Option<&Meta>, diags: &mut Vec<Diagnostic>) {
-        let mut seen: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+        let mut seen: crate::hash::FixedHashMap<(&str, &str, &str), usize> =
+            crate::hash::FixedHashMap::default();
+        seen.reserve(items.len());
         let mut drop = vec![false; items.len()];
         for (i, it) in items.iter().enumerate() {
             let Some(m) = meta(it) else { continue };
