@@ -63,8 +63,7 @@ spec: {{hostname: "*", prefix: "/api/v[0-9]+/.*", prefix_regex: true, service: a
               - virtual host * (default/any): catch-all domain * (no other domain matches)
               - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /api/v2/users does not start with /ambassador/v0/check_ready
               - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /api/v2/users does not start with /ambassador/v0/check_alive
-              - route 2 (Mapping default/internal-ambassador-v0): path /api/v2/users does not start with /ambassador/v0/
-              - route 3 (Mapping default/api-v2-regex) matches: path ~ //api/v[0-9]+/.*/
+              - route 2 (Mapping default/api-v2-regex) matches: path ~ //api/v[0-9]+/.*/
         "#]],
     );
     check(
@@ -81,8 +80,8 @@ spec: {{hostname: "*", prefix: "/api/v[0-9]+/.*", prefix_regex: true, service: a
               - virtual host * (default/any): catch-all domain * (no other domain matches)
               - route 0 (Mapping default/internal-ambassador-v0-check_ready): path /api/users does not start with /ambassador/v0/check_ready
               - route 1 (Mapping default/internal-ambassador-v0-check_alive): path /api/users does not start with /ambassador/v0/check_alive
-              - route 2 (Mapping default/internal-ambassador-v0): path /api/users does not start with /ambassador/v0/
-              - route 3 (Mapping default/api-v2-regex): path /api/users does not match the regex //api/v[0-9]+/.*/
+              - route 2 (Mapping default/api-v2-regex): path /api/users does not match the regex //api/v[0-9]+/.*/
+              - route 3 (Mapping default/internal-ambassador-v0): path /api/users does not start with /ambassador/v0/
               - route 4 (Mapping default/api) matches: prefix /api/
         "#]],
     );

@@ -128,6 +128,22 @@ spec: {hostname: "*", prefix: /q/, service: quote-b, weight: 10, connect_timeout
 "#,
     },
     Code {
+        code: "canary-group-cross-namespace",
+        severity: Info,
+        also: &[],
+        summary: "Mappings from different namespaces with the same match form one canary group and share its traffic, as Emissary does silently.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: dup, namespace: n1}
+spec: {hostname: "*", prefix: /dup/, service: svc-n1}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: dup, namespace: n2}
+spec: {hostname: "*", prefix: /dup/, service: svc-n2}
+"#,
+    },
+    Code {
         code: "canary-weight",
         severity: Error,
         also: &[],
@@ -263,6 +279,27 @@ spec:
   service: quote
   health_checks:
   - health_check: {http: {path: /healthz}}
+"#,
+    },
+    Code {
+        code: "host-hostname-shadowed",
+        severity: Warning,
+        also: &[],
+        summary: "Another Host with the same hostname comes later in Emissary's load order (`name.namespace`) and replaces this one's virtual host: its `requestPolicy.insecure` and `mappingSelector` decide there, as in Emissary (silently there).",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Listener
+metadata: {name: http, namespace: default}
+spec: {port: 8080, protocol: HTTP, securityModel: XFP, hostBinding: {namespace: {from: ALL}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: h1, namespace: z}
+spec: {hostname: foo.example.com, requestPolicy: {insecure: {action: Reject}}}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Host
+metadata: {name: h2, namespace: a}
+spec: {hostname: foo.example.com, requestPolicy: {insecure: {action: Route}}}
 "#,
     },
     Code {
@@ -805,6 +842,17 @@ spec: {hostname: "*", prefix: /q/, service: quote, shadow: true, host_redirect: 
 "#,
     },
     Code {
+        code: "mapping-shadows-builtin",
+        severity: Warning,
+        also: &[],
+        summary: "A Mapping has the match of one of Emissary's built-in Mappings (probes, diagnostics): as in Emissary, the two form one canary group and share its traffic.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: diag-override}
+spec: {hostname: "*", prefix: /ambassador/v0/, service: mydiag}
+"#,
+    },
+    Code {
         code: "missing-field",
         severity: Error,
         also: &[],
@@ -860,9 +908,9 @@ spec: {config: {default_labels: {ambassador: [remote_address]}}}
     },
     Code {
         code: "module-duplicate",
-        severity: Error,
+        severity: Warning,
         also: &[],
-        summary: "More than one Module named `ambassador`; only the first is used.",
+        summary: "More than one Module named `ambassador` (in different namespaces); as in Emissary, the one in the first namespace of its load order is used and the others are ignored.",
         example: r#"apiVersion: getambassador.io/v3alpha1
 kind: Module
 metadata: {name: ambassador, namespace: default}
@@ -1015,6 +1063,22 @@ spec: {hostname: "*", prefix: /q/, service: quote}
         summary: "A manifest is not a mapping (a list or a scalar, for instance); it is ignored.",
         example: r#"- apiVersion: v1
 - kind: Service
+"#,
+    },
+    Code {
+        code: "object-duplicate",
+        severity: Warning,
+        also: &[Error],
+        summary: "One object (kind, namespace, name) is defined twice in the input: as in Emissary the first definition is used; with different apiVersions or from an annotation (an error) the later one in Emissary's load order.",
+        example: r#"apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: same, namespace: default}
+spec: {hostname: "*", prefix: /first/, service: svc1}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: same, namespace: default}
+spec: {hostname: "*", prefix: /second/, service: svc2}
 "#,
     },
     Code {

@@ -67,7 +67,13 @@ impl Lower<'_> {
             (None, None) => ("kubernetes-service".to_string(), None, "spec"),
         };
         let objs = self.objs;
-        let user = |n: &str| objs.resolvers.iter().find(|r| r.meta.name == n);
+        // By name, in any namespace: the first in Emissary's load order.
+        let user = |n: &str| {
+            objs.resolvers
+                .iter()
+                .filter(|r| r.meta.name == n)
+                .min_by(|a, b| a.meta.load_cmp(&b.meta))
+        };
         let partner = match name.as_str() {
             "endpoint" => Some("kubernetes-endpoint"),
             "kubernetes-endpoint" => Some("endpoint"),

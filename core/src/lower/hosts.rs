@@ -16,6 +16,9 @@ pub(crate) struct HostIr<'a> {
     pub(crate) hostname: String,
     pub(crate) sni: String,
     pub(crate) tls: Option<DownstreamTls>,
+    /// The namespace of the TLS context (the Host's own for an implicit
+    /// or inline one): with `tls.context`, the context's identity.
+    pub(crate) ctx_namespace: String,
     pub(crate) insecure_action: InsecureAction,
     pub(crate) mapping_selector: Option<&'a BTreeMap<String, String>>,
 }
@@ -73,7 +76,8 @@ pub(crate) fn hosts<'a>(lw: &mut Lower<'a>) -> Vec<HostIr<'a>> {
         };
         out.push(HostIr {
             name: "default-host".into(),
-            namespace: ns,
+            namespace: ns.clone(),
+            ctx_namespace: ns,
             labels: &EMPTY,
             obj,
             hostname: "*".into(),
@@ -100,6 +104,7 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         .map(|(a, _)| a.to_string())
         .unwrap_or_else(|| h.hostname.clone());
     let mut tls = None;
+    let mut ctx_namespace = h.meta.namespace.clone();
     if let Some((secret_name, secret_ns)) = &h.tls_secret {
         let ns = secret_ns
             .clone()
@@ -181,6 +186,7 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
             Some(c) => (c.meta.namespace.clone(), lw.secret_namespacing(c)),
             None => (h.meta.namespace.clone(), true),
         };
+        ctx_namespace = ctx_ns.clone();
         let path = if ctx.is_some() {
             "spec.tlsContext."
         } else {
@@ -220,6 +226,7 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
                     if let Some(secret) =
                         lw.resolve_secret(&n, &ns, &c.meta.obj_ref(), "spec.secret", Some(cs.span))
                     {
+                        ctx_namespace = c.meta.namespace.clone();
                         tls = Some(lw.downstream_tls(
                             c.meta.name.clone(),
                             secret,
@@ -262,6 +269,7 @@ fn host<'a>(lw: &mut Lower<'a>, h: &'a Host) -> Option<HostIr<'a>> {
         hostname: h.hostname.clone(),
         sni,
         tls,
+        ctx_namespace,
         insecure_action: h.insecure_action,
         mapping_selector: h.mapping_selector.as_ref(),
     })
@@ -287,8 +295,14 @@ pub(crate) fn split_secret(s: &str, namespacing: bool, default_ns: &str) -> (Str
 }
 
 impl<'a> Lower<'a> {
+    /// The TLSContext a name refers to: Emissary files them by name, so the
+    /// first in its load order of those with that name, in any namespace.
     pub(crate) fn tls_context(&self, name: &str) -> Option<&'a TlsContext> {
-        self.objs.tls_contexts.iter().find(|c| c.meta.name == name)
+        self.objs
+            .tls_contexts
+            .iter()
+            .filter(|c| c.meta.name == name)
+            .min_by(|a, b| a.meta.load_cmp(&b.meta))
     }
 
     pub(crate) fn secret_from(

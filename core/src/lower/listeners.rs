@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 struct Chain {
     tls: Option<DownstreamTls>,
+    /// The TLS context's namespace (with `tls.context`, its identity).
+    ctx_namespace: String,
     server_names: Vec<String>,
     /// Host indexes by hostname (a later Host with the same hostname replaces an earlier one).
     hosts: Vec<(String, usize)>,
@@ -42,10 +44,22 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
             by_host[hi].push(ri as u32);
         }
     }
+    // Emissary walks Hosts sorted by hostname, equal hostnames in its load
+    // order (where a later Host replaces an earlier one).
     let mut order: Vec<usize> = (0..hosts.len()).collect();
+    order.sort_by(|&a, &b| {
+        crate::model::load_cmp(
+            (&hosts[a].name, &hosts[a].namespace),
+            (&hosts[b].name, &hosts[b].namespace),
+        )
+    });
     order.sort_by(|a, b| hosts[*a].hostname.cmp(&hosts[*b].hostname));
+    // (earlier, later) Host pairs already reported as shadowed.
+    let mut shadowed = std::collections::BTreeSet::new();
 
-    for l in &objs.listeners {
+    // In Emissary's load order: the first Listener on a port is kept.
+    for li in crate::model::load_order(&objs.listeners, |l| &l.meta) {
+        let l = &objs.listeners[li];
         let udp = l.socket == Socket::Udp;
         let key = (l.socket, l.bind_address.clone(), l.port);
         if let Some(other) = seen.get(&key) {
@@ -53,7 +67,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                 Diagnostic::error(
                     "listener-duplicate-port",
                     format!(
-                        "{}port {} is already taken by Listener {other}; this Listener is ignored",
+                        "{}port {} is already taken by Listener {other} (first in Emissary's load order); this Listener is ignored",
                         if udp { "UDP " } else { "" },
                         l.port
                     ),
@@ -155,6 +169,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                         key,
                         Chain {
                             tls: Some(t.clone()),
+                            ctx_namespace: h.ctx_namespace.clone(),
                             server_names: Vec::new(),
                             hosts: Vec::new(),
                             routes: BTreeMap::new(),
@@ -164,7 +179,9 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     chains.len() - 1
                 });
                 let chain = &mut chains[pos].1;
-                if chain.tls.as_ref().map(|c| &c.context) != Some(&t.context) {
+                if chain.tls.as_ref().map(|c| &c.context) != Some(&t.context)
+                    || chain.ctx_namespace != h.ctx_namespace
+                {
                     lw.diags.push(
                             Diagnostic::error(
                                 "host-tls-conflict",
@@ -177,7 +194,8 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                     if !chain.server_names.contains(&h.sni) {
                         chain.server_names.push(h.sni.clone());
                     }
-                    add_host(chain, &h.hostname, hi);
+                    let earlier = add_host(chain, &h.hostname, hi);
+                    shadow(lw, hosts, (earlier, hi, true), &mut shadowed);
                 }
             }
             // HTTP/3 is TLS only: a UDP listener has no cleartext chain.
@@ -193,6 +211,7 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                             key,
                             Chain {
                                 tls: None,
+                                ctx_namespace: String::new(),
                                 server_names: Vec::new(),
                                 hosts: Vec::new(),
                                 routes: BTreeMap::new(),
@@ -201,7 +220,8 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
                         ));
                         chains.len() - 1
                     });
-                add_host(&mut chains[pos].1, &h.hostname, hi);
+                let earlier = add_host(&mut chains[pos].1, &h.hostname, hi);
+                shadow(lw, hosts, (earlier, hi, false), &mut shadowed);
             }
         }
 
@@ -509,11 +529,46 @@ fn http3_advertised(lw: &mut Lower<'_>, empty: &[&crate::model::Listener]) {
     }
 }
 
-fn add_host(chain: &mut Chain, hostname: &str, hi: usize) {
+/// Adds a Host's virtual host to a chain; returns the Host it replaces.
+fn add_host(chain: &mut Chain, hostname: &str, hi: usize) -> Option<usize> {
     match chain.hosts.iter_mut().find(|(h, _)| h == hostname) {
-        Some(slot) => slot.1 = hi,
-        None => chain.hosts.push((hostname.to_string(), hi)),
+        Some(slot) => Some(std::mem::replace(&mut slot.1, hi)),
+        None => {
+            chain.hosts.push((hostname.to_string(), hi));
+            None
+        }
     }
+}
+
+/// Reports (once per pair and kind of chain) a Host whose virtual host a
+/// later one with the same hostname replaced (`(earlier, later, tls)`):
+/// Emissary does the same, silently.
+fn shadow(
+    lw: &mut Lower<'_>,
+    hosts: &[HostIr<'_>],
+    (earlier, later, tls): (Option<usize>, usize, bool),
+    seen: &mut std::collections::BTreeSet<(usize, usize, bool)>,
+) {
+    let Some(earlier) = earlier.filter(|e| *e != later) else {
+        return;
+    };
+    if !seen.insert((earlier, later, tls)) {
+        return;
+    }
+    let (e, l) = (&hosts[earlier], &hosts[later]);
+    let which = if tls { "TLS" } else { "cleartext" };
+    lw.diags.push(
+        Diagnostic::warning(
+            "host-hostname-shadowed",
+            format!(
+                "Host {}/{} also claims hostname `{}` and comes later in Emissary's load order (by `name.namespace`), so its requestPolicy.insecure and mappingSelector decide the {which} virtual host; this Host's are not used there",
+                l.namespace, l.name, e.hostname
+            ),
+        )
+        .with_object(e.obj.clone())
+        .with_path("spec.hostname")
+        .with_help("give each hostname one Host"),
+    );
 }
 
 /// One chain per TCPMapping `host` (SNI); a TCPMapping without `host` takes the whole port.

@@ -91,17 +91,12 @@ pub(crate) fn routes(
     let objs = lw.objs;
     let mut memo = lw.memo.take();
     let mut prepared = Vec::new();
-    for m in internal {
-        if let Some(prep) = prepare(lw, m, hosts) {
-            prepared.push(Prepared {
-                m,
-                shared: None,
-                internal: true,
-                prep,
-            });
-        }
-    }
-    for m in &objs.mappings {
+    // Emissary adds the user's Mappings in its load order, then the
+    // built-in ones: that order decides which group of equal weight comes
+    // first (the later), which member leads a canary group and which one
+    // a core-field conflict leaves out (the later).
+    for mi in crate::model::load_order(&objs.mappings, |m| &m.meta) {
+        let m = &objs.mappings[mi];
         let prep = match memo.as_deref_mut().and_then(|memo| memo.prepared(m)) {
             Some((prep, diags)) => {
                 lw.diags.extend(diags);
@@ -126,7 +121,17 @@ pub(crate) fn routes(
         }
     }
 
-    // Group in input order.
+    for m in internal {
+        if let Some(prep) = prepare(lw, m, hosts) {
+            prepared.push(Prepared {
+                m,
+                shared: None,
+                internal: true,
+                prep,
+            });
+        }
+    }
+    // Group in that order.
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut index: memo::Map<Arc<str>, usize> = memo::Map::default();
     for p in prepared {
@@ -442,6 +447,35 @@ fn add_to_group<'a>(lw: &mut Lower<'_>, g: &mut Group<'a>, p: Prepared<'a>) {
                 .with_help("give every Mapping of a canary group the same core fields"),
             );
             return;
+        }
+        // Emissary forms these groups silently.
+        let user = if p.internal { first } else { &p };
+        if p.internal != first.internal {
+            lw.diags.push(
+                Diagnostic::warning(
+                    "mapping-shadows-builtin",
+                    format!(
+                        "Mapping has the same prefix and hostname as the built-in Mapping for `{}`: as in Emissary, the two form one canary group and share its traffic",
+                        first.m.prefix.value
+                    ),
+                )
+                .with_object(user.m.meta.obj_ref())
+                .with_path("spec.prefix")
+                .with_span(Some(user.m.prefix.span))
+                .with_help("use another prefix, or the Module's `diagnostics` / probe settings"),
+            );
+        } else if !p.internal && first.m.meta.namespace != p.m.meta.namespace {
+            lw.diags.push(
+                Diagnostic::info(
+                    "canary-group-cross-namespace",
+                    format!(
+                        "Mapping joins the canary group of {} from another namespace (same prefix, hostname and headers): as in Emissary, they share its traffic",
+                        first.m.meta.obj_ref()
+                    ),
+                )
+                .with_object(obj())
+                .with_span(Some(p.m.meta.span)),
+            );
         }
     }
     if p.prep.weight > g.top.weight {

@@ -171,27 +171,44 @@ pub(crate) fn or_edge(module: Option<u64>, default: u64) -> Option<u64> {
     }
 }
 
+/// Emissary files Modules by name: of `ambassador` Modules in different
+/// namespaces the first in its load order (`ambassador.<namespace>`, so the
+/// first namespace) is used and the others are set aside silently. (Two in
+/// one namespace are one object defined twice: see `model::dedup`.)
 fn pick_module(objs: &Objects, diags: &mut Vec<Diagnostic>) -> Module {
-    let mut it = objs.modules.iter();
-    let Some(first) = it.next() else {
+    let mut order: Vec<usize> = (0..objs.modules.len()).collect();
+    order.sort_by(
+        |&a, &b| match (&objs.modules[a].meta, &objs.modules[b].meta) {
+            (Some(a), Some(b)) => a.load_cmp(b),
+            _ => std::cmp::Ordering::Equal,
+        },
+    );
+    let Some((&used, others)) = order.split_first() else {
         return Module {
             diagnostics_enabled: true,
             ..Module::default()
         };
     };
-    for other in it {
-        if let Some(m) = &other.meta {
+    let used_ref = objs.modules[used]
+        .meta
+        .as_ref()
+        .map(|m| m.obj_ref().to_string())
+        .unwrap_or_default();
+    for &other in others {
+        if let Some(m) = &objs.modules[other].meta {
             diags.push(
-                Diagnostic::error(
+                Diagnostic::warning(
                     "module-duplicate",
-                    "more than one `ambassador` Module; only the first is used",
+                    format!(
+                        "more than one `ambassador` Module; {used_ref} is used (as in Emissary: the first namespace in its load order) and this one is ignored"
+                    ),
                 )
                 .with_object(m.obj_ref())
                 .with_span(Some(m.span)),
             );
         }
     }
-    first.clone()
+    objs.modules[used].clone()
 }
 
 /// Emissary's built-in Mappings: readiness/liveness probes and diagnostics, on
@@ -226,7 +243,12 @@ fn internal_mappings(module: &Module, opts: &Options) -> Vec<Mapping> {
             },
             rewrite: Some(p.rewrite.clone().unwrap_or_else(|| default.to_string())),
             timeout_ms: Some(10_000),
-            precedence: 1_000_000,
+            // As Emissary's: `hostname: "*"`, no precedence (route order by
+            // weight, like any Mapping).
+            hostname: Some(Spanned {
+                value: "*".into(),
+                span: Span::default(),
+            }),
             ..Mapping::default()
         })
         .collect()

@@ -56,6 +56,9 @@ pub struct Meta {
     pub v2: bool,
     /// Span of the whole document (or list item).
     pub span: Span,
+    /// For an object from a `getambassador.io/config` annotation: the
+    /// annotated object's name and namespace, which Emissary loads it under.
+    pub annotation_parent: Option<(String, String)>,
 }
 
 impl Meta {
@@ -66,6 +69,63 @@ impl Meta {
             name: self.name.clone(),
         }
     }
+
+    /// Orders two objects as Emissary loads them: by the string
+    /// `name.namespace.1` (its resource key), in code-point order; objects
+    /// from an annotation under the annotated object's key. Equal keys are
+    /// left to the caller (input order).
+    pub fn load_cmp(&self, other: &Meta) -> std::cmp::Ordering {
+        load_cmp(self.load_name(), other.load_name())
+    }
+
+    /// The `(name, namespace)` of Emissary's resource key.
+    fn load_name(&self) -> (&str, &str) {
+        match &self.annotation_parent {
+            Some((n, ns)) => (n, ns),
+            None => (&self.name, &self.namespace),
+        }
+    }
+}
+
+/// [`Meta::load_cmp`] on `(name, namespace)` pairs.
+pub fn load_cmp(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
+    use std::cmp::Ordering::Equal;
+    // Fast paths (byte slices compare with memcmp): names that differ
+    // within the shorter one, or equal names.
+    let (an, bn) = (a.0.as_bytes(), b.0.as_bytes());
+    let n = an.len().min(bn.len());
+    match an[..n].cmp(&bn[..n]) {
+        Equal if an.len() == bn.len() => {
+            let (ans, bns) = (a.1.as_bytes(), b.1.as_bytes());
+            let m = ans.len().min(bns.len());
+            match ans[..m].cmp(&bns[..m]) {
+                Equal if ans.len() == bns.len() => return Equal,
+                Equal => {}
+                o => return o,
+            }
+        }
+        Equal => {}
+        o => return o,
+    }
+    // One is a prefix of the other: compare the whole keys.
+    fn key<'s>((name, ns): (&'s str, &'s str)) -> impl Iterator<Item = u8> + 's {
+        name.bytes().chain(*b".").chain(ns.bytes()).chain(*b".1")
+    }
+    key(a).cmp(key(b))
+}
+
+/// Indexes of `items` in Emissary's load order ([`Meta::load_cmp`], then
+/// input order): the order in which every "first one wins" or "last one
+/// wins" rule of Emissary sees objects of one kind.
+pub fn load_order<T>(items: &[T], meta: impl Fn(&T) -> &Meta) -> Vec<usize> {
+    let mut keys: Vec<((&str, &str), usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (meta(it).load_name(), i))
+        .collect();
+    // Stable, so equal keys stay in input order.
+    keys.sort_by(|a, b| load_cmp(a.0, b.0));
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// All typed objects of one translation, in input order.
@@ -130,7 +190,98 @@ pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic
         load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
     }
     generated(&mut out, kube, opts, diags);
+    dedup(&mut out, diags);
     out
+}
+
+/// One object defined twice in the input (same kind, namespace and name;
+/// an API server holds one, files and annotations can hold two): as
+/// Emissary, the first definition is used when both are objects of the same
+/// apiVersion (its reader drops the later one), the later one in its load
+/// order when they differ (`getambassador.io/v2` and `v3alpha1`) or one
+/// comes from an annotation (its store overwrites).
+fn dedup(out: &mut Objects, diags: &mut Vec<Diagnostic>) {
+    fn one<T>(items: &mut Vec<T>, meta: impl Fn(&T) -> Option<&Meta>, diags: &mut Vec<Diagnostic>) {
+        let mut seen: crate::hash::FixedHashMap<(&str, &str, &str), usize> =
+            crate::hash::FixedHashMap::default();
+        seen.reserve(items.len());
+        let mut drop = vec![false; items.len()];
+        for (i, it) in items.iter().enumerate() {
+            let Some(m) = meta(it) else { continue };
+            let key = (m.kind, m.namespace.as_str(), m.name.as_str());
+            let Some(&k) = seen.get(&key) else {
+                seen.insert(key, i);
+                continue;
+            };
+            let Some(kept) = meta(&items[k]) else {
+                continue;
+            };
+            let annotated = kept.annotation_parent.is_some() || m.annotation_parent.is_some();
+            let (dropped, d) = if annotated {
+                // Emissary's store: the later in its load order overwrites.
+                let later_is_new = kept.load_cmp(m) != std::cmp::Ordering::Greater;
+                let (dropped, used) = if later_is_new { (k, i) } else { (i, k) };
+                let d = Diagnostic::error(
+                    "object-duplicate",
+                    format!(
+                        "{} is defined twice, at least once in a getambassador.io/config annotation; as Emissary, the later definition in its load order is used and this one is ignored",
+                        m.obj_ref()
+                    ),
+                );
+                seen.insert(key, used);
+                (dropped, d)
+            } else if kept.v2 == m.v2 {
+                let d = Diagnostic::warning(
+                    "object-duplicate",
+                    format!(
+                        "{} is defined twice; the first definition is used, as Emissary does, and this one is ignored",
+                        m.obj_ref()
+                    ),
+                );
+                (i, d)
+            } else {
+                let d = Diagnostic::error(
+                    "object-duplicate",
+                    format!(
+                        "{} is defined twice with different apiVersions; as Emissary, the later definition is used and this one is ignored",
+                        m.obj_ref()
+                    ),
+                );
+                seen.insert(key, i);
+                (k, d)
+            };
+            let gone = meta(&items[dropped]).map(|m| (m.obj_ref(), m.span));
+            if let Some((obj, span)) = gone {
+                diags.push(
+                    d.with_object(obj)
+                        .with_span(Some(Span {
+                            end: span.start,
+                            ..span
+                        }))
+                        .with_help("remove one of the two definitions"),
+                );
+            }
+            drop[dropped] = true;
+        }
+        if drop.iter().any(|d| *d) {
+            let mut i = 0;
+            items.retain(|_| {
+                i += 1;
+                !drop[i - 1]
+            });
+        }
+    }
+    one(&mut out.mappings, |m| Some(&m.meta), diags);
+    one(&mut out.tcp_mappings, |m| Some(&m.meta), diags);
+    one(&mut out.hosts, |m| Some(&m.meta), diags);
+    one(&mut out.listeners, |m| Some(&m.meta), diags);
+    one(&mut out.tls_contexts, |m| Some(&m.meta), diags);
+    one(&mut out.modules, |m| m.meta.as_ref(), diags);
+    one(&mut out.auth_services, |m| Some(&m.meta), diags);
+    one(&mut out.rate_limit_services, |m| Some(&m.meta), diags);
+    one(&mut out.log_services, |m| Some(&m.meta), diags);
+    one(&mut out.tracing_services, |m| Some(&m.meta), diags);
+    one(&mut out.resolvers, |m| Some(&m.meta), diags);
 }
 
 /// Ingresses last: their IngressClasses and Services may come later.
@@ -308,6 +459,7 @@ pub(crate) fn load_units<'u>(
         }
     }
     generated(&mut out, kube, opts, diags);
+    dedup(&mut out, diags);
     Some(out)
 }
 
@@ -340,6 +492,65 @@ fn add_unit(
 }
 
 impl Objects {
+    /// The lengths of the lists whose objects an annotation can add.
+    fn lens(&self) -> [usize; 11] {
+        [
+            self.mappings.len(),
+            self.tcp_mappings.len(),
+            self.hosts.len(),
+            self.listeners.len(),
+            self.tls_contexts.len(),
+            self.modules.len(),
+            self.auth_services.len(),
+            self.rate_limit_services.len(),
+            self.log_services.len(),
+            self.tracing_services.len(),
+            self.resolvers.len(),
+        ]
+    }
+
+    /// Marks the objects added since `before` ([`Objects::lens`]) as read
+    /// from the annotation of the object `name`/`namespace`.
+    fn set_parent_since(&mut self, before: [usize; 11], name: &str, namespace: &str) {
+        let parent = Some((name.to_string(), namespace.to_string()));
+        let set = |m: &mut Meta| m.annotation_parent = parent.clone();
+        for m in &mut self.mappings[before[0]..] {
+            set(&mut Arc::make_mut(m).meta);
+        }
+        self.tcp_mappings[before[1]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.hosts[before[2]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.listeners[before[3]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.tls_contexts[before[4]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        for o in &mut self.modules[before[5]..] {
+            if let Some(m) = &mut o.meta {
+                set(m);
+            }
+        }
+        self.auth_services[before[6]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.rate_limit_services[before[7]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.log_services[before[8]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.tracing_services[before[9]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+        self.resolvers[before[10]..]
+            .iter_mut()
+            .for_each(|o| set(&mut o.meta));
+    }
+
     /// The Mapping, when that is all there is.
     fn only_mapping(&self) -> Option<&std::sync::Arc<Mapping>> {
         match self.mappings.as_slice() {
@@ -619,6 +830,7 @@ fn load_node(
         labels,
         v2,
         span: node.span,
+        annotation_parent: None,
     };
 
     if opts.single_namespace && meta.namespace != opts.ambassador_namespace {
@@ -657,9 +869,11 @@ fn load_node(
                 if matches!(static_kind, "Service" | "Ingress") {
                     let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
                     top.finish(&mut cx, static_kind);
+                    let before = out.lens();
                     for d in &docs {
                         load_node(d, opts, cx.diags, out, depth + 1, kube);
                     }
+                    out.set_parent_since(before, &meta.name, &meta.namespace);
                     return;
                 }
             }
@@ -729,6 +943,7 @@ fn load_flat(
         labels,
         v2,
         span: node.span,
+        annotation_parent: None,
     };
     let spec = Node {
         value: Value::Map(entries),
@@ -873,5 +1088,48 @@ fn read_spec(
     // Unknown fields are only worth reporting on objects that are used.
     if read.is_some() {
         spec.finish(cx, static_kind);
+    }
+}
+
+#[cfg(test)]
+mod load_order_tests {
+    use super::load_cmp;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    #[test]
+    fn name_first_then_namespace_as_one_string() {
+        // `a.b.1` < `b.a.1`: the name decides before the namespace.
+        assert_eq!(load_cmp(("a", "b"), ("b", "a")), Less);
+        assert_eq!(load_cmp(("x", "a"), ("x", "b")), Less);
+        assert_eq!(load_cmp(("x", "a"), ("x", "a")), Equal);
+        // `-` sorts before `.`: `a-b.ns.1` < `a.ns.1`, and namespace `a-b`
+        // before `a` for one name.
+        assert_eq!(load_cmp(("a-b", "ns"), ("a", "ns")), Less);
+        assert_eq!(load_cmp(("x", "a-b"), ("x", "a")), Less);
+        // A name that is a prefix of another: `ab.ns.1` vs `a.ns.1`.
+        assert_eq!(load_cmp(("ab", "ns"), ("a", "ns")), Greater);
+        // A dot in the name meets the separator: `a.b.c.1` vs `a.b.1`
+        // (`c` > `1`).
+        assert_eq!(load_cmp(("a.b", "c"), ("a", "b")), Greater);
+        assert_eq!(load_cmp(("a", "b"), ("a.b", "c")), Less);
+    }
+
+    #[test]
+    fn the_fast_paths_agree_with_the_whole_key() {
+        let parts = ["", "a", "b", "a-b", "a.b", "ab", "a.", ".1", "1", "-"];
+        for an in parts {
+            for ans in parts {
+                for bn in parts {
+                    for bns in parts {
+                        let whole = |n: &str, ns: &str| format!("{n}.{ns}.1");
+                        assert_eq!(
+                            load_cmp((an, ans), (bn, bns)),
+                            whole(an, ans).cmp(&whole(bn, bns)),
+                            "{an}.{ans} vs {bn}.{bns}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
