@@ -28,7 +28,8 @@ use std::time::Duration;
 use support::{Proc, free_ports, wait_for};
 
 /// The golden cases sent through Envoy: HTTP routing, rewrites, header
-/// edits, redirects, host matching, canaries, TLS termination and the
+/// edits, redirects, host matching, canaries, TLS termination, Emissary's
+/// tie-breaks between Hosts and between Mappings, and the
 /// HTTP/3 advertisement on TCP (the UDP listener itself is left to
 /// `tests/http3.rs`: the TLS client here speaks no QUIC). Cases with
 /// an AuthService, a RateLimitService or upstream TLS are left out: an echo
@@ -50,6 +51,10 @@ const CASES: &[&str] = &[
     "host/mapping-selector",
     "host/tls-secret",
     "http3/basic",
+    "tiebreak/host-same-hostname-cross-ns",
+    "tiebreak/host-same-hostname-tls",
+    "tiebreak/mapping-dup-name-cross-ns",
+    "tiebreak/mapping-tie-load-order",
 ];
 
 #[test]
