@@ -12,19 +12,6 @@ use support::*;
 
 const LONG: Duration = Duration::from_secs(30);
 
-/// The golden corpus's certificate and key, base64 as in a Secret's `data`.
-fn cert_and_key() -> (String, String) {
-    let text = include_str!("../../tests/golden/host/tls-context-settings/input.yaml");
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(k))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
-    (field("tls.crt:"), field("tls.key:"))
-}
-
 fn config(port: u16, backend: u16) -> String {
     let (crt, key) = cert_and_key();
     format!(

@@ -32,19 +32,6 @@ fn b64(s: &str) -> String {
     out
 }
 
-/// The golden corpus's certificate and key, base64 as in a Secret's `data`.
-fn cert_and_key() -> (String, String) {
-    let text = include_str!("../../tests/golden/host/tls-context-settings/input.yaml");
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(k))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
-    (field("tls.crt:"), field("tls.key:"))
-}
-
 /// The PEM of a base64 value.
 fn unb64(s: &str) -> String {
     let mut out = Vec::new();
