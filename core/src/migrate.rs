@@ -14,7 +14,9 @@
 //! `generation`, `selfLink`, `managedFields`, `status`, kubectl's
 //! last-applied annotation) is dropped from converted objects, so the output
 //! can be applied to another cluster. What has no v3alpha1 form is dropped
-//! with a warning that names it.
+//! with a warning that names it, and so is the earlier copy of an object
+//! defined with two apiVersions (the translator uses the later one; once
+//! both were v3alpha1 it would keep the first).
 
 use crate::diag::{self, Diagnostic, ObjectRef, Severity, SourceMap};
 use crate::inputs::SourceFile;
@@ -71,15 +73,18 @@ impl Migration {
 pub fn migrate(files: &[SourceFile]) -> Migration {
     let mut diags = Vec::new();
     let mut out = Vec::new();
+    // The apiVersion each document of `out` had in the input.
+    let mut from: Vec<String> = Vec::new();
     let mut converted = 0;
     for (i, f) in files.iter().enumerate() {
         let file = u32::try_from(i).unwrap_or(u32::MAX);
         let (docs, d) = source::parse(file, &f.text, &source::Limits::default());
         diags.extend(d);
         for doc in docs {
-            document(&doc.root, &mut out, &mut diags, &mut converted);
+            document(&doc.root, &mut out, &mut from, &mut diags, &mut converted);
         }
     }
+    let out = drop_superseded(out, &from, &mut diags);
     diag::sort(&mut diags);
     let mut text = String::new();
     for v in &out {
@@ -100,14 +105,87 @@ pub fn migrate(files: &[SourceFile]) -> Migration {
     }
 }
 
+/// One getambassador.io object defined with two apiVersions (a v2 copy
+/// beside its v3alpha1 one): the translator uses the later definition, as
+/// Emissary's store does, so the earlier ones are left out of the migrated
+/// text (once converted they would be exact duplicates, of which the
+/// translator would keep the first). Each left out is reported.
+fn drop_superseded(out: Vec<Node>, from: &[String], diags: &mut Vec<Diagnostic>) -> Vec<Node> {
+    use std::collections::BTreeMap;
+    let identity = |n: &Node| -> Option<(String, String, String)> {
+        let kind = n.get("kind").and_then(Node::as_str)?;
+        let api = n.get("apiVersion").and_then(Node::as_str)?;
+        if !api.starts_with("getambassador.io/") {
+            return None;
+        }
+        let md = n.get("metadata");
+        let name = md
+            .and_then(|m| m.get("name"))
+            .or_else(|| n.get("name"))
+            .and_then(Node::as_str)?;
+        let ns = md
+            .and_then(|m| m.get("namespace"))
+            .or_else(|| n.get("namespace"))
+            .and_then(Node::as_str)
+            .unwrap_or("");
+        Some((kind.to_string(), ns.to_string(), name.to_string()))
+    };
+    let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, n) in out.iter().enumerate() {
+        if let Some(id) = identity(n) {
+            groups.entry(id).or_default().push(i);
+        }
+    }
+    let mut drop = vec![false; out.len()];
+    for ((kind, ns, name), members) in groups {
+        let versions: std::collections::BTreeSet<&str> =
+            members.iter().map(|&i| from[i].as_str()).collect();
+        if versions.len() < 2 {
+            continue;
+        }
+        let Some((&last, earlier)) = members.split_last() else {
+            continue;
+        };
+        for &i in earlier {
+            drop[i] = true;
+            let obj = ObjectRef {
+                kind: kind.clone(),
+                namespace: ns.clone(),
+                name: name.clone(),
+            };
+            diags.push(
+                Diagnostic::warning(
+                    "object-duplicate",
+                    format!(
+                        "{obj} is defined again later in the input as {}: the translator uses that definition, so this {} one is left out of the migrated text",
+                        from[last], from[i]
+                    ),
+                )
+                .with_object(obj)
+                .with_span(Some(out[i].span)),
+            );
+        }
+    }
+    out.into_iter()
+        .zip(drop)
+        .filter_map(|(n, d)| (!d).then_some(n))
+        .collect()
+}
+
 /// One document (or List item): pushed as it is, or converted.
-fn document(node: &Node, out: &mut Vec<Node>, diags: &mut Vec<Diagnostic>, converted: &mut usize) {
+fn document(
+    node: &Node,
+    out: &mut Vec<Node>,
+    from: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+    converted: &mut usize,
+) {
     let str_of = |k: &str| node.get(k).and_then(Node::as_str).unwrap_or("");
     let (api_version, kind) = (str_of("apiVersion"), str_of("kind"));
     let is_list = kind == "List" || (api_version == "v1" && kind.ends_with("List"));
     if is_list && let Some(items) = node.get("items").and_then(Node::as_seq) {
         for it in items {
-            document(it, out, diags, converted);
+            document(it, out, from, diags, converted);
         }
         return;
     }
@@ -115,6 +193,7 @@ fn document(node: &Node, out: &mut Vec<Node>, diags: &mut Vec<Diagnostic>, conve
         || node.as_map().is_none()
     {
         out.push(node.clone());
+        from.push(api_version.to_string());
         return;
     }
     let mut root = node.clone();
@@ -159,6 +238,7 @@ fn document(node: &Node, out: &mut Vec<Node>, diags: &mut Vec<Diagnostic>, conve
     }
     *converted += 1;
     out.push(root);
+    from.push(api_version.to_string());
 }
 
 /// Writes a document as block YAML, keys in the order of the input (so
@@ -502,6 +582,28 @@ mod tests {
         ));
         assert!(!m.text.contains("x-a"), "{}", m.text);
         assert_eq!(m.diagnostics[0].code, "tracing-tag-headers");
+    }
+
+    #[test]
+    fn a_v2_copy_beside_a_later_v3alpha1_one_is_left_out() {
+        let m = run(&format!(
+            "{}---\n{}---\n{}",
+            "apiVersion: getambassador.io/v2\nkind: Mapping\nmetadata: {name: same, namespace: ns}\nspec: {prefix: /first/, service: a}\n",
+            "apiVersion: getambassador.io/v3alpha1\nkind: Mapping\nmetadata: {name: same, namespace: ns}\nspec: {prefix: /second/, service: b}\n",
+            "apiVersion: getambassador.io/v2\nkind: Mapping\nmetadata: {name: other, namespace: ns}\nspec: {prefix: /other/, service: c}\n",
+        ));
+        assert_eq!((m.objects, m.converted), (2, 2));
+        assert!(!m.text.contains("/first/"), "{}", m.text);
+        assert!(m.text.contains("/second/") && m.text.contains("/other/"));
+        let d: Vec<_> = m.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(d, ["object-duplicate"]);
+        // Two copies of one apiVersion are left to the translator.
+        let same = run(&format!(
+            "{0}---\n{0}",
+            "apiVersion: getambassador.io/v2\nkind: Mapping\nmetadata: {name: same}\nspec: {prefix: /x/, service: a}\n"
+        ));
+        assert_eq!(same.objects, 2);
+        assert!(same.diagnostics.is_empty());
     }
 
     #[test]
