@@ -198,11 +198,13 @@ status?: number,
  */
 hostRewrite?: string, 
 /**
- * Forward: request headers the route removes, then those it sets.
+ * Forward: request headers the route removes, then those it sets
+ * (empty otherwise).
  */
 requestHeadersRemoved: Array<string>, requestHeadersAdded: Array<HeaderEdit>, 
 /**
- * Forward: response headers the route removes, then those it sets.
+ * Forward: response headers the route removes, then those it sets
+ * (empty otherwise).
  */
 responseHeadersRemoved: Array<string>, responseHeadersAdded: Array<HeaderEdit>, };
 

@@ -178,15 +178,13 @@ pub struct Target {
     #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_rewrite: Option<String>,
-    /// Forward: request headers the route removes, then those it sets.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Forward: request headers the route removes, then those it sets
+    /// (empty otherwise).
     pub request_headers_removed: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub request_headers_added: Vec<HeaderEdit>,
-    /// Forward: response headers the route removes, then those it sets.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Forward: response headers the route removes, then those it sets
+    /// (empty otherwise).
     pub response_headers_removed: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub response_headers_added: Vec<HeaderEdit>,
 }
 
