@@ -48,12 +48,13 @@ pub(crate) fn listeners(lw: &mut Lower<'_>, hosts: &[HostIr<'_>], joins: &[Vec<u
     // order (where a later Host replaces an earlier one).
     let mut order: Vec<usize> = (0..hosts.len()).collect();
     order.sort_by(|&a, &b| {
-        crate::model::load_cmp(
-            (&hosts[a].name, &hosts[a].namespace),
-            (&hosts[b].name, &hosts[b].namespace),
-        )
+        hosts[a].hostname.cmp(&hosts[b].hostname).then_with(|| {
+            crate::model::load_cmp(
+                (&hosts[a].name, &hosts[a].namespace),
+                (&hosts[b].name, &hosts[b].namespace),
+            )
+        })
     });
-    order.sort_by(|a, b| hosts[*a].hostname.cmp(&hosts[*b].hostname));
     // (earlier, later) Host pairs already reported as shadowed.
     let mut shadowed = std::collections::BTreeSet::new();
 

@@ -187,7 +187,7 @@ pub fn load(docs: &[(u32, Document)], opts: &Options, diags: &mut Vec<Diagnostic
     let mut out = Objects::default();
     let mut kube = ingress::Kube::default();
     for (_, doc) in docs {
-        load_node(&doc.root, opts, diags, &mut out, 0, &mut kube);
+        load_node(&doc.root, opts, diags, &mut out, 0, &mut kube, None);
     }
     generated(&mut out, kube, opts, diags);
     dedup(&mut out, diags);
@@ -289,7 +289,7 @@ fn generated(out: &mut Objects, kube: ingress::Kube, opts: &Options, diags: &mut
     let generated = kube.generated(&opts.ambassador_id, diags);
     let mut none = ingress::Kube::default();
     for n in &generated {
-        load_node(n, opts, diags, out, 1, &mut none);
+        load_node(n, opts, diags, out, 1, &mut none, None);
     }
 }
 
@@ -389,7 +389,7 @@ pub(crate) fn load_units<'u>(
                 let mut own = Objects::default();
                 let mut own_kube = ingress::Kube::default();
                 for doc in docs {
-                    load_node(&doc.root, opts, diags, &mut own, 0, &mut own_kube);
+                    load_node(&doc.root, opts, diags, &mut own, 0, &mut own_kube, None);
                 }
                 // Not remembered: nothing it gave is known to be the same.
                 let (in_env, in_rest) = depends(&own, &own_kube);
@@ -431,7 +431,7 @@ pub(crate) fn load_units<'u>(
                 let mut own_kube = ingress::Kube::default();
                 let mut ds = Vec::new();
                 for doc in &seg.docs {
-                    load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube);
+                    load_node(&doc.root, opts, &mut ds, &mut own, 0, &mut own_kube, None);
                 }
                 let own_kube = Arc::new(own_kube);
                 let keep = match own.only_mapping() {
@@ -492,65 +492,6 @@ fn add_unit(
 }
 
 impl Objects {
-    /// The lengths of the lists whose objects an annotation can add.
-    fn lens(&self) -> [usize; 11] {
-        [
-            self.mappings.len(),
-            self.tcp_mappings.len(),
-            self.hosts.len(),
-            self.listeners.len(),
-            self.tls_contexts.len(),
-            self.modules.len(),
-            self.auth_services.len(),
-            self.rate_limit_services.len(),
-            self.log_services.len(),
-            self.tracing_services.len(),
-            self.resolvers.len(),
-        ]
-    }
-
-    /// Marks the objects added since `before` ([`Objects::lens`]) as read
-    /// from the annotation of the object `name`/`namespace`.
-    fn set_parent_since(&mut self, before: [usize; 11], name: &str, namespace: &str) {
-        let parent = Some((name.to_string(), namespace.to_string()));
-        let set = |m: &mut Meta| m.annotation_parent = parent.clone();
-        for m in &mut self.mappings[before[0]..] {
-            set(&mut Arc::make_mut(m).meta);
-        }
-        self.tcp_mappings[before[1]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.hosts[before[2]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.listeners[before[3]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.tls_contexts[before[4]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        for o in &mut self.modules[before[5]..] {
-            if let Some(m) = &mut o.meta {
-                set(m);
-            }
-        }
-        self.auth_services[before[6]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.rate_limit_services[before[7]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.log_services[before[8]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.tracing_services[before[9]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-        self.resolvers[before[10]..]
-            .iter_mut()
-            .for_each(|o| set(&mut o.meta));
-    }
-
     /// The Mapping, when that is all there is.
     fn only_mapping(&self) -> Option<&std::sync::Arc<Mapping>> {
         match self.mappings.as_slice() {
@@ -634,6 +575,9 @@ impl Objects {
     }
 }
 
+/// Loads one document (or List item) into `out`. `parent` is the
+/// `(name, namespace)` of the object whose `getambassador.io/config`
+/// annotation holds it, which Emissary loads it under.
 fn load_node(
     node: &Node,
     opts: &Options,
@@ -641,6 +585,7 @@ fn load_node(
     out: &mut Objects,
     depth: u32,
     kube: &mut ingress::Kube,
+    parent: Option<(&str, &str)>,
 ) {
     let Value::Map(_) = &node.value else {
         diags.push(
@@ -683,7 +628,7 @@ fn load_node(
         match node.get("items").map(|n| &n.value) {
             Some(Value::Seq(items)) => {
                 for it in items {
-                    load_node(it, opts, diags, out, depth + 1, kube);
+                    load_node(it, opts, diags, out, depth + 1, kube, parent);
                 }
             }
             Some(Value::Null) | None => {}
@@ -761,7 +706,7 @@ fn load_node(
 
     // The flat form (Emissary's annotation style): name and fields at top level.
     if is_ambassador && node.get("metadata").is_none() && node.get("name").is_some() {
-        load_flat(node, static_kind, v2, opts, diags, out);
+        load_flat(node, static_kind, v2, opts, diags, out, parent);
         return;
     }
 
@@ -830,7 +775,7 @@ fn load_node(
         labels,
         v2,
         span: node.span,
-        annotation_parent: None,
+        annotation_parent: parent.map(|(n, ns)| (n.to_string(), ns.to_string())),
     };
 
     if opts.single_namespace && meta.namespace != opts.ambassador_namespace {
@@ -869,11 +814,10 @@ fn load_node(
                 if matches!(static_kind, "Service" | "Ingress") {
                     let docs = ingress::annotation_docs(node, &cx.obj, &meta.labels, cx.diags);
                     top.finish(&mut cx, static_kind);
-                    let before = out.lens();
+                    let me = Some((meta.name.as_str(), meta.namespace.as_str()));
                     for d in &docs {
-                        load_node(d, opts, cx.diags, out, depth + 1, kube);
+                        load_node(d, opts, cx.diags, out, depth + 1, kube, me);
                     }
-                    out.set_parent_since(before, &meta.name, &meta.namespace);
                     return;
                 }
             }
@@ -903,6 +847,7 @@ fn load_flat(
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
     out: &mut Objects,
+    parent: Option<(&str, &str)>,
 ) {
     let name = node.get("name").map(Node::scalar_text).unwrap_or_default();
     let namespace = node
@@ -943,7 +888,7 @@ fn load_flat(
         labels,
         v2,
         span: node.span,
-        annotation_parent: None,
+        annotation_parent: parent.map(|(n, ns)| (n.to_string(), ns.to_string())),
     };
     let spec = Node {
         value: Value::Map(entries),

@@ -95,23 +95,22 @@ pub(crate) fn build(
                 }
             };
             let transport_socket = c.tls.as_ref().map(|t| {
-                if l.udp {
-                    core::TransportSocket {
-                        name: "envoy.transport_sockets.quic".into(),
-                        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
-                            &quic::QuicDownstreamTransport {
-                                downstream_tls_context: Some(downstream_tls(t, mode)),
-                                ..Default::default()
-                            },
-                        ))),
-                    }
+                let context = downstream_tls(t, mode);
+                // QUIC wraps the same TLS context.
+                let (name, config) = if l.udp {
+                    (
+                        "envoy.transport_sockets.quic",
+                        any(&quic::QuicDownstreamTransport {
+                            downstream_tls_context: Some(context),
+                            ..Default::default()
+                        }),
+                    )
                 } else {
-                    core::TransportSocket {
-                        name: "envoy.transport_sockets.tls".into(),
-                        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
-                            &downstream_tls(t, mode),
-                        ))),
-                    }
+                    ("envoy.transport_sockets.tls", any(&context))
+                };
+                core::TransportSocket {
+                    name: name.into(),
+                    config_type: Some(core::transport_socket::ConfigType::TypedConfig(config)),
                 }
             });
             let filter_chain_match =
