@@ -645,22 +645,9 @@ mod tests {
         );
     }
 
-    /// The golden corpus's certificate and key, base64 as in a Secret.
-    fn cert_and_key() -> (String, String) {
-        let text = include_str!("../../tests/golden/host/tls-context-settings/input.yaml");
-        let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix(k))
-                .unwrap()
-                .trim()
-                .to_string()
-        };
-        (field("tls.crt:"), field("tls.key:"))
-    }
-
     /// A Secret as the Kubernetes source keeps it (JSON).
     fn secret(name: &str) -> String {
-        let (crt, key) = cert_and_key();
+        let (crt, key) = emissary_tests::cert_and_key();
         serde_json::to_string_pretty(&serde_json::json!({
             "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
             "metadata": {"name": name, "namespace": "default"},
@@ -679,7 +666,7 @@ mod tests {
     /// Whether the store holds `key`'s private key.
     fn holds_key(p: &Pipeline, key: &str) -> bool {
         let name = p.store.name(&Key(key.into()));
-        let (_, tls_key) = cert_and_key();
+        let (_, tls_key) = emissary_tests::cert_and_key();
         p.store
             .content()
             .files

@@ -13,7 +13,7 @@ use support::*;
 const LONG: Duration = Duration::from_secs(30);
 
 fn config(port: u16, backend: u16) -> String {
-    let (crt, key) = cert_and_key();
+    let (crt, key) = emissary_tests::cert_and_key();
     format!(
         r#"apiVersion: getambassador.io/v3alpha1
 kind: Listener

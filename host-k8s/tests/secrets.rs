@@ -62,7 +62,7 @@ const MARKER_D: &str = "MARKER-D-WRONG-TYPE-2c4e";
 /// What must never be shown: the referenced key in every form, and the
 /// other Secrets' values, plain and base64.
 fn forbidden() -> Vec<String> {
-    let (_, key) = cert_and_key();
+    let (_, key) = emissary_tests::cert_and_key();
     let pem = unb64(&key);
     assert!(pem.contains("PRIVATE KEY"), "{pem}");
     let mut v = vec![pem.clone(), key.clone(), "PRIVATE KEY-----\n".into()];
@@ -91,7 +91,7 @@ fn assert_clean(what: &str, text: &str) {
 }
 
 fn write_config(w: &Workdir, listen: u16) {
-    let (crt, key) = cert_and_key();
+    let (crt, key) = emissary_tests::cert_and_key();
     w.write(
         "listener.yaml",
         &format!(

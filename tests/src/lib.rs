@@ -1,6 +1,7 @@
 //! Shared helpers for the tests of every crate: locating the repository,
 //! the real Envoy binary, running `envoy --mode validate`, and picking free
-//! ports. Tests and benches use these rather than their own copies.
+//! ports, the golden test certificate. Tests and benches use these rather
+//! than their own copies.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -153,4 +154,19 @@ pub fn shared() -> Result<PathBuf, String> {
             beside.display()
         ))
     }
+}
+
+/// The golden corpus's test certificate and key
+/// (`tests/golden/host/tls-context-settings`), base64 as in a Secret's
+/// `data`.
+pub fn cert_and_key() -> (String, String) {
+    let text = include_str!("../golden/host/tls-context-settings/input.yaml");
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(k))
+            .expect("the golden Secret has tls.crt and tls.key")
+            .trim()
+            .to_string()
+    };
+    (field("tls.crt:"), field("tls.key:"))
 }

@@ -687,16 +687,3 @@ pub fn route_versions(plane: &Plane) -> Vec<Option<String>> {
         })
         .collect()
 }
-
-/// The golden corpus's certificate and key, base64 as in a Secret's `data`.
-pub fn cert_and_key() -> (String, String) {
-    let text = include_str!("../../../tests/golden/host/tls-context-settings/input.yaml");
-    let field = |k: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(k))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
-    (field("tls.crt:"), field("tls.key:"))
-}
