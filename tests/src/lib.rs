@@ -1,7 +1,7 @@
 //! Shared helpers for the tests of every crate: locating the repository,
-//! the real Envoy binary, running `envoy --mode validate`, and picking free
-//! ports, the golden test certificate. Tests and benches use these rather
-//! than their own copies.
+//! the real Envoy binary, running `envoy --mode validate`, picking free
+//! ports, and the golden test certificate. Tests and benches use these
+//! rather than their own copies.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
